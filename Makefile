@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+STAMP := $(VENV)/.installed-stamp
+CATALOGUE := moraspar/translations/sv/LC_MESSAGES/messages
+
+.PHONY: install translations run test lint bench extract-messages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(CATALOGUE).mo: $(CATALOGUE).po $(STAMP)
+	$(BIN)/pybabel compile -d moraspar/translations -D messages
+
+translations: $(CATALOGUE).mo
+
+run: translations
+	$(BIN)/moraspar db upgrade
+	$(BIN)/moraspar seed-demo
+	@echo "Moraspår at http://127.0.0.1:$(PORT)"
+	$(BIN)/moraspar run --host 127.0.0.1 --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: translations lint
+	$(BIN)/pytest
+
+bench: translations
+	$(BIN)/python bench/quality.py
+	$(BIN)/python bench/speed.py
+
+# After changing interface strings: extract, merge into the sv catalogue, translate.
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o moraspar/translations/messages.pot moraspar templates
+	$(BIN)/pybabel update -i moraspar/translations/messages.pot -d moraspar/translations -D messages --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance .mypy_cache .ruff_cache

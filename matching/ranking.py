@@ -1,0 +1,390 @@
+"""Ranking offers for needs: hard filters, learned text similarity, soft signals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from matching.errors import InvalidArgument, InvalidWeights
+from matching.geo import haversine_km
+from matching.postings import Posting, check_unique
+from matching.results import Match, Reason
+from matching.text import (
+    CharNgrams,
+    FloatMatrix,
+    LatentSpace,
+    posting_text,
+    skill_key,
+    stem,
+    words,
+)
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+PART_NAMES = ("text", "skills", "period", "distance", "capacity")
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much each part counts in a match's score (a weighted mean of parts).
+
+    `latent` and `chars` mix the two text similarities into the ``text`` part
+    (cosine in the latent space and in raw character n-grams). `text`, `skills`,
+    `period`, `distance` and `capacity` weigh the parts; `distance_scale_km` is
+    the distance at which the ``distance`` part has fallen to 1/e.
+
+    How the defaults were set:
+    - `latent`/`chars`/`skills`/`text`: learned, see bench/tune_weights.py.
+    - `period`, `distance`, `capacity`, `distance_scale_km`: set by hand. No
+      data with real placements exists yet to learn them from, so they are kept
+      small enough that a clearly better text match still wins, and they only
+      reorder offers of similar relevance.
+    """
+
+    latent: float = 0.8
+    chars: float = 0.2
+    text: float = 0.8
+    skills: float = 0.05
+    period: float = 0.05
+    distance: float = 0.05
+    capacity: float = 0.05
+    distance_scale_km: float = 25.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise InvalidWeights(f"weight {f.name} must be a finite number")
+            if value < 0:
+                raise InvalidWeights(f"weight {f.name} must be >= 0, got {value}")
+        if self.latent + self.chars <= 0:
+            raise InvalidWeights("latent + chars must be > 0")
+        if sum(self.part_weights()) <= 0:
+            raise InvalidWeights("at least one part weight must be > 0")
+        if self.distance_scale_km <= 0:
+            raise InvalidWeights("distance_scale_km must be > 0")
+
+    def part_weights(self) -> tuple[float, float, float, float, float]:
+        """Weights in the order of `PART_NAMES`."""
+        return (self.text, self.skills, self.period, self.distance, self.capacity)
+
+
+@dataclass(frozen=True)
+class _Side:
+    """Column arrays of one side (needs or offers), in input order."""
+
+    ids: list[str]
+    kind: list[str]
+    count: F64
+    start: F64  # day ordinal, -inf when open
+    end: F64  # day ordinal, +inf when open
+    lat: F64  # NaN when unknown
+    lon: F64
+    max_km: F64  # +inf when none
+    chars: sp.csr_matrix
+    latent: FloatMatrix
+    skill_keys: list[dict[str, str]]
+    stems: list[dict[str, str]]  # stem -> first word with it
+
+
+def _ordinal(d: date | None, open_value: float) -> float:
+    return float(d.toordinal()) if d is not None else open_value
+
+
+class Ranker:
+    """Fits a Swedish text model on postings and ranks offers for needs.
+
+    Follows scikit-learn conventions: parameters in `__init__`, `fit` learns the
+    character n-gram vocabulary (`chars_`) and latent space (`latent_`) from the
+    postings given, and all randomness comes from `random_state`.
+
+    `n_components` is the latent dimension, `candidates` how many offers per need
+    the fast latent search passes on to exact scoring (at least 5 * k are used).
+    """
+
+    def __init__(
+        self,
+        *,
+        weights: Weights | None = None,
+        n_components: int = 100,
+        candidates: int = 64,
+        random_state: int = 0,
+    ) -> None:
+        self.weights = weights
+        self.n_components = n_components
+        self.candidates = candidates
+        self.random_state = random_state
+
+    def fit(self, postings: Sequence[Posting]) -> Ranker:
+        """Learn the text model from `postings` (usually needs and offers)."""
+        # Sorted, so the fitted model does not depend on the order of the input.
+        docs = sorted(posting_text(p.title, p.text, p.skills) for p in postings)
+        self.chars_ = CharNgrams(3, 5, sublinear_tf=True)
+        x = self.chars_.fit_transform(docs)
+        self.latent_ = LatentSpace(
+            self.n_components, random_state=self.random_state
+        ).fit(x)
+        self.weights_ = self.weights if self.weights is not None else Weights()
+        return self
+
+    def _side(self, postings: Sequence[Posting]) -> _Side:
+        docs = [posting_text(p.title, p.text, p.skills) for p in postings]
+        chars = self.chars_.transform(docs)
+        n = len(postings)
+        return _Side(
+            ids=[p.id for p in postings],
+            kind=[p.kind for p in postings],
+            count=np.array([p.count for p in postings], dtype=np.float64),
+            start=np.array([_ordinal(p.start, -np.inf) for p in postings]),
+            end=np.array([_ordinal(p.end, np.inf) for p in postings]),
+            lat=np.array(
+                [np.nan if p.lat is None else p.lat for p in postings], dtype=np.float64
+            ).reshape(n),
+            lon=np.array(
+                [np.nan if p.lon is None else p.lon for p in postings], dtype=np.float64
+            ).reshape(n),
+            max_km=np.array(
+                [np.inf if p.max_km is None else p.max_km for p in postings],
+                dtype=np.float64,
+            ).reshape(n),
+            chars=chars,
+            latent=self.latent_.transform(chars),
+            skill_keys=[{skill_key(s): s for s in p.skills} for p in postings],
+            stems=[_stem_words(f"{p.title} {p.text}") for p in postings],
+        )
+
+    def rank(
+        self, needs: Sequence[Posting], offers: Sequence[Posting], *, k: int = 10
+    ) -> dict[str, list[Match]]:
+        """Best `k` offers for every need, best first; see `matching.rank`."""
+        _check_k(k)
+        check_unique(needs, "need")
+        check_unique(offers, "offer")
+        result: dict[str, list[Match]] = {p.id: [] for p in needs}
+        if not needs or not offers:
+            return result
+        need_side = self._side(needs)
+        offer_side = self._side(offers)
+        for kind in sorted(set(need_side.kind)):
+            ni = np.array([i for i, x in enumerate(need_side.kind) if x == kind])
+            # Offers sorted by id, so index order breaks score ties by offer id.
+            oi = np.array(
+                sorted(
+                    (j for j, x in enumerate(offer_side.kind) if x == kind),
+                    key=lambda j: offer_side.ids[j],
+                ),
+                dtype=np.int64,
+            )
+            if oi.size == 0:
+                continue
+            for start in range(0, ni.size, _BLOCK):
+                block = ni[start : start + _BLOCK]
+                for i, matches in self._rank_block(
+                    need_side, offer_side, block, oi, k
+                ).items():
+                    result[need_side.ids[i]] = matches
+        return result
+
+    def _rank_block(
+        self,
+        ns: _Side,
+        os_: _Side,
+        block: npt.NDArray[np.int64],
+        oi: npt.NDArray[np.int64],
+        k: int,
+    ) -> dict[int, list[Match]]:
+        w = self.weights_
+        pw = np.array(w.part_weights(), dtype=np.float64)
+        pw = pw / pw.sum()
+        mix = np.array([w.latent, w.chars]) / (w.latent + w.chars)
+
+        latent = ns.latent[block] @ os_.latent[oi].T  # (b, m) float32
+        ok, period, km = _hard_and_soft(ns, os_, block, oi)
+        soft = (
+            pw[2] * period
+            + pw[3] * _distance_part(km, w.distance_scale_km)
+            + pw[4] * np.minimum(os_.count[oi][None, :] / ns.count[block][:, None], 1.0)
+        )
+        # Cheap score for the search: chars and skills are only added for the
+        # candidates, so give them their most likely value, the latent one.
+        quick = pw[0] * np.clip(latent, 0.0, 1.0) + soft
+        quick = np.where(ok, quick, -np.inf)
+
+        n_cand = min(oi.size, max(self.candidates, 5 * k))
+        out: dict[int, list[Match]] = {}
+        cand = _top_indices(quick, n_cand)  # (b, c) positions into oi, -1 = none
+        for r, i in enumerate(block):
+            pos = cand[r][cand[r] >= 0]
+            if pos.size == 0:
+                out[int(i)] = []
+                continue
+            offers_j = oi[pos]
+            chars = np.asarray(
+                (os_.chars[offers_j] @ ns.chars[int(i)].T).toarray()
+            ).ravel()
+            lat = latent[r, pos].astype(np.float64)
+            text = np.clip(mix[0] * lat + mix[1] * chars, 0.0, 1.0)
+            need_keys = ns.skill_keys[int(i)]
+            skills = np.array(
+                [_skill_share(need_keys, os_.skill_keys[int(j)]) for j in offers_j]
+            )
+            dist = _distance_part(km[r, pos], w.distance_scale_km)
+            cap = np.minimum(os_.count[offers_j] / ns.count[int(i)], 1.0)
+            parts = np.vstack([text, skills, period[r, pos], dist, cap])
+            score = np.clip(pw @ parts, 0.0, 1.0)
+            # Best first; equal scores fall back to offer id via position order.
+            order = np.lexsort((pos, -np.round(score, 9)))[:k]
+            out[int(i)] = [
+                self._match(
+                    ns,
+                    os_,
+                    int(i),
+                    int(offers_j[o]),
+                    float(score[o]),
+                    parts[:, o],
+                    float(km[r, pos[o]]),
+                )
+                for o in order
+            ]
+        return out
+
+    def _match(
+        self, ns: _Side, os_: _Side, i: int, j: int, score: float, parts: F64, km: float
+    ) -> Match:
+        return Match(
+            need_id=ns.ids[i],
+            offer_id=os_.ids[j],
+            score=score,
+            parts={name: float(v) for name, v in zip(PART_NAMES, parts, strict=True)},
+            reasons=_reasons(ns, os_, i, j, km, self),
+        )
+
+
+_BLOCK = 256
+
+
+def _check_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InvalidArgument(f"k must be an int >= 1, got {k!r}")
+
+
+def _hard_and_soft(
+    ns: _Side, os_: _Side, block: npt.NDArray[np.int64], oi: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.bool_], F64, F64]:
+    """Hard-filter mask, period part and km matrix for a block of needs."""
+    n_start, n_end = ns.start[block][:, None], ns.end[block][:, None]
+    o_start, o_end = os_.start[oi][None, :], os_.end[oi][None, :]
+    lo = np.maximum(n_start, o_start)
+    hi = np.minimum(n_end, o_end)
+    ok = lo <= hi  # open ends are +-inf, so "any time" always overlaps
+    need_full = np.isfinite(n_start) & np.isfinite(n_end)
+    with np.errstate(invalid="ignore"):
+        covered = np.where(need_full, (hi - lo + 1.0) / (n_end - n_start + 1.0), 1.0)
+    period = np.clip(np.nan_to_num(covered, nan=1.0), 0.0, 1.0)
+    km = haversine_km(
+        ns.lat[block][:, None],
+        ns.lon[block][:, None],
+        os_.lat[oi][None, :],
+        os_.lon[oi][None, :],
+    )
+    # NaN (unknown position) compares False, so it never fails the radius.
+    ok &= ~(km > ns.max_km[block][:, None])
+    return ok, period, km
+
+
+def _distance_part(km: F64, scale_km: float) -> F64:
+    return np.where(np.isnan(km), 0.5, np.exp(-np.nan_to_num(km) / scale_km))
+
+
+def _top_indices(scores: F64, c: int) -> npt.NDArray[np.int64]:
+    """Column indices of each row's `c` best finite scores, -1 padding; ties go
+    to the lower index so the choice is deterministic."""
+    b, m = scores.shape
+    if c >= m:
+        idx = np.broadcast_to(np.arange(m), (b, m)).copy()
+    else:
+        part = np.argpartition(-scores, c - 1, axis=1)[:, :c]
+        thr = np.take_along_axis(scores, part, 1).min(axis=1)
+        idx = np.empty((b, c), dtype=np.int64)
+        for r in range(b):
+            above = np.flatnonzero(scores[r] > thr[r])
+            tied = np.flatnonzero(scores[r] == thr[r])
+            idx[r] = np.concatenate([above, tied])[:c]
+    finite = np.isfinite(np.take_along_axis(scores, idx, 1))
+    return np.where(finite, idx, -1)
+
+
+def _stem_words(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for w in words(text):
+        # Stop words are too short to tell anyone why two postings match.
+        if len(w) > 3:
+            found.setdefault(stem(w), w)
+    return found
+
+
+def _skill_share(need: dict[str, str], offer: dict[str, str]) -> float:
+    if not need:
+        return 0.0
+    return sum(1 for key in need if key in offer) / len(need)
+
+
+def _reasons(
+    ns: _Side, os_: _Side, i: int, j: int, km: float, ranker: Ranker
+) -> tuple[Reason, ...]:
+    reasons: list[Reason] = []
+    need_keys, offer_keys = ns.skill_keys[i], os_.skill_keys[j]
+    shared = tuple(label for key, label in offer_keys.items() if key in need_keys)
+    if shared:
+        reasons.append(Reason("shared_skills", values=shared))
+    terms = [word for s, word in os_.stems[j].items() if s in ns.stems[i]]
+    if terms:
+        reasons.append(Reason("shared_terms", values=tuple(terms[:5])))
+    if not math.isnan(km):
+        reasons.append(Reason("distance_km", value=round(km, 1)))
+    lo = max(ns.start[i], os_.start[j])
+    hi = min(ns.end[i], os_.end[j])
+    if math.isfinite(lo) and math.isfinite(hi):
+        reasons.append(
+            Reason("overlap_weeks", value=round(float(hi - lo + 1.0) / 7.0, 1))
+        )
+    else:
+        reasons.append(Reason("any_time"))
+    places = float(os_.count[j])
+    if places >= ns.count[i]:
+        reasons.append(Reason("all_places", value=places))
+    else:
+        reasons.append(Reason("free_places", value=places))
+    return tuple(reasons)
+
+
+def rank(
+    needs: Sequence[Posting],
+    offers: Sequence[Posting],
+    *,
+    k: int = 10,
+    weights: Weights | None = None,
+) -> dict[str, list[Match]]:
+    """Rank offers for every need.
+
+    `needs` (n) and `offers` (m) are `Posting`s; returns {need id: up to `k`
+    matches, best first} with every need id present (an empty list when nothing
+    passes the hard filters). A pair is ranked only when the kinds are equal, the
+    periods overlap where both are known (a missing date is "any time"), and,
+    when the need has `max_km` and both have coordinates, the great-circle
+    distance is at most `max_km` km. Equal scores are ordered by offer id.
+
+    The text model is fitted on the needs and offers given (see `Ranker`); reuse
+    a fitted `Ranker` to rank many times against one corpus.
+    """
+    _check_k(k)
+    check_unique(needs, "need")
+    check_unique(offers, "offer")
+    return Ranker(weights=weights).fit([*needs, *offers]).rank(needs, offers, k=k)

@@ -1,0 +1,180 @@
+"""Swedish text features: words, stems, character n-grams and a latent space.
+
+Everything here is fitted on the postings being ranked; no vocabulary ships
+with the library.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+import snowballstemmer
+from sklearn.decomposition import TruncatedSVD
+
+_WORD = re.compile(r"[^\W_]+")
+_STEMMER = snowballstemmer.stemmer("swedish")
+
+FloatMatrix = npt.NDArray[np.float32]
+
+
+def normalise(text: str) -> str:
+    """Unicode-compose and lower-case, so "Å" typed two ways is one letter."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of `text` (letters and digits; punctuation splits)."""
+    return _WORD.findall(normalise(text))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Snowball Swedish stem of a lower-case word ("svetsarna" -> "svets")."""
+    return str(_STEMMER.stemWord(word))
+
+
+def skill_key(label: str) -> str:
+    """A skill label reduced to its stems, so "Svetsning, MIG" == "mig-svetsning"
+    only when they share all stems: used to spot shared skills."""
+    return " ".join(sorted(stem(w) for w in words(label)))
+
+
+def posting_text(title: str, text: str, skills: Sequence[str]) -> str:
+    """The one string a posting is read as (title, text, then skills)."""
+    return " ".join([title, text, *skills])
+
+
+@lru_cache(maxsize=200_000)
+def _ngrams(word: str, low: int, high: int) -> tuple[str, ...]:
+    # Pad like scikit-learn's char_wb so a word's start and end are features.
+    padded = f" {word} "
+    grams = [
+        padded[i : i + n]
+        for n in range(low, high + 1)
+        for i in range(len(padded) - n + 1)
+    ]
+    # A short word shorter than `low` still deserves one feature.
+    return tuple(grams) if grams else (padded,)
+
+
+def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0.0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+
+
+class CharNgrams:
+    """TF-IDF over character n-grams inside word boundaries (like char_wb).
+
+    Counts are built once per distinct word and summed per document through a
+    sparse (documents x words) @ (words x n-grams) product, which is what makes
+    tens of thousands of short postings cheap to vectorise.
+    """
+
+    def __init__(self, low: int = 3, high: int = 5, *, sublinear_tf: bool = False):
+        self.low = low
+        self.high = high
+        self.sublinear_tf = sublinear_tf
+
+    def _counts(self, docs: Iterable[str], grow: bool) -> sp.csr_matrix:
+        word_ids: dict[str, int] = {}
+        indptr = [0]
+        indices: list[int] = []
+        for doc in docs:
+            for w in words(doc):
+                indices.append(word_ids.setdefault(w, len(word_ids)))
+            indptr.append(len(indices))
+        doc_word = sp.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), indices, indptr),
+            shape=(len(indptr) - 1, len(word_ids)),
+        )
+        doc_word.sum_duplicates()
+        if grow:
+            self.vocabulary_: dict[str, int] = {}
+        vocab = self.vocabulary_
+        w_indptr = [0]
+        w_indices: list[int] = []
+        for w in word_ids:
+            for g in _ngrams(w, self.low, self.high):
+                j = vocab.get(g)
+                if j is None and grow:
+                    j = vocab[g] = len(vocab)
+                if j is not None:
+                    w_indices.append(j)
+            w_indptr.append(len(w_indices))
+        word_gram = sp.csr_matrix(
+            (np.ones(len(w_indices), dtype=np.float32), w_indices, w_indptr),
+            shape=(len(word_ids), len(vocab)),
+        )
+        word_gram.sum_duplicates()
+        return sp.csr_matrix(doc_word @ word_gram)
+
+    def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        """Learn n-grams and idf from `docs`; return (n_docs, n_grams) l2 rows."""
+        counts = self._counts(docs, grow=True)
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        n = counts.shape[0]
+        self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+        return self._weigh(counts)
+
+    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        """(n_docs, n_grams) l2-normalised TF-IDF rows; unseen n-grams dropped."""
+        return self._weigh(self._counts(docs, grow=False))
+
+    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        x = counts.astype(np.float32)
+        if self.sublinear_tf:
+            x.data = 1.0 + np.log(x.data)
+        x = sp.csr_matrix(x @ sp.diags(self.idf_))
+        return _l2_rows(x)
+
+
+class LatentSpace:
+    """LSA: a truncated SVD of TF-IDF rows, giving dense unit vectors.
+
+    Fitted on at most `max_fit_rows` rows drawn with `random_state`, so the cost
+    stays flat for large inputs while every row is still projected.
+    """
+
+    def __init__(
+        self,
+        n_components: int = 100,
+        *,
+        max_fit_rows: int = 6000,
+        random_state: int = 0,
+    ):
+        self.n_components = n_components
+        self.max_fit_rows = max_fit_rows
+        self.random_state = random_state
+
+    def fit(self, x: sp.csr_matrix) -> LatentSpace:
+        """Fit on the (n_docs, n_features) TF-IDF matrix `x`."""
+        rows = x
+        if x.shape[0] > self.max_fit_rows:
+            rng = np.random.default_rng(self.random_state)
+            pick = np.sort(rng.choice(x.shape[0], self.max_fit_rows, replace=False))
+            rows = x[pick]
+        # The SVD needs fewer components than either side of the matrix.
+        dims = max(1, min(self.n_components, rows.shape[0] - 1, rows.shape[1] - 1))
+        self.svd_ = TruncatedSVD(
+            n_components=dims, algorithm="randomized", random_state=self.random_state
+        )
+        if dims < 1 or rows.shape[0] < 2 or rows.shape[1] < 2:
+            self.components_ = np.zeros((0, x.shape[1]), dtype=np.float32)
+        else:
+            self.svd_.fit(rows)
+            self.components_ = np.asarray(self.svd_.components_, dtype=np.float32)
+        return self
+
+    def transform(self, x: sp.csr_matrix) -> FloatMatrix:
+        """(n_docs, n_components) float32 unit rows (zero rows stay zero)."""
+        z = np.asarray(x @ self.components_.T, dtype=np.float32)
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        norms[norms == 0.0] = 1.0
+        return np.asarray(z / norms, dtype=np.float32)

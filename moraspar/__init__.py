@@ -1,0 +1,22 @@
+"""Moraspår: the school–business matching platform of Moraspåret in Mora."""
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from moraspar.blueprints import register_blueprints
+    from moraspar.cli import register_commands
+    from moraspar.config import configure
+    from moraspar.errors import register_errorhandlers
+    from moraspar.extensions import register_extensions
+    from moraspar.paths import template_folder
+
+    app = Flask(__name__, template_folder=template_folder())
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app

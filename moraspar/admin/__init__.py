@@ -1,0 +1,1 @@
+"""Admin: the business office manages users, organisations and the audit log."""

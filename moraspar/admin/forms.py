@@ -1,0 +1,75 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from moraspar.choices import as_choices
+from moraspar.gazetteer import LOCALITIES
+from moraspar.validators import OrgNumber
+
+ROLE_CHOICES = [
+    ("teacher", _l("Teacher / school staff")),
+    ("company", _l("Company contact")),
+    ("council", _l("Council member")),
+    ("admin", _l("Administrator")),
+]
+
+ORG_KIND_CHOICES = [
+    ("school", _l("School")),
+    ("company", _l("Company")),
+    ("municipality", _l("Municipality")),
+]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            DataRequired(message=_l("Enter an email address.")),
+            Email(message=_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
+    display_name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)],
+    )
+    role = SelectField(_l("Role"), choices=as_choices(ROLE_CHOICES))
+    organisation_id = SelectField(_l("Organisation"), coerce=int, choices=[])
+    language = SelectField(
+        _l("Language"), choices=as_choices([("sv", "Svenska"), ("en", "English")])
+    )
+
+
+class OrganisationForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=as_choices(ORG_KIND_CHOICES))
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)],
+    )
+    org_number = StringField(
+        _l("Organisation number"),
+        validators=[Optional(), OrgNumber()],
+        description=_l("Ten digits, e.g. 556036-0793."),
+    )
+    address = StringField(_l("Address"), validators=[Length(max=200)])
+    locality = SelectField(
+        _l("Locality"),
+        choices=as_choices((n, n) for n in sorted(LOCALITIES)),
+        default="Mora",
+    )
+    contact_name = StringField(_l("Contact person"), validators=[Length(max=200)])
+    contact_email = EmailField(
+        _l("Contact email"),
+        validators=[
+            Optional(),
+            Email(message=_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: the CSRF token on a confirmation step."""
+
+    confirm = HiddenField(default="yes")

@@ -1,0 +1,172 @@
+"""The business office's operations: invitations, organisations, approval."""
+
+from typing import Any
+
+from sqlmodel import Session, col, func, or_, select
+
+from moraspar import audit, orgnumber
+from moraspar.auth.services import EmailTaken, create_user, find_by_email
+from moraspar.gazetteer import coordinates
+from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
+
+# Which organisation kinds a role may belong to.
+ROLE_ORG_KINDS = {
+    Role.TEACHER: {OrgKind.SCHOOL},
+    Role.COMPANY: {OrgKind.COMPANY},
+    Role.COUNCIL: {OrgKind.MUNICIPALITY, OrgKind.SCHOOL, OrgKind.COMPANY},
+    Role.ADMIN: {OrgKind.MUNICIPALITY},
+}
+
+
+class AdminError(Exception):
+    field: str | None = None
+
+
+class RoleDoesNotFitOrganisation(AdminError):
+    field = "organisation_id"
+
+
+class OrgNumberTaken(AdminError):
+    field = "org_number"
+
+
+class CannotDeactivateSelf(AdminError):
+    pass
+
+
+def invite_user(
+    session: Session,
+    *,
+    email: str,
+    display_name: str,
+    role: str,
+    organisation: Organisation,
+    language: str,
+    actor: User,
+) -> User:
+    """A user without a password yet; the caller mails the invitation link."""
+    if OrgKind(organisation.kind) not in ROLE_ORG_KINDS[Role(role)]:
+        raise RoleDoesNotFitOrganisation()
+    if find_by_email(session, email) is not None:
+        raise EmailTaken()
+    user = create_user(
+        session,
+        email=email,
+        display_name=display_name,
+        role=role,
+        organisation=organisation,
+        language=language,
+        actor=actor,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="user.invite",
+        entity="user",
+        entity_id=user.id,
+        organisation_id=organisation.id,
+    )
+    return user
+
+
+def create_organisation(
+    session: Session, *, data: dict[str, Any], actor: User | None
+) -> Organisation:
+    number = orgnumber.normalise(data["org_number"]) if data.get("org_number") else None
+    if number is not None:
+        taken = session.exec(
+            select(Organisation).where(Organisation.org_number == number)
+        ).first()
+        if taken is not None:
+            raise OrgNumberTaken()
+    position = coordinates(data.get("locality", ""))
+    organisation = Organisation(
+        kind=data["kind"],
+        name=data["name"].strip(),
+        org_number=number,
+        address=data.get("address", ""),
+        locality=data.get("locality", ""),
+        lat=position[0] if position else None,
+        lon=position[1] if position else None,
+        contact_name=data.get("contact_name", ""),
+        contact_email=data.get("contact_email", ""),
+        approved=True,
+    )
+    session.add(organisation)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="organisation.create",
+        entity="organisation",
+        entity_id=organisation.id,
+        kind=organisation.kind,
+    )
+    return organisation
+
+
+def approve_company(
+    session: Session, *, organisation: Organisation, actor: User
+) -> None:
+    organisation.approved = True
+    organisation.updated_at = utcnow()
+    session.add(organisation)
+    audit.record(
+        session,
+        actor=actor,
+        action="organisation.approve",
+        entity="organisation",
+        entity_id=organisation.id,
+    )
+    session.flush()
+
+
+def user_query(*, search: str = "", role: str = "") -> Any:
+    query = select(User, Organisation).join(
+        Organisation, col(User.organisation_id) == Organisation.id, isouter=True
+    )
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(User.email).like(pattern),
+                func.lower(User.display_name).like(pattern),
+                func.lower(Organisation.name).like(pattern),
+            )
+        )
+    if role:
+        query = query.where(User.role == role)
+    return query.order_by(func.lower(User.display_name), col(User.id))
+
+
+def organisation_query(*, kind: str = "", pending_only: bool = False) -> Any:
+    query = select(Organisation)
+    if kind:
+        query = query.where(Organisation.kind == kind)
+    if pending_only:
+        query = query.where(Organisation.approved == False)  # noqa: E712
+    return query.order_by(col(Organisation.approved), func.lower(Organisation.name))
+
+
+def audit_query(*, entity: str = "", action: str = "") -> Any:
+    query = select(AuditEvent, User).join(
+        User, col(AuditEvent.actor_id) == User.id, isouter=True
+    )
+    if entity:
+        query = query.where(AuditEvent.entity == entity)
+    if action:
+        query = query.where(col(AuditEvent.action).startswith(action))
+    return query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+
+
+def organisations_for_select(session: Session) -> list[Organisation]:
+    query = select(Organisation).order_by(col(Organisation.kind), Organisation.name)
+    return list(session.exec(query).all())
+
+
+def set_user_active(session: Session, *, user: User, active: bool, actor: User) -> None:
+    from moraspar.auth.services import set_active
+
+    if user.id == actor.id and not active:
+        raise CannotDeactivateSelf()
+    set_active(session, user=user, active=active, actor=actor)

@@ -1,0 +1,222 @@
+"""The business office's pages: users, organisations, approvals, audit log."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlmodel import func, select
+from werkzeug.wrappers import Response
+
+from moraspar import mail
+from moraspar.admin import forms, services
+from moraspar.auth.services import EmailTaken, Tokens
+from moraspar.choices import as_choices
+from moraspar.db import get_session
+from moraspar.labels import org_kind_label
+from moraspar.models import Organisation, OrgKind, User
+from moraspar.pagination import page_number, paginate
+
+bp = Blueprint("admin", __name__)
+
+
+def _actor() -> User:
+    user = get_session().get(User, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+@bp.route("/")
+def home() -> str:
+    db = get_session()
+    pending = db.exec(services.organisation_query(pending_only=True)).all()
+    counts = {
+        kind: db.exec(
+            select(func.count())
+            .select_from(Organisation)
+            .where(Organisation.kind == kind)
+        ).one()
+        for kind in OrgKind
+    }
+    users = db.exec(select(func.count()).select_from(User)).one()
+    recent = db.exec(services.audit_query().limit(10)).all()
+    return render_template(
+        "admin/home.html", pending=pending, counts=counts, users=users, recent=recent
+    )
+
+
+@bp.route("/users")
+def users() -> str:
+    search = request.args.get("q", "")[:100]
+    role = request.args.get("role", "")
+    if role not in ("", *dict(forms.ROLE_CHOICES)):
+        role = ""
+    page = paginate(
+        get_session(),
+        services.user_query(search=search, role=role),
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "admin/users.html",
+        page=page,
+        search=search,
+        role=role,
+        roles=forms.ROLE_CHOICES,
+        confirm_form=forms.ConfirmForm(),
+    )
+
+
+@bp.route("/users/invite", methods=["GET", "POST"])
+def invite() -> Response | str:
+    db = get_session()
+    form = forms.InviteForm()
+    form.organisation_id.choices = as_choices(
+        (o.id, f"{o.name} ({org_kind_label(o.kind)})")
+        for o in services.organisations_for_select(db)
+    )
+    if form.validate_on_submit():
+        organisation = db.get(Organisation, form.organisation_id.data)
+        if organisation is None:
+            abort(400)
+        try:
+            user = services.invite_user(
+                db,
+                email=form.email.data or "",
+                display_name=form.display_name.data or "",
+                role=form.role.data or "",
+                organisation=organisation,
+                language=form.language.data or "sv",
+                actor=_actor(),
+            )
+        except EmailTaken:
+            form.email.errors.append(_("An account with this email already exists."))
+        except services.RoleDoesNotFitOrganisation:
+            form.organisation_id.errors.append(
+                _("This role cannot belong to that kind of organisation.")
+            )
+        else:
+            link = url_for(
+                "auth.accept_invite",
+                token=Tokens(current_app.config["SECRET_KEY"]).make("invite", user),
+                _external=True,
+            )
+            mail.enqueue(
+                db,
+                to=user.email,
+                subject=_("You are invited to Moraspår"),
+                body=render_template(
+                    "email/invite.txt", user=user, organisation=organisation, link=link
+                ),
+            )
+            db.commit()
+            flash(
+                _("The invitation is sent to %(email)s.", email=user.email), "success"
+            )
+            return redirect(url_for("admin.users"))
+    return render_template("admin/invite.html", form=form)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["GET", "POST"])
+def user_active(user_id: int) -> Response | str:
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = forms.ConfirmForm()
+    activate = not user.active
+    if form.validate_on_submit():
+        try:
+            services.set_user_active(db, user=user, active=activate, actor=_actor())
+        except services.CannotDeactivateSelf:
+            flash(_("You cannot deactivate your own account."), "error")
+            return redirect(url_for("admin.users"))
+        db.commit()
+        if activate:
+            flash(_("%(name)s can sign in again.", name=user.display_name), "success")
+        else:
+            flash(
+                _("%(name)s is deactivated and signed out.", name=user.display_name),
+                "success",
+            )
+        return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/confirm_active.html", form=form, user=user, activate=activate
+    )
+
+
+@bp.route("/organisations")
+def organisations() -> str:
+    kind = request.args.get("kind", "")
+    if kind not in ("", *OrgKind):
+        kind = ""
+    page = paginate(
+        get_session(),
+        services.organisation_query(kind=kind),
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "admin/organisations.html",
+        page=page,
+        kind=kind,
+        kinds=forms.ORG_KIND_CHOICES,
+        confirm_form=forms.ConfirmForm(),
+    )
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+def organisation_new() -> Response | str:
+    form = forms.OrganisationForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            organisation = services.create_organisation(
+                db, data=form.data, actor=_actor()
+            )
+        except services.OrgNumberTaken:
+            form.org_number.errors.append(
+                _("An organisation with this number is already registered.")
+            )
+        else:
+            db.commit()
+            flash(_("%(name)s is added.", name=organisation.name), "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_new.html", form=form)
+
+
+@bp.route("/organisations/<int:organisation_id>/approve", methods=["POST"])
+def approve_company(organisation_id: int) -> Response:
+    db = get_session()
+    organisation = db.get(Organisation, organisation_id)
+    if organisation is None or organisation.kind != OrgKind.COMPANY:
+        abort(404)
+    form = forms.ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.approve_company(db, organisation=organisation, actor=_actor())
+    db.commit()
+    flash(
+        _("%(name)s is approved and can now post.", name=organisation.name), "success"
+    )
+    return redirect(url_for("admin.organisations"))
+
+
+@bp.route("/audit")
+def audit() -> str:
+    entity = request.args.get("entity", "")[:40]
+    page = paginate(
+        get_session(),
+        services.audit_query(entity=entity),
+        page=page_number(request.args.get("page")),
+        per_page=50,
+    )
+    return render_template("admin/audit.html", page=page, entity=entity)

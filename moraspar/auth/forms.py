@@ -1,0 +1,123 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from moraspar.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from moraspar.choices import as_choices
+from moraspar.gazetteer import LOCALITIES
+from moraspar.validators import OrgNumber
+
+_PASSWORD_HELP = _l(
+    "At least 12 characters. A few random words make a strong, memorable password."
+)
+
+
+def _new_password(label: str = "New password") -> PasswordField:
+    return PasswordField(
+        _l(label),
+        validators=[
+            DataRequired(message=_l("Choose a password.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("The password must be 12 to 256 characters long."),
+            ),
+        ],
+        description=_PASSWORD_HELP,
+    )
+
+
+def _confirm(target: str) -> PasswordField:
+    return PasswordField(
+        _l("Repeat the password"),
+        validators=[
+            DataRequired(message=_l("Repeat the password.")),
+            EqualTo(target, message=_l("The passwords do not match.")),
+        ],
+    )
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _email() -> EmailField:
+    return EmailField(
+        _l("Email"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Enter your email address.")),
+            Email(message=_l("Enter a valid email address.")),
+            Length(max=254),
+        ],
+    )
+
+
+class LoginForm(FlaskForm):
+    email = _email()
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(message=_l("Enter your password."))]
+    )
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(message=_l("Enter your current password."))],
+    )
+    password = _new_password()
+    confirm = _confirm("password")
+
+
+class ResetRequestForm(FlaskForm):
+    email = _email()
+
+
+class SetPasswordForm(FlaskForm):
+    password = _new_password()
+    confirm = _confirm("password")
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter your name.")), Length(max=200)],
+    )
+    language = SelectField(
+        _l("Language"), choices=as_choices([("sv", "Svenska"), ("en", "English")])
+    )
+
+
+class RegisterCompanyForm(FlaskForm):
+    company_name = StringField(
+        _l("Company name"),
+        validators=[
+            DataRequired(message=_l("Enter the company's name.")),
+            Length(max=200),
+        ],
+    )
+    org_number = StringField(
+        _l("Organisation number"),
+        validators=[
+            DataRequired(message=_l("Enter the organisation number.")),
+            OrgNumber(),
+        ],
+        description=_l("Ten digits, e.g. 556036-0793."),
+    )
+    locality = SelectField(
+        _l("Locality"),
+        choices=as_choices((name, name) for name in sorted(LOCALITIES)),
+        default="Mora",
+    )
+    contact_name = StringField(
+        _l("Contact person"),
+        validators=[
+            DataRequired(message=_l("Enter a contact person.")),
+            Length(max=200),
+        ],
+    )
+    email = _email()
+    password = _new_password("Password")
+    confirm = _confirm("password")

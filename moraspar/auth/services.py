@@ -1,0 +1,284 @@
+"""Accounts: passwords, sessions, invitations, resets and company registration."""
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlmodel import Session, func, select
+
+from moraspar import audit, orgnumber
+from moraspar.gazetteer import coordinates
+from moraspar.models import Organisation, OrgKind, Role, User, utcnow
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so a miss costs as much time as a hit.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class AccountError(Exception):
+    """Base of the account errors; `field` names the form field to blame."""
+
+    field: str | None = None
+
+
+class EmailTaken(AccountError):
+    field = "email"
+
+
+class InvalidCredentials(AccountError):
+    pass
+
+
+class WeakPassword(AccountError):
+    field = "password"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "too_short", "too_long", "same_as_email"
+
+
+class WrongPassword(AccountError):
+    field = "current_password"
+
+
+class InvalidToken(AccountError):
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+class OrgNumberTaken(AccountError):
+    field = "org_number"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password_policy(password: str, *, email: str = "") -> None:
+    """NIST 800-63B style: length only, no composition rules."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword("too_short")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise WeakPassword("too_long")
+    if email and password.strip().lower() == normalise_email(email):
+        raise WeakPassword("same_as_email")
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    query = select(User).where(func.lower(User.email) == normalise_email(email))
+    return session.exec(query).first()
+
+
+def find_by_session_token(session: Session, token: str) -> User | None:
+    user = session.exec(select(User).where(User.session_token == token)).first()
+    if user is None or not user.active:
+        return None
+    return user
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    display_name: str,
+    role: Role | str,
+    organisation: Organisation | None,
+    password: str | None = None,
+    language: str = "sv",
+    actor: User | None = None,
+    password_hash: str | None = None,
+) -> User:
+    if find_by_email(session, email) is not None:
+        raise EmailTaken()
+    if password is not None:
+        check_password_policy(password, email=email)
+        password_hash = hash_password(password)
+    user = User(
+        email=normalise_email(email),
+        display_name=display_name.strip(),
+        role=str(role),
+        organisation_id=organisation.id if organisation else None,
+        password_hash=password_hash,
+        language=language,
+        session_token=new_session_token(),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="user.create",
+        entity="user",
+        entity_id=user.id,
+        role=user.role,
+    )
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User:
+    user = find_by_email(session, email)
+    if user is None or not user.active or not user.password_hash:
+        _burn(password)
+        raise InvalidCredentials()
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise InvalidCredentials() from exc
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _burn(password: str) -> None:
+    with contextlib.suppress(VerificationError):
+        _hasher.verify(_DUMMY_HASH, password)
+
+
+def rotate_session_token(session: Session, user: User) -> None:
+    """Sign the user out everywhere: old sessions and remember cookies stop working."""
+    user.session_token = new_session_token()
+    session.add(user)
+    session.flush()
+
+
+def change_password(
+    session: Session, *, user: User, current_password: str, new_password: str
+) -> None:
+    try:
+        _hasher.verify(user.password_hash or _DUMMY_HASH, current_password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise WrongPassword() from exc
+    set_password(session, user=user, password=new_password)
+    audit.record(
+        session, actor=user, action="user.password", entity="user", entity_id=user.id
+    )
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    check_password_policy(password, email=user.email)
+    user.password_hash = hash_password(password)
+    rotate_session_token(session, user)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Signed, time-limited links. The payload carries the user's session token,
+    so a link dies as soon as it is used (the token rotates) or the password
+    changes."""
+
+    secret_key: str
+
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.secret_key, salt=f"moraspar.{purpose}")
+
+    def make(self, purpose: str, user: User) -> str:
+        return self._serializer(purpose).dumps([user.id, user.session_token])
+
+    def load(self, session: Session, purpose: str, token: str, max_age: int) -> User:
+        try:
+            user_id, session_token = self._serializer(purpose).loads(
+                token, max_age=max_age
+            )
+        except SignatureExpired as exc:
+            raise InvalidToken(expired=True) from exc
+        except (BadSignature, ValueError, TypeError) as exc:
+            raise InvalidToken() from exc
+        user = session.get(User, user_id)
+        if user is None or not user.active or user.session_token != session_token:
+            raise InvalidToken()
+        return user
+
+
+def set_active(session: Session, *, user: User, active: bool, actor: User) -> None:
+    user.active = active
+    rotate_session_token(session, user)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.activate" if active else "user.deactivate",
+        entity="user",
+        entity_id=user.id,
+    )
+
+
+def set_language(session: Session, *, user: User, language: str) -> None:
+    user.language = language
+    session.add(user)
+    session.flush()
+
+
+def register_company(
+    session: Session,
+    *,
+    company_name: str,
+    org_number: str,
+    locality: str,
+    contact_name: str,
+    email: str,
+    password: str,
+    language: str = "sv",
+) -> User:
+    """A company signs itself up; it may post only after an admin approves it."""
+    number = orgnumber.normalise(org_number)
+    taken = session.exec(
+        select(Organisation).where(Organisation.org_number == number)
+    ).first()
+    if taken is not None:
+        raise OrgNumberTaken()
+    if find_by_email(session, email) is not None:
+        raise EmailTaken()
+    check_password_policy(password, email=email)
+    position = coordinates(locality)
+    company = Organisation(
+        kind=OrgKind.COMPANY,
+        name=company_name.strip(),
+        org_number=number,
+        locality=locality,
+        lat=position[0] if position else None,
+        lon=position[1] if position else None,
+        contact_name=contact_name.strip(),
+        contact_email=normalise_email(email),
+        approved=False,
+    )
+    session.add(company)
+    session.flush()
+    user = create_user(
+        session,
+        email=email,
+        display_name=contact_name,
+        role=Role.COMPANY,
+        organisation=company,
+        password=password,
+        language=language,
+    )
+    audit.record(
+        session,
+        actor=user,
+        action="organisation.register",
+        entity="organisation",
+        entity_id=company.id,
+    )
+    return user
+
+
+def admins(session: Session) -> list[User]:
+    query = select(User).where(User.role == Role.ADMIN).where(User.active == True)  # noqa: E712
+    return list(session.exec(query).all())

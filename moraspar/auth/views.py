@@ -1,0 +1,270 @@
+"""Sign-in, sign-out, passwords, invitations and company self-registration."""
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from moraspar import mail
+from moraspar.auth import forms, services
+from moraspar.db import get_session
+from moraspar.models import User
+
+bp = Blueprint("auth", __name__)
+
+WEAK_PASSWORD_MESSAGES = {
+    "too_short": _l("The password must be at least 12 characters long."),
+    "too_long": _l("The password may be at most 256 characters long."),
+    "same_as_email": _l("The password must not be your email address."),
+}
+
+
+def tokens() -> services.Tokens:
+    return services.Tokens(current_app.config["SECRET_KEY"])
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/"):
+        return None
+    if target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def sign_in(user: User, *, remember: bool = False) -> None:
+    session.clear()  # a fresh session on sign-in: no fixation
+    login_user(user, remember=remember)
+    session["lang"] = user.language
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = services.authenticate(
+                db, email=form.email.data or "", password=form.password.data or ""
+            )
+        except services.InvalidCredentials:
+            form.password.errors.append(_("Wrong email or password."))
+        else:
+            db.commit()
+            target = _safe_next(request.args.get("next"))
+            sign_in(user, remember=bool(form.remember.data))
+            return redirect(target or url_for("main.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Response:
+    db = get_session()
+    user = db.get(User, current_user.id)
+    if user is not None:
+        services.rotate_session_token(db, user)
+        db.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Response | str:
+    form = forms.ChangePasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = db.get(User, current_user.id)
+        if user is None:
+            abort(404)
+        try:
+            services.change_password(
+                db,
+                user=user,
+                current_password=form.current_password.data or "",
+                new_password=form.password.data or "",
+            )
+        except services.WrongPassword:
+            form.current_password.errors.append(_("The current password is wrong."))
+        except services.WeakPassword as exc:
+            form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
+        else:
+            db.commit()
+            # The token rotated: sign in again with the new one so only this
+            # browser stays signed in.
+            sign_in(user)
+            flash(
+                _("Your password is changed. Other devices are signed out."), "success"
+            )
+            return redirect(url_for("main.home"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile() -> Response | str:
+    db = get_session()
+    user = db.get(User, current_user.id)
+    if user is None:
+        abort(404)
+    form = forms.ProfileForm(obj=user)
+    if form.validate_on_submit():
+        user.display_name = (form.display_name.data or "").strip()
+        services.set_language(db, user=user, language=form.language.data or "sv")
+        db.commit()
+        session["lang"] = user.language
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form, user=user)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request() -> Response | str:
+    form = forms.ResetRequestForm()
+    if form.validate_on_submit():
+        db = get_session()
+        user = services.find_by_email(db, form.email.data or "")
+        if user is not None and user.active and user.password_hash:
+            link = url_for(
+                "auth.reset_password",
+                token=tokens().make("reset", user),
+                _external=True,
+            )
+            mail.enqueue(
+                db,
+                to=user.email,
+                subject=_("Reset your Moraspår password"),
+                body=render_template("email/reset_password.txt", user=user, link=link),
+            )
+            db.commit()
+        # The same answer whether or not the address is known: no enumeration.
+        flash(
+            _(
+                "If the address belongs to an account, we have sent a link to "
+                "choose a new password. The link is valid for one hour."
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+def _user_from_token(purpose: str, token: str, max_age_key: str) -> User | None:
+    try:
+        return tokens().load(
+            get_session(), purpose, token, current_app.config[max_age_key]
+        )
+    except services.InvalidToken as exc:
+        if exc.expired:
+            flash(_("The link has expired. Ask for a new one."), "error")
+        else:
+            flash(_("The link is not valid or has already been used."), "error")
+        return None
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response | str:
+    user = _user_from_token("reset", token, "PASSWORD_RESET_MAX_AGE")
+    if user is None:
+        return redirect(url_for("auth.reset_request"))
+    form = forms.SetPasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.set_password(db, user=user, password=form.password.data or "")
+        except services.WeakPassword as exc:
+            form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
+        else:
+            db.commit()
+            flash(_("Your new password is saved. Sign in with it."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", form=form, invite=False)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str) -> Response | str:
+    user = _user_from_token("invite", token, "INVITE_MAX_AGE")
+    if user is None:
+        return redirect(url_for("auth.login"))
+    form = forms.SetPasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.set_password(db, user=user, password=form.password.data or "")
+        except services.WeakPassword as exc:
+            form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
+        else:
+            db.commit()
+            sign_in(user)
+            flash(_("Welcome to Moraspår!"), "success")
+            return redirect(url_for("main.home"))
+    return render_template("auth/set_password.html", form=form, invite=True, user=user)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Response | str:
+    form = forms.RegisterCompanyForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = services.register_company(
+                db,
+                company_name=form.company_name.data or "",
+                org_number=form.org_number.data or "",
+                locality=form.locality.data or "",
+                contact_name=form.contact_name.data or "",
+                email=form.email.data or "",
+                password=form.password.data or "",
+                language=str(session.get("lang", "sv")),
+            )
+        except services.OrgNumberTaken:
+            form.org_number.errors.append(
+                _("A company with this organisation number is already registered.")
+            )
+        except services.EmailTaken:
+            form.email.errors.append(_("An account with this email already exists."))
+        except services.WeakPassword as exc:
+            form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
+        else:
+            for admin in services.admins(db):
+                mail.enqueue(
+                    db,
+                    to=admin.email,
+                    subject=_("A company waits for approval in Moraspår"),
+                    body=render_template(
+                        "email/company_registered.txt",
+                        company=form.company_name.data,
+                        link=url_for("admin.organisations", _external=True),
+                    ),
+                )
+            db.commit()
+            sign_in(user)
+            flash(
+                _(
+                    "Your company is registered. You can post as soon as the "
+                    "business office has approved it."
+                ),
+                "success",
+            )
+            return redirect(url_for("main.home"))
+    return render_template("auth/register.html", form=form)

@@ -1,0 +1,1 @@
+"""Companies: profile, placements and skill gaps."""

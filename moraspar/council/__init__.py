@@ -1,0 +1,1 @@
+"""Competence councils: match runs, review board, decisions."""

@@ -1,0 +1,65 @@
+"""The database engine, and one Session per request on flask.g."""
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
+    """An engine for url; SQLite gets WAL, a busy timeout and foreign keys."""
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {
+            "check_same_thread": False,
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+        }
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            # One shared connection, or every session would see its own empty DB.
+            kwargs["poolclass"] = StaticPool
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = sa.create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    engine = app.config.get("DATABASE_ENGINE") or make_engine(
+        app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"]
+    )
+    app.extensions["moraspar.engine"] = engine
+    app.teardown_appcontext(close_session)
+
+
+def get_engine() -> sa.Engine:
+    engine: sa.Engine = current_app.extensions["moraspar.engine"]
+    return engine
+
+
+def get_session() -> Session:
+    """The Session of this request (or CLI app context), opened on first use."""
+    if "db_session" not in g:
+        g.db_session = Session(get_engine(), expire_on_commit=False)
+    session: Session = g.db_session
+    return session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

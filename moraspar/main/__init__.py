@@ -1,0 +1,1 @@
+"""Home, language choice, health and public pages."""

@@ -1,0 +1,71 @@
+"""Home (each role to its own page), language choice, health, public pages."""
+
+from flask import (
+    Blueprint,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
+
+from moraspar.auth.services import set_language
+from moraspar.db import get_session
+from moraspar.models import Role, User
+
+bp = Blueprint("main", __name__)
+
+HOME_BY_ROLE = {
+    Role.TEACHER: "schools.home",
+    Role.COMPANY: "companies.home",
+    Role.COUNCIL: "council.home",
+    Role.ADMIN: "admin.home",
+}
+
+
+@bp.route("/")
+def home() -> Response:
+    return redirect(url_for(HOME_BY_ROLE[Role(current_user.role)]))
+
+
+@bp.route("/healthz")
+def healthz() -> tuple[Response, int]:
+    try:
+        get_session().exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except SQLAlchemyError:
+        return jsonify(status="error", database="unavailable"), 503
+    return jsonify(status="ok", database="ok"), 200
+
+
+@bp.route("/language", methods=["POST"], endpoint="set_language")
+def set_language_view() -> Response:
+    language = request.form.get("language", "sv")
+    if language not in ("sv", "en"):
+        abort(400)
+    session["lang"] = language
+    if current_user.is_authenticated:
+        db = get_session()
+        user = db.get(User, current_user.id)
+        if user is not None:
+            set_language(db, user=user, language=language)
+            db.commit()
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("main.home") if current_user.is_authenticated else "/login"
+    return redirect(target)
+
+
+@bp.route("/privacy")
+def privacy() -> str:
+    return render_template("main/privacy.html")
+
+
+@bp.route("/accessibility")
+def accessibility() -> str:
+    return render_template("main/accessibility.html")

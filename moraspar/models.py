@@ -1,0 +1,417 @@
+"""Every table of Moraspår.
+
+No `from __future__ import annotations` here: SQLModel resolves relationship
+annotations at class creation. Choices are stored as short strings; the
+allowed values live in the StrEnum classes beside the tables and are checked
+by the forms and services (SQLModel tables do not validate on construction).
+"""
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+# Named constraints, so that SQLite batch migrations can find and drop them.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OrgKind(enum.StrEnum):
+    SCHOOL = "school"
+    COMPANY = "company"
+    MUNICIPALITY = "municipality"
+
+
+class Role(enum.StrEnum):
+    TEACHER = "teacher"
+    COMPANY = "company"
+    COUNCIL = "council"
+    ADMIN = "admin"
+
+
+class Level(enum.StrEnum):
+    GRUNDSKOLA = "grundskola"  # grades 7–9
+    GYMNASIUM = "gymnasium"
+    KOMVUX = "komvux"
+    YRKESHOGSKOLA = "yrkeshogskola"
+
+
+class PostingKind(enum.StrEnum):
+    APL = "apl"
+    PRAO = "prao"
+    STUDY_VISIT = "study_visit"
+    GUEST_LECTURE = "guest_lecture"
+    PROJECT = "project"
+
+
+class PostingStatus(enum.StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class Horizon(enum.StrEnum):
+    NOW = "now"
+    YEARS_1_3 = "1-3"
+    YEARS_3_5 = "3-5"
+
+
+class ProposalStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    DEFERRED = "deferred"
+    BOOKED = "booked"
+    WITHDRAWN = "withdrawn"
+
+
+class RunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Organisation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20, index=True)
+    name: str = Field(max_length=200, index=True)
+    org_number: str | None = Field(default=None, max_length=11, unique=True)
+    address: str = Field(default="", max_length=200)
+    postcode: str = Field(default="", max_length=10)
+    locality: str = Field(default="", max_length=100, index=True)
+    lat: float | None = None
+    lon: float | None = None
+    sni_code: str | None = Field(default=None, max_length=10, index=True)
+    contact_name: str = Field(default="", max_length=200)
+    contact_email: str = Field(default="", max_length=254)
+    contact_phone: str = Field(default="", max_length=40)
+    website: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=4000)
+    approved: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Stored lower-cased by the services, so unique means case-insensitively unique.
+    email: str = Field(max_length=254, unique=True)
+    password_hash: str | None = Field(default=None, max_length=200)
+    display_name: str = Field(max_length=200)
+    role: str = Field(max_length=20, index=True)
+    organisation_id: int | None = Field(
+        default=None, foreign_key="organisation.id", index=True
+    )
+    language: str = Field(default="sv", max_length=5)
+    active: bool = Field(default=True)
+    # Rotated on logout, password change and deactivation: flask-login stores it
+    # in the session and remember cookie, so rotating it signs out every copy.
+    session_token: str = Field(max_length=64, unique=True)
+    totp_secret: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+    anonymised_at: datetime | None = None
+
+    # What flask-login asks of a user object. get_id returns the rotating session
+    # token, not the primary key, so that rotating it ends every session.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_token
+
+
+class Programme(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="organisation.id", index=True)
+    name: str = Field(max_length=200)
+    code: str = Field(default="", max_length=20)
+    orientation: str = Field(default="", max_length=200)
+    level: str = Field(max_length=20)
+    description: str = Field(default="", max_length=4000)
+    skills: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    places_per_year: int = Field(default=0)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Need(SQLModel, table=True):
+    """A school's request for placements: group-level facts only, never names."""
+
+    __table_args__ = (sa.Index("ix_need_status_kind", "status", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="organisation.id", index=True)
+    programme_id: int | None = Field(
+        default=None, foreign_key="programme.id", index=True
+    )
+    kind: str = Field(max_length=20)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    skills: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    students: int = Field(default=1)
+    start_date: date | None = None
+    end_date: date | None = Field(default=None, index=True)
+    locality: str = Field(default="", max_length=100)
+    lat: float | None = None
+    lon: float | None = None
+    max_km: float | None = None
+    requirements: str = Field(default="", max_length=2000)
+    status: str = Field(default=PostingStatus.OPEN, max_length=20)
+    search_text: str = Field(default="", sa_type=sa.Text)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class Placement(SQLModel, table=True):
+    """A company's offer of places for students."""
+
+    __table_args__ = (sa.Index("ix_placement_status_kind", "status", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="organisation.id", index=True)
+    kind: str = Field(max_length=20)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    tasks: str = Field(default="", max_length=4000)
+    skills: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    places: int = Field(default=1)
+    places_booked: int = Field(default=0)
+    start_date: date | None = None
+    end_date: date | None = Field(default=None, index=True)
+    locality: str = Field(default="", max_length=100)
+    lat: float | None = None
+    lon: float | None = None
+    supervisor_name: str = Field(default="", max_length=200)
+    supervisor_contact: str = Field(default="", max_length=254)
+    supervisor_trained: bool = Field(default=False)
+    requirements: str = Field(default="", max_length=2000)
+    status: str = Field(default=PostingStatus.OPEN, max_length=20)
+    search_text: str = Field(default="", sa_type=sa.Text)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class SkillGap(SQLModel, table=True):
+    """A company's kompetensbehov: people with these skills it will need."""
+
+    __tablename__ = "skill_gap"
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="organisation.id", index=True)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=4000)
+    skills: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    ssyk_code: str | None = Field(default=None, max_length=4, index=True)
+    headcount: int = Field(default=1)
+    horizon: str = Field(default=Horizon.NOW, max_length=10)
+    status: str = Field(default=PostingStatus.OPEN, max_length=20, index=True)
+    search_text: str = Field(default="", sa_type=sa.Text)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class Council(SQLModel, table=True):
+    """A kompetensråd or programråd."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="kompetensrad", max_length=20)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    description: str = Field(default="", max_length=4000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CouncilMember(SQLModel, table=True):
+    __tablename__ = "council_member"
+    __table_args__ = (sa.UniqueConstraint("council_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id", index=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    chair: bool = Field(default=False)
+
+
+class MatchRun(SQLModel, table=True):
+    __tablename__ = "match_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default=RunStatus.QUEUED, max_length=20)
+    progress: int = Field(default=0)
+    total: int = Field(default=0)
+    error: str = Field(default="", max_length=2000)
+    ranker_version: str = Field(default="", max_length=40)
+    triggered_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class MatchProposal(SQLModel, table=True):
+    """A proposed need ↔ placement pairing and the council's decision on it."""
+
+    __tablename__ = "match_proposal"
+    __table_args__ = (
+        sa.UniqueConstraint("need_id", "placement_id"),
+        sa.Index("ix_match_proposal_status_score", "status", "score"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, foreign_key="match_run.id", index=True)
+    need_id: int = Field(foreign_key="need.id", index=True)
+    placement_id: int = Field(foreign_key="placement.id", index=True)
+    score: float = Field(default=0.0)
+    parts: dict[str, float] = Field(default_factory=dict, sa_type=sa.JSON)
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    students: int = Field(default=0)  # proposed by the allocation; 0 = ranked only
+    status: str = Field(default=ProposalStatus.PROPOSED, max_length=20)
+    decided_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = None
+    decline_reason: str = Field(default="", max_length=40)
+    comment: str = Field(default="", max_length=2000)
+    school_confirmed: bool | None = None
+    company_confirmed: bool | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProgrammeGapMatch(SQLModel, table=True):
+    """How well a programme addresses a company's skill gap (ranked per run)."""
+
+    __tablename__ = "programme_gap_match"
+    __table_args__ = (sa.UniqueConstraint("programme_id", "skill_gap_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, foreign_key="match_run.id", index=True)
+    programme_id: int = Field(foreign_key="programme.id", index=True)
+    skill_gap_id: int = Field(foreign_key="skill_gap.id", index=True)
+    score: float = Field(default=0.0)
+    parts: dict[str, float] = Field(default_factory=dict, sa_type=sa.JSON)
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Booking(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="match_proposal.id", unique=True)
+    need_id: int = Field(foreign_key="need.id", index=True)
+    placement_id: int = Field(foreign_key="placement.id", index=True)
+    students: int
+    start_date: date | None = None
+    end_date: date | None = None
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Evaluation(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("booking_id", "side"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    side: str = Field(max_length=10)  # school / company
+    overall: int
+    supervision: int
+    preparation: int
+    comment: str = Field(default="", max_length=2000)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Meeting(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id", index=True)
+    title: str = Field(max_length=200)
+    held_on: date
+    status: str = Field(default="planned", max_length=20)
+    notes: str = Field(default="", max_length=8000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MeetingItem(SQLModel, table=True):
+    __tablename__ = "meeting_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    position: int = Field(default=0)
+    proposal_id: int | None = Field(default=None, foreign_key="match_proposal.id")
+    skill_gap_id: int | None = Field(default=None, foreign_key="skill_gap.id")
+    decision: str = Field(default="", max_length=2000)
+
+
+class Notification(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    kind: str = Field(max_length=40)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    link: str = Field(default="", max_length=300)
+    read_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An email waiting for `moraspar send-mail`; never sent inside a request."""
+
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body_text: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = Field(default=None, index=True)
+    attempts: int = Field(default=0)
+    last_error: str = Field(default="", max_length=2000)
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="user_account.id")
+    action: str = Field(max_length=60)
+    entity: str = Field(max_length=40)
+    entity_id: int | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class RankerWeights(SQLModel, table=True):
+    __tablename__ = "ranker_weights"
+
+    id: int | None = Field(default=None, primary_key=True)
+    weights: dict[str, float] = Field(default_factory=dict, sa_type=sa.JSON)
+    quality_before: float | None = None
+    quality_after: float | None = None
+    active: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)

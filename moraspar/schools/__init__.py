@@ -1,0 +1,1 @@
+"""Schools: programmes and needs of school staff."""

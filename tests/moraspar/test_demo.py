@@ -1,0 +1,267 @@
+"""The Mora demo loader: enough realistic data, valid, and safe to run twice."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import Session, SQLModel, func, select
+
+from moraspar import orgnumber
+from moraspar.auth.services import authenticate
+from moraspar.db import make_engine
+from moraspar.demo import DEMO_PASSWORD, DemoSummary, load_demo
+from moraspar.gazetteer import LOCALITIES
+from moraspar.models import (
+    AuditEvent,
+    Council,
+    CouncilMember,
+    Level,
+    Need,
+    Organisation,
+    OrgKind,
+    Placement,
+    PostingKind,
+    Programme,
+    SkillGap,
+    User,
+)
+from moraspar.validators import contains_personal_number
+
+MORA_LOCALITIES = {
+    "Mora",
+    "Färnäs",
+    "Noret",
+    "Östnor",
+    "Nusnäs",
+    "Sollerön",
+    "Venjan",
+    "Våmhus",
+    "Bonäs",
+    "Oxberg",
+    "Garsås",
+}
+TABLES: tuple[type[SQLModel], ...] = (
+    Organisation,
+    User,
+    Programme,
+    Need,
+    Placement,
+    SkillGap,
+    Council,
+    CouncilMember,
+)
+
+
+def fresh_session() -> Session:
+    engine = make_engine("sqlite://")
+    SQLModel.metadata.create_all(engine)
+    return Session(engine)
+
+
+@pytest.fixture(scope="module")
+def loaded() -> Iterator[tuple[Session, DemoSummary]]:
+    with fresh_session() as session:
+        summary = load_demo(session)
+        session.commit()
+        yield session, summary
+
+
+def count(session: Session, model: type[SQLModel]) -> int:
+    return session.exec(select(func.count()).select_from(model)).one()
+
+
+def organisations(session: Session, kind: OrgKind) -> list[Organisation]:
+    query = select(Organisation).where(Organisation.kind == kind)
+    return list(session.exec(query).all())
+
+
+def test_summary_counts_what_is_in_the_database(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, summary = loaded
+    assert summary.organisations == count(session, Organisation)
+    assert summary.users == count(session, User) == 4
+    assert summary.programmes == count(session, Programme)
+    assert summary.needs == count(session, Need) >= 30
+    assert summary.placements == count(session, Placement) >= 80
+    assert summary.skill_gaps == count(session, SkillGap) >= 25
+    assert summary.councils == count(session, Council) == 1
+
+
+def test_companies_are_many_approved_and_spread_over_mora(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, _ = loaded
+    companies = organisations(session, OrgKind.COMPANY)
+    assert len(companies) >= 40
+    assert all(company.approved for company in companies)
+    assert all(re.fullmatch(r"\d{2}", company.sni_code or "") for company in companies)
+    assert len({company.locality for company in companies} & MORA_LOCALITIES) >= 10
+    for company in companies:
+        assert (company.lat, company.lon) == LOCALITIES[company.locality]
+        assert company.contact_email.endswith(".example")
+        assert re.fullmatch(r"025[01]-\d{3} \d{2}", company.contact_phone)
+
+
+def test_schools_and_programmes(loaded: tuple[Session, DemoSummary]) -> None:
+    session, _ = loaded
+    assert len(organisations(session, OrgKind.SCHOOL)) >= 3
+    assert len(organisations(session, OrgKind.MUNICIPALITY)) == 1
+    programmes = session.exec(select(Programme)).all()
+    codes = {p.code for p in programmes if p.level == Level.GYMNASIUM}
+    assert {"BA", "EE", "FT", "RL", "VO", "BF", "NA", "TE"} <= codes
+    grundskola = [p for p in programmes if p.level == Level.GRUNDSKOLA]
+    assert len({p.school_id for p in grundskola}) >= 2
+    assert all(5 <= len(p.skills) <= 10 for p in programmes if p.code)
+
+
+def test_every_organisation_number_is_valid_and_unique(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, _ = loaded
+    numbers = [o.org_number for o in session.exec(select(Organisation)).all()]
+    assert all(number is not None for number in numbers)
+    assert len(set(numbers)) == len(numbers)
+    for number in numbers:
+        assert number is not None
+        assert orgnumber.normalise(number) == number
+        assert int(number[2]) >= 2  # a legal entity, not a person
+
+
+def test_demo_users_sign_in_with_their_roles(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, _ = loaded
+    expected = {
+        "teacher@moraspar.example": ("teacher", OrgKind.SCHOOL),
+        "company@moraspar.example": ("company", OrgKind.COMPANY),
+        "council@moraspar.example": ("council", OrgKind.MUNICIPALITY),
+        "admin@moraspar.example": ("admin", OrgKind.MUNICIPALITY),
+    }
+    for email, (role, kind) in expected.items():
+        user = authenticate(session, email=email, password=DEMO_PASSWORD)
+        assert user.role == role
+        organisation = session.get(Organisation, user.organisation_id)
+        assert organisation is not None and organisation.kind == kind
+    company_user = authenticate(
+        session, email="company@moraspar.example", password=DEMO_PASSWORD
+    )
+    offered = select(Placement).where(
+        Placement.company_id == company_user.organisation_id
+    )
+    assert len(session.exec(offered).all()) >= 3
+
+
+def test_council_user_chairs_the_kompetensrad(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, _ = loaded
+    council = session.exec(select(Council)).one()
+    assert council.name == "Kompetensrådet Mora"
+    assert council.kind == "kompetensrad"
+    member = session.exec(select(CouncilMember)).one()
+    user = session.get(User, member.user_id)
+    assert user is not None and user.email == "council@moraspar.example"
+    assert member.chair
+
+
+def test_postings_are_consistent(loaded: tuple[Session, DemoSummary]) -> None:
+    session, _ = loaded
+    kinds = {str(kind) for kind in PostingKind}
+    placements = session.exec(select(Placement)).all()
+    for placement in placements:
+        assert placement.kind in kinds
+        assert placement.start_date is not None and placement.end_date is not None
+        assert placement.end_date >= placement.start_date
+        assert placement.start_date.weekday() < 5 and placement.end_date.weekday() < 5
+        assert 1 <= placement.places <= 4
+        assert placement.skills and placement.supervisor_name
+        assert placement.status == "open"
+        assert placement.lat is not None
+    assert {p.kind for p in placements} == kinds
+    prao_days = {
+        (p.end_date - p.start_date).days
+        for p in placements
+        if p.kind == PostingKind.PRAO and p.start_date and p.end_date
+    }
+    assert prao_days == {11}  # Monday to Friday of the following week
+
+
+def test_needs_are_group_level_only(loaded: tuple[Session, DemoSummary]) -> None:
+    session, _ = loaded
+    for need in session.exec(select(Need)).all():
+        text = " ".join((need.title, need.description, need.requirements))
+        assert not contains_personal_number(text)
+        assert 1 <= need.students <= 12
+        assert need.max_km is not None and 10 <= need.max_km <= 60
+        assert need.programme_id is not None
+        programme = session.get(Programme, need.programme_id)
+        assert programme is not None and programme.school_id == need.school_id
+        assert need.start_date is not None and need.end_date is not None
+        assert need.end_date >= need.start_date
+
+
+def test_some_needs_are_uncovered_but_most_are_covered(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, _ = loaded
+    placements = session.exec(select(Placement)).all()
+
+    def covered(need: Need) -> bool:
+        assert need.start_date is not None and need.end_date is not None
+        return any(
+            p.kind == need.kind
+            and p.start_date is not None
+            and p.end_date is not None
+            and p.start_date <= need.end_date
+            and need.start_date <= p.end_date
+            for p in placements
+        )
+
+    needs = session.exec(select(Need)).all()
+    uncovered = [need for need in needs if not covered(need)]
+    assert uncovered
+    assert len(uncovered) <= len(needs) // 4
+
+
+def test_some_skill_gaps_name_skills_no_programme_teaches(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, _ = loaded
+    taught = {
+        skill for p in session.exec(select(Programme)).all() for skill in p.skills
+    }
+    gaps = session.exec(select(SkillGap)).all()
+    assert all(g.ssyk_code is None or re.fullmatch(r"\d{4}", g.ssyk_code) for g in gaps)
+    assert {g.horizon for g in gaps} == {"now", "1-3", "3-5"}
+    unmet = [g for g in gaps if not set(g.skills) & taught]
+    assert unmet
+    assert len(unmet) < len(gaps)
+
+
+def test_second_load_creates_nothing_and_changes_nothing() -> None:
+    with fresh_session() as session:
+        first = load_demo(session)
+        session.commit()
+        before = {model: count(session, model) for model in TABLES}
+        hashes = {u.email: u.password_hash for u in session.exec(select(User)).all()}
+
+        second = load_demo(session)
+        session.commit()
+
+        assert first.total > 0
+        assert second == DemoSummary()
+        assert {model: count(session, model) for model in TABLES} == before
+        after = {u.email: u.password_hash for u in session.exec(select(User)).all()}
+        assert after == hashes
+        loads = select(AuditEvent).where(AuditEvent.action == "demo.load")
+        assert len(session.exec(loads).all()) == 1
+
+
+def test_load_only_flushes() -> None:
+    engine = make_engine("sqlite://")
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        load_demo(session)
+        session.rollback()
+        assert count(session, Organisation) == 0
