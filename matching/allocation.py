@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from matching.errors import InvalidArgument, InvalidMatch
 from matching.postings import Posting, check_unique
@@ -28,10 +28,11 @@ def allocate(
     takes at most `offer.count`; with `max_per_offer`, one need sends at most that
     many students to one offer (to spread a class out).
 
-    Exact: two integer programs over the pair graph solved by HiGHS, first the
-    most students, then the best total score among allocations placing that many.
-    Both are network-flow problems, so their LP relaxations are integral and the
-    solver finishes at the root. The result is sorted by (need id, offer id) and
+    Exact: two linear programs over the pair graph solved by HiGHS (dual
+    simplex), first the most students, then the best total score among
+    allocations placing that many. Both are network-flow problems, so their
+    vertex solutions are integral; this is checked, with an integer program as
+    a fallback. The result is sorted by (need id, offer id) and
     does not depend on the order of the inputs.
 
     Raises `InvalidMatch` for a match naming an unknown need or offer or filed
@@ -47,6 +48,10 @@ def allocate(
         )
     check_unique(needs, "need")
     check_unique(offers, "offer")
+    # Rows in id order: the solver's pick among equal optima then does not
+    # depend on the order the caller passed things in.
+    needs = sorted(needs, key=lambda p: p.id)
+    offers = sorted(offers, key=lambda p: p.id)
     need_index = {p.id: i for i, p in enumerate(needs)}
     offer_index = {p.id: j for j, p in enumerate(offers)}
 
@@ -86,29 +91,46 @@ def allocate(
     a_offer = sp.csr_array(
         (np.ones(n_pairs), (cols, edge)), shape=(len(offers), n_pairs)
     )
-    capacity = [
-        LinearConstraint(a_need, -np.inf, need_cap),
-        LinearConstraint(a_offer, -np.inf, offer_cap),
-    ]
-    bounds = Bounds(np.zeros(n_pairs), upper)
-    integral = np.ones(n_pairs)
-
-    first = milp(
-        -np.ones(n_pairs), constraints=capacity, bounds=bounds, integrality=integral
-    )
-    placed = _solution(first.x, first.success, first.message, upper)
+    a_caps = sp.vstack([a_need, a_offer]).tocsr()
+    caps = np.concatenate([need_cap, offer_cap])
+    placed = _solve(-np.ones(n_pairs), a_caps, caps, upper)
     most = float(placed.sum())
-    total = LinearConstraint(sp.csr_array(np.ones((1, n_pairs))), most - 0.5, np.inf)
-    second = milp(
-        -score, constraints=[*capacity, total], bounds=bounds, integrality=integral
-    )
-    students = _solution(second.x, second.success, second.message, upper)
+    # Phase two keeps at least `most` students (as -sum(x) <= -most) and
+    # maximises the score among those allocations.
+    a_two = sp.vstack([a_caps, sp.csr_array(-np.ones((1, n_pairs)))]).tocsr()
+    students = _solve(-score, a_two, np.append(caps, -most + 0.5), upper)
     if int(students.sum()) != int(most):  # pragma: no cover - solver contract
         raise RuntimeError("allocation lost students between the two solves")
     return [
         Assignment(need_id=pairs[e][0], offer_id=pairs[e][1], students=int(students[e]))
         for e in np.flatnonzero(students > 0)
     ]
+
+
+def _solve(
+    cost: npt.NDArray[np.float64],
+    a_ub: sp.csr_array,
+    b_ub: npt.NDArray[np.float64],
+    upper: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int64]:
+    """Minimise cost @ x s.t. a_ub @ x <= b_ub, 0 <= x <= upper, x integral.
+
+    The dual simplex returns a vertex, and the vertices of these network-flow
+    polytopes are integral; the integer program is only a safety net.
+    """
+    bounds = np.column_stack([np.zeros_like(upper), upper])
+    lp = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs-ds")
+    if lp.success and lp.x is not None:
+        x = np.asarray(lp.x, dtype=np.float64)
+        if np.max(np.abs(np.rint(x) - x), initial=0.0) <= 1e-6:
+            return _solution(x, True, "", upper)
+    ip = milp(  # pragma: no cover - reached only if the LP is not integral
+        cost,
+        constraints=[LinearConstraint(a_ub, -np.inf, b_ub)],
+        bounds=Bounds(np.zeros_like(upper), upper),
+        integrality=np.ones_like(upper),
+    )
+    return _solution(ip.x, ip.success, ip.message, upper)  # pragma: no cover
 
 
 def _solution(

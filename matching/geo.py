@@ -19,12 +19,10 @@ def haversine_km(
     Inputs broadcast like numpy arrays, e.g. lat1 of shape (n, 1) against lat2 of
     shape (1, m) gives an (n, m) matrix. NaN in, NaN out (missing coordinates).
     """
-    p1 = np.radians(np.asarray(lat1, dtype=np.float64))
-    p2 = np.radians(np.asarray(lat2, dtype=np.float64))
+    p1 = np.radians(np.asarray(lat1))
+    p2 = np.radians(np.asarray(lat2))
     dp = p2 - p1
-    dl = np.radians(np.asarray(lon2, dtype=np.float64)) - np.radians(
-        np.asarray(lon1, dtype=np.float64)
-    )
+    dl = np.radians(np.asarray(lon2)) - np.radians(np.asarray(lon1))
     h = np.sin(dp / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2.0) ** 2
     # Rounding can push h a hair above 1 for antipodal points; arcsin would give NaN.
     return np.asarray(

@@ -40,12 +40,15 @@ class Weights:
     `period`, `distance` and `capacity` weigh the parts; `distance_scale_km` is
     the distance at which the ``distance`` part has fallen to 1/e.
 
-    How the defaults were set:
-    - `latent`/`chars`/`skills`/`text`: learned, see bench/tune_weights.py.
-    - `period`, `distance`, `capacity`, `distance_scale_km`: set by hand. No
-      data with real placements exists yet to learn them from, so they are kept
-      small enough that a clearly better text match still wins, and they only
-      reorder offers of similar relevance.
+    How the defaults were set (all by hand so far; not yet learned from data):
+    - `latent`/`chars`: latent cosine alone scored best in bench/quality.py
+      (skill-list protocol); a little of the raw n-gram cosine is kept for
+      exact-word matches in free text. A leak-free fit (e.g. logistic
+      regression on parts over a held-out split) is still to do.
+    - `period`, `distance`, `capacity`, `distance_scale_km`: no data with real
+      placements exists to learn them from, so they are kept small enough that
+      a clearly better text match still wins; they reorder offers of similar
+      relevance.
     """
 
     latent: float = 0.8
@@ -114,7 +117,7 @@ class Ranker:
         *,
         weights: Weights | None = None,
         n_components: int = 100,
-        candidates: int = 64,
+        candidates: int = 50,
         random_state: int = 0,
     ) -> None:
         self.weights = weights
@@ -124,19 +127,38 @@ class Ranker:
 
     def fit(self, postings: Sequence[Posting]) -> Ranker:
         """Learn the text model from `postings` (usually needs and offers)."""
-        # Sorted, so the fitted model does not depend on the order of the input.
-        docs = sorted(posting_text(p.title, p.text, p.skills) for p in postings)
+        self._fit_chars(postings)
+        return self
+
+    def _fit_chars(self, postings: Sequence[Posting]) -> sp.csr_matrix:
+        docs = [posting_text(p.title, p.text, p.skills) for p in postings]
         self.chars_ = CharNgrams(3, 5, sublinear_tf=True)
         x = self.chars_.fit_transform(docs)
         self.latent_ = LatentSpace(
             self.n_components, random_state=self.random_state
         ).fit(x)
         self.weights_ = self.weights if self.weights is not None else Weights()
-        return self
+        return x
 
-    def _side(self, postings: Sequence[Posting]) -> _Side:
-        docs = [posting_text(p.title, p.text, p.skills) for p in postings]
-        chars = self.chars_.transform(docs)
+    def fit_rank(
+        self, needs: Sequence[Posting], offers: Sequence[Posting], *, k: int = 10
+    ) -> dict[str, list[Match]]:
+        """`fit` on needs + offers, then `rank`, vectorising each posting once."""
+        _check_k(k)
+        check_unique(needs, "need")
+        check_unique(offers, "offer")
+        x = self._fit_chars([*needs, *offers])
+        n = len(needs)
+        return self._rank(
+            needs, offers, k, self._side(needs, x[:n]), self._side(offers, x[n:])
+        )
+
+    def _side(
+        self, postings: Sequence[Posting], chars: sp.csr_matrix | None = None
+    ) -> _Side:
+        if chars is None:
+            docs = [posting_text(p.title, p.text, p.skills) for p in postings]
+            chars = self.chars_.transform(docs)
         n = len(postings)
         return _Side(
             ids=[p.id for p in postings],
@@ -167,11 +189,19 @@ class Ranker:
         _check_k(k)
         check_unique(needs, "need")
         check_unique(offers, "offer")
+        return self._rank(needs, offers, k, self._side(needs), self._side(offers))
+
+    def _rank(
+        self,
+        needs: Sequence[Posting],
+        offers: Sequence[Posting],
+        k: int,
+        need_side: _Side,
+        offer_side: _Side,
+    ) -> dict[str, list[Match]]:
         result: dict[str, list[Match]] = {p.id: [] for p in needs}
         if not needs or not offers:
             return result
-        need_side = self._side(needs)
-        offer_side = self._side(offers)
         for kind in sorted(set(need_side.kind)):
             ni = np.array([i for i, x in enumerate(need_side.kind) if x == kind])
             # Offers sorted by id, so index order breaks score ties by offer id.
@@ -220,15 +250,21 @@ class Ranker:
         n_cand = min(oi.size, max(self.candidates, 5 * k))
         out: dict[int, list[Match]] = {}
         cand = _top_indices(quick, n_cand)  # (b, c) positions into oi, -1 = none
+        valid = cand >= 0
+        flat_r = np.repeat(block, valid.sum(axis=1))
+        flat_j = oi[cand[valid]]
+        # Row-wise dot products of the pairs only, in one sparse operation.
+        chars_all = np.zeros(cand.shape, dtype=np.float64)
+        chars_all[valid] = np.asarray(
+            ns.chars[flat_r].multiply(os_.chars[flat_j]).sum(axis=1)
+        ).ravel()
         for r, i in enumerate(block):
             pos = cand[r][cand[r] >= 0]
             if pos.size == 0:
                 out[int(i)] = []
                 continue
             offers_j = oi[pos]
-            chars = np.asarray(
-                (os_.chars[offers_j] @ ns.chars[int(i)].T).toarray()
-            ).ravel()
+            chars = chars_all[r][valid[r]]
             lat = latent[r, pos].astype(np.float64)
             text = np.clip(mix[0] * lat + mix[1] * chars, 0.0, 1.0)
             need_keys = ns.skill_keys[int(i)]
@@ -288,12 +324,17 @@ def _hard_and_soft(
     with np.errstate(invalid="ignore"):
         covered = np.where(need_full, (hi - lo + 1.0) / (n_end - n_start + 1.0), 1.0)
     period = np.clip(np.nan_to_num(covered, nan=1.0), 0.0, 1.0)
-    km = haversine_km(
-        ns.lat[block][:, None],
-        ns.lon[block][:, None],
-        os_.lat[oi][None, :],
-        os_.lon[oi][None, :],
-    )
+    n_lat, o_lat = ns.lat[block], os_.lat[oi]
+    if np.isnan(n_lat).all() or np.isnan(o_lat).all():
+        km = np.full(ok.shape, np.nan)
+    else:
+        # float32 keeps metres-level precision at Mora's scale and halves the time.
+        km = haversine_km(
+            n_lat.astype(np.float32)[:, None],
+            ns.lon[block].astype(np.float32)[:, None],
+            o_lat.astype(np.float32)[None, :],
+            os_.lon[oi].astype(np.float32)[None, :],
+        )
     # NaN (unknown position) compares False, so it never fails the radius.
     ok &= ~(km > ns.max_km[block][:, None])
     return ok, period, km
@@ -310,10 +351,14 @@ def _top_indices(scores: F64, c: int) -> npt.NDArray[np.int64]:
     if c >= m:
         idx = np.broadcast_to(np.arange(m), (b, m)).copy()
     else:
-        part = np.argpartition(-scores, c - 1, axis=1)[:, :c]
-        thr = np.take_along_axis(scores, part, 1).min(axis=1)
-        idx = np.empty((b, c), dtype=np.int64)
-        for r in range(b):
+        part = np.argpartition(-scores, c, axis=1)
+        idx = part[:, :c].copy()
+        thr = np.take_along_axis(scores, idx, 1).min(axis=1)
+        # Only rows where the cut falls inside a run of equal scores need care.
+        tied_rows = np.flatnonzero(
+            np.take_along_axis(scores, part[:, c : c + 1], 1)[:, 0] == thr
+        )
+        for r in tied_rows:
             above = np.flatnonzero(scores[r] > thr[r])
             tied = np.flatnonzero(scores[r] == thr[r])
             idx[r] = np.concatenate([above, tied])[:c]
@@ -387,4 +432,4 @@ def rank(
     _check_k(k)
     check_unique(needs, "need")
     check_unique(offers, "offer")
-    return Ranker(weights=weights).fit([*needs, *offers]).rank(needs, offers, k=k)
+    return Ranker(weights=weights).fit_rank(needs, offers, k=k)

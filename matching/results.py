@@ -16,8 +16,6 @@ class Reason:
     - ``"shared_skills"``: `values` = the offer's skill labels that the need also
       lists (equal after lower-casing, stemming and ignoring punctuation), in the
       offer's order.
-    - ``"related_skills"``: `values` = the offer's skill labels closest in meaning
-      to the need (not shared verbatim), best first, at most three.
     - ``"shared_terms"``: `values` = words of the offer whose stems the need shares
       (title and text, words over three letters), in the offer's order, at most five.
     - ``"distance_km"``: `value` = great-circle distance in km, one decimal.

@@ -96,17 +96,22 @@ class CharNgrams:
         )
         doc_word.sum_duplicates()
         if grow:
-            self.vocabulary_: dict[str, int] = {}
+            # Built from sorted words, so the feature order (and everything fitted
+            # on it) does not depend on the order of the documents.
+            vocab: dict[str, int] = {}
+            for w in sorted(word_ids):
+                for g in _ngrams(w, self.low, self.high):
+                    vocab.setdefault(g, len(vocab))
+            self.vocabulary_ = vocab
         vocab = self.vocabulary_
         w_indptr = [0]
         w_indices: list[int] = []
         for w in word_ids:
-            for g in _ngrams(w, self.low, self.high):
-                j = vocab.get(g)
-                if j is None and grow:
-                    j = vocab[g] = len(vocab)
-                if j is not None:
-                    w_indices.append(j)
+            w_indices.extend(
+                j
+                for j in map(vocab.get, _ngrams(w, self.low, self.high))
+                if j is not None
+            )
             w_indptr.append(len(w_indices))
         word_gram = sp.csr_matrix(
             (np.ones(len(w_indices), dtype=np.float32), w_indices, w_indptr),
@@ -146,7 +151,7 @@ class LatentSpace:
         self,
         n_components: int = 100,
         *,
-        max_fit_rows: int = 6000,
+        max_fit_rows: int = 3000,
         random_state: int = 0,
     ):
         self.n_components = n_components
@@ -155,11 +160,15 @@ class LatentSpace:
 
     def fit(self, x: sp.csr_matrix) -> LatentSpace:
         """Fit on the (n_docs, n_features) TF-IDF matrix `x`."""
-        rows = x
+        # Rows in an order set by their content, so that the sample and the fit
+        # do not depend on the order of the input.
+        order = _canonical_order(x)
         if x.shape[0] > self.max_fit_rows:
             rng = np.random.default_rng(self.random_state)
-            pick = np.sort(rng.choice(x.shape[0], self.max_fit_rows, replace=False))
-            rows = x[pick]
+            order = order[
+                np.sort(rng.choice(x.shape[0], self.max_fit_rows, replace=False))
+            ]
+        rows = x[order]
         # The SVD needs fewer components than either side of the matrix.
         dims = max(1, min(self.n_components, rows.shape[0] - 1, rows.shape[1] - 1))
         self.svd_ = TruncatedSVD(
@@ -178,3 +187,14 @@ class LatentSpace:
         norms = np.linalg.norm(z, axis=1, keepdims=True)
         norms[norms == 0.0] = 1.0
         return np.asarray(z / norms, dtype=np.float32)
+
+
+def _canonical_order(x: sp.csr_matrix) -> npt.NDArray[np.int64]:
+    """A row order that depends only on each row's content."""
+    x = sp.csr_matrix(x, copy=True)
+    x.sort_indices()
+    keys = [
+        (x.indices[a:b].tobytes(), x.data[a:b].tobytes())
+        for a, b in zip(x.indptr[:-1], x.indptr[1:], strict=True)
+    ]
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)

@@ -1,0 +1,147 @@
+"""Load the JobTech taxonomy extracts and build protocol T1 for the benchmarks.
+
+Only the benchmarks read these files; `matching/` never does (the group-to-skill
+relations and the SSYK codes are evaluation ground truth).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from matching import Posting
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jobtech"
+
+
+def data_dir() -> Path:
+    """The jobtech folder: ../shared/data/jobtech beside the repository."""
+    for candidate in (DATA, Path("/work/shared/data/jobtech")):
+        if candidate.is_dir():
+            return candidate
+    raise SystemExit(f"JobTech data not found at {DATA}")
+
+
+def _concepts(name: str) -> list[dict[str, object]]:
+    with (data_dir() / name).open(encoding="utf-8") as f:
+        concepts: list[dict[str, object]] = json.load(f)["data"]["concepts"]
+    return concepts
+
+
+def skill_vocabulary() -> list[str]:
+    """Every skill label in skills.json, in file order (a vocabulary only)."""
+    return [str(c["preferred_label"]) for c in _concepts("skills.json")]
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    code: str
+    label: str
+    definition: str
+    skills: tuple[str, ...]
+
+
+def t1_groups(min_skills: int = 8) -> list[Group]:
+    """SSYK-4 groups with at least `min_skills` related skills, in file order."""
+    codes = {
+        str(c["id"]): str(c["ssyk_code_2012"])
+        for c in _concepts("ssyk-level-4-groups.json")
+    }
+    groups = []
+    for c in _concepts("ssyk-level-4-groups-with-related-skills.json"):
+        related = c.get("related") or []
+        assert isinstance(related, list)
+        skills = tuple(str(r["preferred_label"]) for r in related)
+        if len(skills) >= min_skills:
+            groups.append(
+                Group(
+                    id=str(c["id"]),
+                    code=codes[str(c["id"])],
+                    label=str(c["preferred_label"]),
+                    definition=str(c.get("definition") or ""),
+                    skills=skills,
+                )
+            )
+    return groups
+
+
+def t1_split(
+    groups: list[Group], seed: int
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """Shuffle each group's skills with one rng per seed; first ceil(n/2) -> need."""
+    rng = np.random.default_rng(seed)
+    need_sides, offer_sides = [], []
+    for g in groups:
+        labels = list(g.skills)
+        rng.shuffle(labels)
+        cut = math.ceil(len(labels) / 2)
+        need_sides.append(tuple(labels[:cut]))
+        offer_sides.append(tuple(labels[cut:]))
+    return need_sides, offer_sides
+
+
+def t1_postings(
+    groups: list[Group], seed: int, *, free_text: bool = False
+) -> tuple[list[Posting], list[Posting]]:
+    """Needs and offers of protocol T1; ids are the group ids.
+
+    With `free_text`, the need side is the group's definition text instead of a
+    skill list (the offer side stays the skill half).
+    """
+    need_sides, offer_sides = t1_split(groups, seed)
+    needs = [
+        Posting(id=g.id, kind="apl", title="", text=g.definition)
+        if free_text
+        else Posting(id=g.id, kind="apl", title="", skills=half)
+        for g, half in zip(groups, need_sides, strict=True)
+    ]
+    offers = [
+        Posting(id=g.id, kind="apl", title="", skills=half)
+        for g, half in zip(groups, offer_sides, strict=True)
+    ]
+    return needs, offers
+
+
+def relevance(code_a: str, code_b: str) -> int:
+    """3 same SSYK-4 code, 2 same first three digits, 1 same first two, else 0."""
+    if code_a == code_b:
+        return 3
+    if code_a[:3] == code_b[:3]:
+        return 2
+    if code_a[:2] == code_b[:2]:
+        return 1
+    return 0
+
+
+def ndcg_at_k(
+    ranked: dict[str, list[str]],
+    codes: dict[str, str],
+    k: int = 10,
+    *,
+    gain: str = "linear",
+) -> float:
+    """Mean nDCG@k over needs; ideal from all offers' codes.
+
+    gain "linear" uses the relevance itself (sklearn's ndcg_score), "exponential"
+    uses 2^rel - 1.
+    """
+
+    def g(rel: int) -> float:
+        return float(rel) if gain == "linear" else float(2**rel - 1)
+
+    offer_codes = list(codes.values())
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    scores = []
+    for need_id, offer_ids in ranked.items():
+        code = codes[need_id]
+        gains = [g(relevance(code, codes[o])) for o in offer_ids[:k]]
+        dcg = float(np.dot(gains, discounts[: len(gains)]))
+        ideal = sorted((g(relevance(code, c)) for c in offer_codes), reverse=True)
+        idcg = float(np.dot(ideal[:k], discounts[: min(k, len(ideal))]))
+        scores.append(dcg / idcg if idcg > 0 else 0.0)
+    return float(np.mean(scores))

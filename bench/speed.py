@@ -1,0 +1,143 @@
+"""Speed and memory: rank 2,000 needs x 20,000 offers (k=10) and allocate (k=20).
+
+Each method runs in its own subprocess so that peak memory (ru_maxrss) is its
+own. Postings are built from the Swedish skill vocabulary (skills.json labels)
+with a fixed seed: 2-6 skills each, two kinds, random periods in 2025 and
+positions within about 30 km of Mora. Prints a markdown table.
+Run: python bench/speed.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _jobtech as jt
+
+from matching import Posting, allocate, rank
+
+MORA = (61.004, 14.537)
+
+
+def make_postings(n: int, prefix: str, seed: int, vocab: list[str]) -> list[Posting]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        skills = tuple(vocab[j] for j in rng.choice(len(vocab), rng.integers(2, 7)))
+        start = date(2025, 1, 1) + timedelta(days=int(rng.integers(0, 300)))
+        end = start + timedelta(days=int(rng.integers(7, 70)))
+        has_period = rng.random() < 0.7
+        out.append(
+            Posting(
+                id=f"{prefix}{i:06d}",
+                kind="apl" if rng.random() < 0.8 else "prao",
+                title="",
+                skills=tuple(dict.fromkeys(skills)),
+                count=int(rng.integers(1, 5)),
+                start=start if has_period else None,
+                end=end if has_period else None,
+                lat=MORA[0] + float(rng.normal(0, 0.15)),
+                lon=MORA[1] + float(rng.normal(0, 0.3)),
+                max_km=float(rng.choice([20.0, 40.0, 80.0])) if prefix == "n" else None,
+            )
+        )
+    return out
+
+
+def data(n_needs: int, n_offers: int) -> tuple[list[Posting], list[Posting]]:
+    vocab = jt.skill_vocabulary()
+    return make_postings(n_needs, "n", 1, vocab), make_postings(n_offers, "o", 2, vocab)
+
+
+def baseline(needs: list[Posting], offers: list[Posting], k: int) -> None:
+    """Plain char_wb 3-5 TF-IDF, sparse products in blocks, top-k, same filters."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def text(p: Posting) -> str:
+        return " ".join([p.title, p.text, *p.skills])
+
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), dtype=np.float32)
+    vec.fit([text(p) for p in [*needs, *offers]])
+    xn = vec.transform([text(p) for p in needs])
+    xo = vec.transform([text(p) for p in offers]).T.tocsc()
+    kinds_o = np.array([p.kind for p in offers])
+    for b in range(0, len(needs), 200):
+        block = needs[b : b + 200]
+        sims = (xn[b : b + 200] @ xo).toarray()
+        same = np.array([p.kind for p in block])[:, None] == kinds_o[None, :]
+        sims[~same] = -np.inf
+        np.argpartition(-sims, k, axis=1)[:, :k]
+
+
+def run_child(method: str, n_needs: int, n_offers: int) -> None:
+    needs, offers = data(n_needs, n_offers)
+    t0 = time.perf_counter()
+    if method == "baseline":
+        baseline(needs, offers, 10)
+        extra = {}
+    elif method == "rank":
+        ranked = rank(needs, offers, k=10)
+        extra = {"matches": sum(len(v) for v in ranked.values())}
+    else:
+        ranked = rank(needs, offers, k=20)
+        t0 = time.perf_counter()
+        result = allocate(needs, offers, ranked)
+        extra = {
+            "pairs": sum(len(v) for v in ranked.values()),
+            "placed": sum(a.students for a in result),
+            "students": sum(p.count for p in needs),
+        }
+    took = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": took, "peak_mb": peak_mb, **extra}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="200 x 2,000")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child[0], int(args.child[1]), int(args.child[2]))
+        return
+    n_needs, n_offers = (200, 2000) if args.quick else (2000, 20000)
+    print(f"{n_needs} needs x {n_offers} offers from the skills.json vocabulary\n")
+    print("| task | method | wall s | peak MB (process) | notes |")
+    print("| --- | --- | --- | --- | --- |")
+    rows = [
+        ("rank k=10", "baseline", "char 3-5 TF-IDF + sparse top-k"),
+        ("rank k=10", "rank", "matching.rank"),
+        ("allocate k=20", "allocate", "matching.allocate (rank not timed)"),
+    ]
+    seconds = {}
+    for task, method, label in rows:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", method, str(n_needs), str(n_offers)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        seconds[method] = got.pop("seconds")
+        peak = got.pop("peak_mb")
+        notes = ", ".join(f"{k}={v}" for k, v in got.items())
+        print(f"| {task} | {label} | {seconds[method]:.2f} | {peak:.0f} | {notes} |")
+    print(
+        "\nspeed-up of rank over baseline: "
+        f"{seconds['baseline'] / seconds['rank']:.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+import math
+import random
+from datetime import date
+
+import pytest
+
+from matching import Match, Posting, Ranker, Reason, Weights, rank
+
+MORA = (61.004, 14.537)
+
+
+def need(id_="n", **kw):
+    kw.setdefault("kind", "apl")
+    kw.setdefault("title", "Fordonsteknik")
+    return Posting(id_, **kw)
+
+
+def offer(id_, **kw):
+    kw.setdefault("kind", "apl")
+    kw.setdefault("title", "Verkstad")
+    return Posting(id_, **kw)
+
+
+def ids(matches):
+    return [m.offer_id for m in matches]
+
+
+def test_every_need_is_present_even_without_matches():
+    needs = [need("a"), need("b", kind="prao")]
+    result = rank(needs, [offer("o")])
+    assert set(result) == {"a", "b"}
+    assert ids(result["a"]) == ["o"]
+    assert result["b"] == []
+
+
+def test_empty_inputs():
+    assert rank([], []) == {}
+    assert rank([need("a")], []) == {"a": []}
+    assert rank([], [offer("o")]) == {}
+
+
+def test_kinds_must_be_equal():
+    result = rank([need(kind="apl")], [offer("x", kind="prao"), offer("y")])
+    assert ids(result["n"]) == ["y"]
+
+
+@pytest.mark.parametrize(
+    ("need_period", "offer_period", "kept"),
+    [
+        (
+            (date(2025, 3, 1), date(2025, 3, 31)),
+            (date(2025, 4, 1), date(2025, 4, 9)),
+            False,
+        ),
+        (
+            (date(2025, 3, 1), date(2025, 3, 31)),
+            (date(2025, 3, 31), date(2025, 4, 9)),
+            True,
+        ),
+        ((date(2025, 3, 1), date(2025, 3, 31)), (None, date(2025, 2, 1)), False),
+        ((date(2025, 3, 1), date(2025, 3, 31)), (None, date(2025, 3, 1)), True),
+        ((date(2025, 3, 1), None), (date(2020, 1, 1), date(2020, 2, 1)), False),
+        ((None, None), (date(2020, 1, 1), date(2020, 2, 1)), True),
+        ((date(2025, 3, 1), date(2025, 3, 31)), (None, None), True),
+    ],
+)
+def test_periods_must_overlap_where_known(need_period, offer_period, kept):
+    n = need(start=need_period[0], end=need_period[1])
+    o = offer("o", start=offer_period[0], end=offer_period[1])
+    assert (rank([n], [o])["n"] != []) is kept
+
+
+def test_distance_limit_applies_only_with_both_positions():
+    n = need(lat=MORA[0], lon=MORA[1], max_km=30.0)
+    near = offer("near", lat=61.1, lon=14.6)  # about 11 km
+    far = offer("far", lat=60.6, lon=15.6)  # Falun, about 70 km
+    unknown = offer("unknown")
+    got = ids(rank([n], [near, far, unknown])["n"])
+    assert sorted(got) == ["near", "unknown"]
+    no_limit = need(lat=MORA[0], lon=MORA[1])
+    assert sorted(ids(rank([no_limit], [near, far])["n"])) == ["far", "near"]
+
+
+def test_zero_radius_keeps_same_place_only():
+    n = need(lat=MORA[0], lon=MORA[1], max_km=0.0)
+    same = offer("same", lat=MORA[0], lon=MORA[1])
+    other = offer("other", lat=61.01, lon=14.54)
+    assert ids(rank([n], [same, other])["n"]) == ["same"]
+
+
+def test_text_similarity_handles_swedish_compounds_and_inflections():
+    n = need(
+        title="", text="Vi söker svetsare till vår verkstad", skills=("Svetsning",)
+    )
+    offers = [
+        offer("weld", title="Svetsarbete", text="Svetsning av stålkonstruktioner"),
+        offer("care", title="Äldreomsorg", text="Omvårdnad på äldreboende"),
+        offer("shop", title="Butik", text="Kassa och kundservice"),
+    ]
+    assert ids(rank([n], offers)["n"])[0] == "weld"
+
+
+def test_nearer_is_better_when_text_is_equal():
+    n = need(lat=MORA[0], lon=MORA[1], skills=("Svetsning",))
+    near = offer("b-near", skills=("Svetsning",), lat=61.01, lon=14.54)
+    far = offer("a-far", skills=("Svetsning",), lat=61.4, lon=15.2)
+    got = rank([n], [far, near])["n"]
+    assert ids(got) == ["b-near", "a-far"]
+    assert got[0].parts["distance"] > got[1].parts["distance"]
+
+
+def test_longer_overlap_is_better_when_text_is_equal():
+    n = need(start=date(2025, 3, 3), end=date(2025, 3, 30))
+    short = offer("a-short", start=date(2025, 3, 24), end=date(2025, 5, 1))
+    full = offer("b-full", start=date(2025, 3, 1), end=date(2025, 4, 1))
+    got = rank([n], [short, full])["n"]
+    assert ids(got) == ["b-full", "a-short"]
+    assert got[0].parts["period"] == 1.0
+    assert got[1].parts["period"] == pytest.approx(7 / 28)
+
+
+def test_more_free_places_is_better_when_text_is_equal():
+    n = need(count=4)
+    few = offer("a-few", count=1)
+    enough = offer("b-enough", count=4)
+    got = rank([n], [few, enough])["n"]
+    assert ids(got) == ["b-enough", "a-few"]
+    assert got[1].parts["capacity"] == 0.25
+
+
+def test_ties_break_by_offer_id_and_k_limits():
+    offers = [offer(f"o{i:02d}") for i in range(30)]
+    random.Random(1).shuffle(offers)
+    got = rank([need()], offers, k=5)["n"]
+    assert ids(got) == ["o00", "o01", "o02", "o03", "o04"]
+    assert len({m.score for m in got}) == 1
+
+
+def test_scores_parts_and_order():
+    n = need(skills=("Svetsning", "Truckkort"), lat=MORA[0], lon=MORA[1], count=2)
+    offers = [
+        offer(f"o{i}", title=t, skills=s, lat=61.0 + i / 100, lon=14.5, count=i + 1)
+        for i, (t, s) in enumerate(
+            [("Verkstad", ("Svetsning",)), ("Lager", ("Truckkort",)), ("Kök", ())]
+        )
+    ]
+    got = rank([n], offers)["n"]
+    assert len(got) == 3
+    assert all(isinstance(m, Match) and 0.0 <= m.score <= 1.0 for m in got)
+    assert [m.score for m in got] == sorted((m.score for m in got), reverse=True)
+    for m in got:
+        assert set(m.parts) == {"text", "skills", "period", "distance", "capacity"}
+        assert all(0.0 <= v <= 1.0 for v in m.parts.values())
+    with pytest.raises(TypeError):
+        got[0].parts["text"] = 1.0  # type: ignore[index]
+
+
+def test_reasons_are_structured_data():
+    n = need(
+        skills=("Svetsning", "Truckkort"),
+        lat=MORA[0],
+        lon=MORA[1],
+        count=3,
+        start=date(2025, 3, 3),
+        end=date(2025, 3, 30),
+        text="svetsare verkstad",
+    )
+    o = offer(
+        "o",
+        skills=("svetsning", "Lackering"),
+        lat=61.1,
+        lon=14.6,
+        count=2,
+        start=date(2025, 3, 17),
+        end=date(2025, 6, 1),
+        text="Verkstaden söker",
+    )
+    (m,) = rank([n], [o])["n"]
+    by_code = {r.code: r for r in m.reasons}
+    assert all(isinstance(r, Reason) for r in m.reasons)
+    assert by_code["shared_skills"].values == ("svetsning",)
+    assert by_code["distance_km"].value == pytest.approx(11.4, abs=0.5)
+    assert by_code["overlap_weeks"].value == 2.0
+    assert by_code["free_places"].value == 2
+    assert "verkstad" in by_code["shared_terms"].values
+    assert m.parts["skills"] == 0.5
+
+
+def test_open_period_gives_any_time_reason():
+    (m,) = rank([need()], [offer("o")])["n"]
+    codes = [r.code for r in m.reasons]
+    assert "any_time" in codes and "all_places" in codes
+
+
+def test_weights_change_the_order():
+    n = need(lat=MORA[0], lon=MORA[1], title="Svetsning")
+    text_match = offer("text", title="Svetsning", lat=61.6, lon=14.5)
+    near_only = offer("near", title="Bageri", lat=MORA[0], lon=MORA[1])
+    assert ids(rank([n], [text_match, near_only])["n"])[0] == "text"
+    distance_only = Weights(text=0.0, skills=0.0, period=0.0, capacity=0.0)
+    got = rank([n], [text_match, near_only], weights=distance_only)["n"]
+    assert ids(got)[0] == "near"
+
+
+def test_deterministic_and_independent_of_input_order():
+    rng = random.Random(3)
+    words = ["svetsning", "truckkort", "vård", "kassa", "lager", "kock", "el", "it"]
+    needs = [need(f"n{i}", skills=tuple(rng.sample(words, 3))) for i in range(6)]
+    offers = [offer(f"o{i}", skills=tuple(rng.sample(words, 2))) for i in range(40)]
+    first = rank(needs, offers, k=7)
+    again = rank(needs, offers, k=7)
+    shuffled = offers[:]
+    rng.shuffle(shuffled)
+    other = rank(needs, shuffled, k=7)
+    assert {n: ids(m) for n, m in first.items()} == {
+        n: ids(m) for n, m in again.items()
+    }
+    assert {n: ids(m) for n, m in first.items()} == {
+        n: ids(m) for n, m in other.items()
+    }
+    for n_id in first:
+        for a, b in zip(first[n_id], other[n_id], strict=True):
+            assert math.isclose(a.score, b.score, abs_tol=1e-6)
+
+
+def test_fitted_ranker_can_be_reused():
+    corpus = [offer("o1", title="Svetsning"), offer("o2", title="Kassa")]
+    ranker = Ranker(random_state=0).fit(corpus)
+    assert hasattr(ranker, "latent_")
+    got = ranker.rank([need(title="svetsare")], corpus, k=1)
+    assert ids(got["n"]) == ["o1"]
