@@ -59,6 +59,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PASSWORD_RESET_MAX_AGE": 3600,
         "INVITE_MAX_AGE": 7 * 24 * 3600,
         "PAGE_SIZE": 20,
+        "RETENTION_MONTHS": 24,
+        "MATCH_IN_THREAD": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

@@ -3,7 +3,7 @@
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -13,12 +13,13 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
     """An engine for url; SQLite gets WAL, a busy timeout and foreign keys."""
     kwargs: dict[str, Any] = {"echo": echo}
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {
             "check_same_thread": False,
             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
         }
-        if url in ("sqlite://", "sqlite:///:memory:"):
+        if in_memory:
             # One shared connection, or every session would see its own empty DB.
             kwargs["poolclass"] = StaticPool
     else:
@@ -26,7 +27,32 @@ def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
     engine = sa.create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    if url.startswith("sqlite") and not in_memory:
+        # Only a file can have concurrent writers; an in-memory database is
+        # one shared connection (StaticPool) that must keep the driver's own
+        # transaction handling.
+        sa.event.listen(engine, "connect", _sqlite_manual_transactions)
+        sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _writes_expected() -> bool:
+    """A request that may write (or any CLI command) takes the write lock up front."""
+    if not has_request_context():
+        return True
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    # SQLite upgrades a read transaction to a write one without waiting on the
+    # busy timeout ("database is locked" at once) when another writer got in
+    # between. BEGIN IMMEDIATE takes the write lock first, so writers queue.
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _writes_expected() else "BEGIN")
+
+
+def _sqlite_manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN instead of the driver.
+    dbapi_connection.isolation_level = None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

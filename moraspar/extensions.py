@@ -30,6 +30,10 @@ def register_extensions(app: Flask) -> None:
     from moraspar.labels import register_template_helpers
 
     register_template_helpers(app)
+    from moraspar import ratelimit, security
+
+    security.init_app(app)
+    ratelimit.init_app(app)
     hops = int(app.config["PROXY_FIX_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -415,3 +415,16 @@ class RankerWeights(SQLModel, table=True):
     quality_after: float | None = None
     active: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed sign-in (or a reset request), counted by moraspar.ratelimit when
+    no Redis is configured. Keys are HMACs ("account:…", "ip:…"), never an
+    address in clear; rows older than the window are deleted as new ones come."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (sa.Index("ix_login_attempt_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -121,3 +121,21 @@ class RegisterCompanyForm(FlaskForm):
     email = _email()
     password = _new_password("Password")
     confirm = _confirm("password")
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Enter the six-digit code from your app.")),
+            Length(max=12, message=_l("The code has six digits.")),
+        ],
+        description=_l("Six digits from your authenticator app."),
+    )
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(message=_l("Enter your password."))]
+    )

@@ -1,8 +1,10 @@
 """Accounts: passwords, sessions, invitations, resets and company registration."""
 
 import contextlib
+import functools
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,6 +17,8 @@ from moraspar.models import Organisation, OrgKind, Role, User, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
+_DATA = Path(__file__).resolve().parent.parent / "data"
+COMMON_PASSWORDS_FILE = _DATA / "common-passwords.txt"
 
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so a miss costs as much time as a hit.
@@ -40,7 +44,7 @@ class WeakPassword(AccountError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason  # "too_short", "too_long", "same_as_email"
+        self.reason = reason  # "too_short", "too_long", "same_as_email", "common"
 
 
 class WrongPassword(AccountError):
@@ -77,6 +81,29 @@ def check_password_policy(password: str, *, email: str = "") -> None:
         raise WeakPassword("too_long")
     if email and password.strip().lower() == normalise_email(email):
         raise WeakPassword("same_as_email")
+    if is_common_password(password):
+        raise WeakPassword("common")
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The bundled list (see data/SOURCE.md), lower-cased."""
+    text = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip())
+
+
+def is_common_password(password: str) -> bool:
+    """In the list; a listed word dressed up with digits and signs
+    ("Sommar2024!!!!"); or made of three distinct characters or fewer
+    ("abcabcabcabc")."""
+    folded = password.strip().lower()
+    listed = common_passwords()
+    if folded in listed or "".join(folded.split()) in listed:
+        return True
+    letters = "".join(ch for ch in folded if ch.isalpha())
+    if len(letters) >= 4 and letters in listed:
+        return True
+    return len(set(folded)) <= 3
 
 
 def find_by_email(session: Session, email: str) -> User | None:
@@ -145,6 +172,14 @@ def authenticate(session: Session, *, email: str, password: str) -> User:
     session.add(user)
     session.flush()
     return user
+
+
+def verify_password(user: User, password: str) -> None:
+    """Raise WrongPassword unless password is the user's current one."""
+    try:
+        _hasher.verify(user.password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise WrongPassword() from exc
 
 
 def _burn(password: str) -> None:

@@ -1,5 +1,9 @@
 """Sign-in, sign-out, passwords, invitations and company self-registration."""
 
+import hashlib
+import hmac
+import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,10 +22,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from moraspar import mail
-from moraspar.auth import forms, services
+from moraspar import mail, ratelimit
+from moraspar.auth import forms, services, totp
 from moraspar.db import get_session
-from moraspar.models import User
+from moraspar.models import User, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -29,6 +33,10 @@ WEAK_PASSWORD_MESSAGES = {
     "too_short": _l("The password must be at least 12 characters long."),
     "too_long": _l("The password may be at most 256 characters long."),
     "same_as_email": _l("The password must not be your email address."),
+    "common": _l(
+        "This password is among the most common ones and easy to guess. "
+        "Choose another, e.g. a few random words."
+    ),
 }
 
 
@@ -60,18 +68,171 @@ def login() -> Response | str:
     form = forms.LoginForm()
     if form.validate_on_submit():
         db = get_session()
+        email = form.email.data or ""
+        limiter = ratelimit.limiter(db)
+        limits = ratelimit.signin_limits(email)
+        # Checked before the password: once locked, even the right one waits.
+        wait = limiter.retry_after(limits)
+        if wait:
+            return ratelimit.too_many_attempts(wait)
         try:
             user = services.authenticate(
-                db, email=form.email.data or "", password=form.password.data or ""
+                db, email=email, password=form.password.data or ""
             )
         except services.InvalidCredentials:
+            limiter.hit(limits)
+            db.commit()
             form.password.errors.append(_("Wrong email or password."))
         else:
-            db.commit()
             target = _safe_next(request.args.get("next"))
-            sign_in(user, remember=bool(form.remember.data))
+            remember = bool(form.remember.data)
+            if user.totp_secret:
+                # The account counter is cleared only after the second step, or
+                # a known password would reset the count of guessed codes.
+                db.commit()
+                _await_code(user, remember=remember, target=target)
+                return redirect(url_for("auth.login_code"))
+            limiter.clear(ratelimit.account_key(email))
+            db.commit()
+            sign_in(user, remember=remember)
             return redirect(target or url_for("main.home"))
     return render_template("auth/login.html", form=form)
+
+
+PENDING = "pending_second_factor"
+PENDING_SECONDS = 300
+
+
+def _fingerprint(user: User) -> str:
+    # The session token rotates on sign-out everywhere and password change: a
+    # pending step started before that stops working.
+    return hashlib.sha256(user.session_token.encode()).hexdigest()[:16]
+
+
+def _await_code(user: User, *, remember: bool, target: str | None) -> None:
+    session.clear()
+    session[PENDING] = {
+        "user": user.id,
+        "fp": _fingerprint(user),
+        "remember": remember,
+        "next": target,
+        "until": int(time.time()) + PENDING_SECONDS,
+    }
+
+
+def _pending_user() -> tuple[User, dict[str, Any]] | None:
+    state = session.get(PENDING)
+    if not isinstance(state, dict) or state.get("until", 0) < time.time():
+        return None
+    user = get_session().get(User, state.get("user"))
+    if user is None or not user.active or not user.totp_secret:
+        return None
+    if not hmac.compare_digest(_fingerprint(user), str(state.get("fp"))):
+        return None
+    return user, state
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code() -> Response | str:
+    """The second step of signing in, for accounts with a second factor."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    pending = _pending_user()
+    if pending is None:
+        session.pop(PENDING, None)
+        flash(_("Sign in again, please."), "info")
+        return redirect(url_for("auth.login"))
+    user, state = pending
+    assert user.totp_secret is not None
+    form = forms.CodeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        limiter = ratelimit.limiter(db)
+        limits = ratelimit.signin_limits(user.email)
+        wait = limiter.retry_after(limits)
+        if wait:
+            return ratelimit.too_many_attempts(wait)
+        step = totp.matching_step(user.totp_secret, form.code.data or "", utcnow())
+        used = ratelimit.code_used_limits(user, step) if step is not None else []
+        if step is None or limiter.retry_after(used):
+            limiter.hit(limits)
+            db.commit()
+            form.code.errors.append(_("The code is wrong or has expired."))
+        else:
+            limiter.hit(used)  # a code works once
+            limiter.clear(ratelimit.account_key(user.email))
+            db.commit()
+            target = _safe_next(state.get("next"))
+            sign_in(user, remember=bool(state.get("remember")))
+            return redirect(target or url_for("main.home"))
+    return render_template("auth/login_code.html", form=form)
+
+
+@bp.route("/profile/two-factor", methods=["GET", "POST"])
+@login_required
+def two_factor() -> Response | str:
+    """Show the state of the second factor; set it up with a new secret."""
+    db = get_session()
+    user = db.get(User, current_user.id)
+    if user is None:
+        abort(404)
+    if user.totp_secret:
+        return render_template("auth/two_factor.html", user=user, enabled=True)
+    secret = session.get("totp_setup")
+    if not isinstance(secret, str) or len(secret) != 32:
+        secret = totp.new_secret()
+        session["totp_setup"] = secret
+    form = forms.CodeForm()
+    if form.validate_on_submit():
+        try:
+            step = totp.enable(
+                db, user=user, secret=secret, code=form.code.data or "", now=utcnow()
+            )
+        except totp.InvalidCode:
+            form.code.errors.append(
+                _(
+                    "The code does not match. Check the clock of your phone and "
+                    "try again."
+                )
+            )
+        else:
+            ratelimit.limiter(db).hit(ratelimit.code_used_limits(user, step))
+            db.commit()
+            session.pop("totp_setup", None)
+            flash(_("Two-step sign-in is on."), "success")
+            return redirect(url_for("auth.two_factor"))
+    uri = totp.provisioning_uri(secret, user.email)
+    return render_template(
+        "auth/two_factor.html",
+        user=user,
+        enabled=False,
+        form=form,
+        secret=secret,
+        uri=uri,
+        qr=totp.qr_data_uri(uri),
+    )
+
+
+@bp.route("/profile/two-factor/disable", methods=["GET", "POST"])
+@login_required
+def two_factor_disable() -> Response | str:
+    db = get_session()
+    user = db.get(User, current_user.id)
+    if user is None:
+        abort(404)
+    if not user.totp_secret:
+        return redirect(url_for("auth.two_factor"))
+    form = forms.DisableTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            totp.disable(db, user=user, password=form.password.data or "")
+        except services.WrongPassword:
+            form.password.errors.append(_("The password is wrong."))
+        else:
+            db.commit()
+            flash(_("Two-step sign-in is off."), "info")
+            return redirect(url_for("auth.two_factor"))
+    return render_template("auth/two_factor_disable.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -143,6 +304,13 @@ def reset_request() -> Response | str:
     form = forms.ResetRequestForm()
     if form.validate_on_submit():
         db = get_session()
+        limiter = ratelimit.limiter(db)
+        limits = ratelimit.reset_limits(form.email.data or "")
+        wait = limiter.retry_after(limits)
+        if wait:
+            return ratelimit.too_many_attempts(wait)
+        limiter.hit(limits)
+        db.commit()
         user = services.find_by_email(db, form.email.data or "")
         if user is not None and user.active and user.password_hash:
             link = url_for(

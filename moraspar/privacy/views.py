@@ -1,0 +1,91 @@
+"""The user's own data: download it, or have the account anonymised."""
+
+import json
+
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import PasswordField
+from wtforms.validators import DataRequired
+
+from moraspar.auth.services import InvalidCredentials, authenticate
+from moraspar.db import get_session
+from moraspar.models import Role, User
+from moraspar.privacy import services
+
+bp = Blueprint("privacy", __name__)
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        _l("Your password"),
+        validators=[DataRequired(message=_l("Enter your password to confirm."))],
+    )
+
+
+def _me() -> User:
+    user = get_session().get(User, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+@bp.route("/")
+def my_data() -> str:
+    return render_template("privacy/my_data.html", form=DeleteAccountForm())
+
+
+@bp.route("/export.json")
+def export() -> Response:
+    data = services.export_user_data(get_session(), user=_me())
+    body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="moraspar-my-data.json"'},
+    )
+
+
+@bp.route("/delete", methods=["POST"])
+def delete_account() -> Response | str:
+    form = DeleteAccountForm()
+    db = get_session()
+    user = _me()
+    if form.validate_on_submit():
+        try:
+            authenticate(db, email=user.email, password=form.password.data or "")
+        except InvalidCredentials:
+            form.password.errors.append(_("The password is wrong."))
+        else:
+            if user.role == Role.ADMIN and _last_admin(db, user):
+                flash(
+                    _("You are the last administrator and cannot be deleted."), "error"
+                )
+                return redirect(url_for("privacy.my_data"))
+            services.anonymise_user(db, user=user, actor=user)
+            db.commit()
+            logout_user()
+            session.clear()
+            flash(
+                _("Your account is deleted. Your decisions remain without your name."),
+                "info",
+            )
+            return redirect(url_for("auth.login"))
+    return render_template("privacy/my_data.html", form=form)
+
+
+def _last_admin(db: object, user: User) -> bool:
+    from sqlmodel import Session, func, select
+
+    assert isinstance(db, Session)
+    others = db.exec(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN)
+        .where(User.active == True)  # noqa: E712
+        .where(User.id != user.id)
+    ).one()
+    return others == 0
