@@ -14,6 +14,10 @@ from sqlmodel import Session, SQLModel, select
 
 from moraspar import audit, orgnumber
 from moraspar.auth.services import create_user, find_by_email
+from moraspar.companies.services import (
+    placement_search_text,
+    skill_gap_search_text,
+)
 from moraspar.demo_data import (
     COMPANIES,
     DEMO_COMPANY,
@@ -38,6 +42,7 @@ from moraspar.models import (
     SkillGap,
     User,
 )
+from moraspar.search import index_text
 
 DEMO_PASSWORD = "moraspar-demo"  # noqa: S105 - published in the README on purpose
 COUNCIL_NAME = "Kompetensrådet Mora"
@@ -167,25 +172,31 @@ class _Loader:
         if self.find(Need, school_id=school.id, title=spec.title) is not None:
             return
         start, end = spec.period
-        self.add(
-            "needs",
-            Need(
-                school_id=school.id,
-                programme_id=programme.id,
-                kind=str(spec.kind),
-                title=spec.title,
-                description=spec.description,
-                skills=tags(spec.skills),
-                students=spec.students,
-                start_date=start,
-                end_date=end,
-                locality=school.locality,
-                lat=school.lat,
-                lon=school.lon,
-                max_km=spec.max_km,
-                requirements=spec.requirements,
-            ),
+        need = Need(
+            school_id=school.id,
+            programme_id=programme.id,
+            kind=str(spec.kind),
+            title=spec.title,
+            description=spec.description,
+            skills=tags(spec.skills),
+            students=spec.students,
+            start_date=start,
+            end_date=end,
+            locality=school.locality,
+            lat=school.lat,
+            lon=school.lon,
+            max_km=spec.max_km,
+            requirements=spec.requirements,
         )
+        need.search_text = index_text(
+            need.title,
+            need.description,
+            need.skills,
+            need.requirements,
+            need.locality,
+            programme.name,
+        )
+        self.add("needs", need)
 
     def company(self, spec: CompanySpec) -> Organisation:
         company = self.organisation(spec, OrgKind.COMPANY)
@@ -194,18 +205,17 @@ class _Loader:
         for gap in spec.gaps:
             assert company.id is not None
             if self.find(SkillGap, company_id=company.id, title=gap.title) is None:
-                self.add(
-                    "skill_gaps",
-                    SkillGap(
-                        company_id=company.id,
-                        title=gap.title,
-                        description=gap.description,
-                        skills=tags(gap.skills),
-                        ssyk_code=gap.ssyk_code,
-                        headcount=gap.headcount,
-                        horizon=str(gap.horizon),
-                    ),
+                skill_gap = SkillGap(
+                    company_id=company.id,
+                    title=gap.title,
+                    description=gap.description,
+                    skills=tags(gap.skills),
+                    ssyk_code=gap.ssyk_code,
+                    headcount=gap.headcount,
+                    horizon=str(gap.horizon),
                 )
+                skill_gap.search_text = skill_gap_search_text(skill_gap, company)
+                self.add("skill_gaps", skill_gap)
         return company
 
     def placement(self, company: Organisation, spec: PlacementSpec) -> None:
@@ -213,27 +223,26 @@ class _Loader:
         if self.find(Placement, company_id=company.id, title=spec.title) is not None:
             return
         start, end = spec.period
-        self.add(
-            "placements",
-            Placement(
-                company_id=company.id,
-                kind=str(spec.kind),
-                title=spec.title,
-                description=spec.description,
-                tasks=spec.tasks,
-                skills=tags(spec.skills),
-                places=spec.places,
-                start_date=start,
-                end_date=end,
-                locality=company.locality,
-                lat=company.lat,
-                lon=company.lon,
-                supervisor_name=spec.supervisor,
-                supervisor_contact=person_email(spec.supervisor, company.name),
-                supervisor_trained=spec.trained,
-                requirements=spec.requirements,
-            ),
+        placement = Placement(
+            company_id=company.id,
+            kind=str(spec.kind),
+            title=spec.title,
+            description=spec.description,
+            tasks=spec.tasks,
+            skills=tags(spec.skills),
+            places=spec.places,
+            start_date=start,
+            end_date=end,
+            locality=company.locality,
+            lat=company.lat,
+            lon=company.lon,
+            supervisor_name=spec.supervisor,
+            supervisor_contact=person_email(spec.supervisor, company.name),
+            supervisor_trained=spec.trained,
+            requirements=spec.requirements,
         )
+        placement.search_text = placement_search_text(placement, company)
+        self.add("placements", placement)
 
     def user(self, spec: DemoUser, organisations: dict[str, Organisation]) -> User:
         existing = find_by_email(self.session, spec.email)

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -73,3 +74,18 @@ class ConfirmForm(FlaskForm):
     """An empty form: the CSRF token on a confirmation step."""
 
     confirm = HiddenField(default="yes")
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV file"),
+        validators=[
+            FileRequired(message=_l("Choose a CSV file to import.")),
+            FileAllowed(
+                ["csv", "txt"], message=_l("The file must be a CSV file (.csv).")
+            ),
+        ],
+        description=_l(
+            "UTF-8 or Excel's “CSV (semicolon separated)”, at most 5 MB and 5,000 rows."
+        ),
+    )

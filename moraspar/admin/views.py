@@ -20,6 +20,9 @@ from moraspar.admin import forms, services
 from moraspar.auth.services import EmailTaken, Tokens
 from moraspar.choices import as_choices
 from moraspar.db import get_session
+from moraspar.export import export_response
+from moraspar.imports import messages as import_messages
+from moraspar.imports import services as imports
 from moraspar.labels import org_kind_label
 from moraspar.models import Organisation, OrgKind, User
 from moraspar.pagination import page_number, paginate
@@ -220,3 +223,67 @@ def audit() -> str:
         per_page=50,
     )
     return render_template("admin/audit.html", page=page, entity=entity)
+
+
+# Most problems the import report lists at once; the rest are counted.
+IMPORT_REPORT_LIMIT = 200
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_csv() -> Response | str:
+    form = forms.ImportForm()
+    errors: list[imports.RowError] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        parsed = imports.parse_file(upload.read())
+        db = get_session()
+        try:
+            summary = imports.apply_import(
+                db, parsed=parsed, actor=_actor(), filename=upload.filename or ""
+            )
+        except imports.ImportRejected as rejected:
+            db.rollback()
+            errors = rejected.errors
+        else:
+            db.commit()
+            flash(
+                _(
+                    "Import done. Companies added: %(created)s, updated: "
+                    "%(updated)s, unchanged: %(unchanged)s. Placements added: "
+                    "%(placements)s, already there: %(existing)s.",
+                    created=summary.companies_created,
+                    updated=summary.companies_updated,
+                    unchanged=summary.companies_unchanged,
+                    placements=summary.placements_created,
+                    existing=summary.placements_existing,
+                ),
+                "success",
+            )
+            if parsed.ignored_columns:
+                flash(
+                    _(
+                        "These columns were not recognised and were ignored: "
+                        "%(columns)s.",
+                        columns=", ".join(parsed.ignored_columns),
+                    ),
+                    "info",
+                )
+            return redirect(url_for("admin.import_csv"))
+    report = [
+        (error.row, error.column, import_messages.describe(error))
+        for error in errors[:IMPORT_REPORT_LIMIT]
+    ]
+    return render_template(
+        "admin/import.html",
+        form=form,
+        report=report,
+        error_count=len(errors),
+        max_rows=imports.MAX_ROWS,
+    )
+
+
+@bp.route("/import/template.csv")
+def import_template() -> Response:
+    return export_response(
+        imports.TEMPLATE_HEADERS, [], fmt="csv", filename="moraspar-import"
+    )

@@ -1,37 +1,636 @@
-"""Company contacts: their profile, placements and skill gaps."""
+"""Company contacts: their profile, placements, skill gaps, the needs browse,
+and the company page that teachers see."""
 
-from flask import Blueprint, abort, render_template
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import col, select
+from werkzeug.wrappers import Response
 
+from moraspar import postings
+from moraspar.companies import forms, services
 from moraspar.db import get_session
-from moraspar.models import Organisation, Placement, SkillGap
+from moraspar.export import FORMATS, export_response
+from moraspar.gazetteer import coordinates
+from moraspar.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS, STATUS_LABELS
+from moraspar.models import (
+    Organisation,
+    OrgKind,
+    Placement,
+    PostingKind,
+    PostingStatus,
+    SkillGap,
+    User,
+)
+from moraspar.pagination import Page, page_number, paginate
+from moraspar.vocabulary import industry_label
 
 bp = Blueprint("companies", __name__)
+
+EXPORT_LIMIT = 10_000
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _actor() -> User:
+    user = get_session().get(User, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def _own_company() -> Organisation:
+    """The signed-in user's company; 404 for accounts without one."""
+    if not current_user.organisation_id:
+        abort(404)
+    company = get_session().get(Organisation, current_user.organisation_id)
+    if company is None or company.kind != OrgKind.COMPANY:
+        abort(404)
+    return company
+
+
+def _owned(model: type[Placement] | type[SkillGap], posting_id: int) -> Any:
+    """The posting and its company; 404 if unknown, 403 if not the user's."""
+    db = get_session()
+    posting: Any = db.get(model, posting_id)
+    if posting is None:
+        abort(404)
+    if not services.may_change(current_user, posting.company_id):
+        abort(403)
+    company = db.get(Organisation, posting.company_id)
+    if company is None:
+        abort(404)
+    return posting, company
+
+
+def _not_approved(company: Organisation) -> tuple[str, int]:
+    return render_template("companies/not_approved.html", company=company), 403
+
+
+def _label(table: Mapping[Any, object], value: str) -> str:
+    return str(table.get(value, value))
+
+
+def _choice(value: str | None, allowed: Any) -> str:
+    return value if value in {str(v) for v in allowed} else ""
+
+
+def _export_format() -> str | None:
+    fmt = request.args.get("format")
+    if fmt is None:
+        return None
+    if fmt not in FORMATS:
+        abort(400)
+    return fmt
+
+
+def _all_rows(query: Any) -> Sequence[Any]:
+    return get_session().exec(query.limit(EXPORT_LIMIT)).all()
+
+
+def _page(query: Any) -> Page[Any]:
+    return paginate(
+        get_session(),
+        query,
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+
+
+# -- dashboard and profile -------------------------------------------------
 
 
 @bp.route("/")
 def home() -> str:
     db = get_session()
-    company = (
-        db.get(Organisation, current_user.organisation_id)
-        if current_user.organisation_id
-        else None
-    )
-    if company is None:
-        abort(404)
-    placements = db.exec(
-        select(Placement)
-        .where(Placement.company_id == company.id)
-        .order_by(col(Placement.updated_at).desc())
-        .limit(10)
-    ).all()
-    gaps = db.exec(
-        select(SkillGap)
-        .where(SkillGap.company_id == company.id)
-        .order_by(col(SkillGap.updated_at).desc())
-        .limit(10)
-    ).all()
+    company = _own_company()
+    assert company.id is not None
+    placements = db.exec(services.placement_query(company_id=company.id).limit(5)).all()
+    gaps = db.exec(services.skill_gap_query(company_id=company.id).limit(5)).all()
     return render_template(
-        "companies/home.html", company=company, placements=placements, gaps=gaps
+        "companies/home.html",
+        company=company,
+        summary=services.summary(db, company_id=company.id),
+        placements=placements,
+        gaps=gaps,
+        industry=industry_label(company.sni_code),
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+def profile() -> Response | str:
+    db = get_session()
+    company = _own_company()
+    form = forms.ProfileForm(obj=company)
+    if request.method == "GET":
+        exact = services.exact_position(company)
+        form.lat.data, form.lon.data = exact if exact else (None, None)
+        if company.locality not in {c.value for c in form.locality.choices}:
+            form.locality.data = "Mora"
+    if form.validate_on_submit():
+        try:
+            services.update_profile(db, company=company, data=form.data, actor=_actor())
+        except services.OrgNumberTaken:
+            form.org_number.errors.append(
+                _("Another organisation already has this organisation number.")
+            )
+        else:
+            db.commit()
+            flash(_("The company profile is saved."), "success")
+            return redirect(url_for("companies.home"))
+    return render_template("companies/profile.html", form=form, company=company)
+
+
+# -- placements ------------------------------------------------------------
+
+
+def _placement_form_defaults(form: forms.PlacementForm, company: Organisation) -> None:
+    if request.method == "GET" and company.locality in {
+        c.value for c in form.locality.choices
+    }:
+        form.locality.data = company.locality
+
+
+@bp.route("/placements")
+def placements() -> Response | str:
+    company = _own_company()
+    assert company.id is not None
+    status = _choice(request.args.get("status"), PostingStatus)
+    kind = _choice(request.args.get("kind"), PostingKind)
+    q = request.args.get("q", "")[:200]
+    query = services.placement_query(
+        company_id=company.id, status=status, kind=kind, q=q
+    )
+    fmt = _export_format()
+    if fmt:
+        return export_response(
+            [
+                _("Title"),
+                _("Kind"),
+                _("Status"),
+                _("Places"),
+                _("Booked"),
+                _("Start date"),
+                _("End date"),
+                _("Locality"),
+                _("Skills"),
+                _("Supervisor"),
+                _("Supervisor's contact"),
+                _("Supervisor trained"),
+                _("Requirements"),
+            ],
+            (
+                [
+                    p.title,
+                    _label(KIND_LABELS, p.kind),
+                    _label(STATUS_LABELS, p.status),
+                    p.places,
+                    p.places_booked,
+                    p.start_date,
+                    p.end_date,
+                    p.locality,
+                    p.skills,
+                    p.supervisor_name,
+                    p.supervisor_contact,
+                    p.supervisor_trained,
+                    p.requirements,
+                ]
+                for p in _all_rows(query)
+            ),
+            fmt=fmt,
+            filename=_("placements"),
+        )
+    return render_template(
+        "companies/placements.html",
+        company=company,
+        page=_page(query),
+        status=status,
+        kind=kind,
+        q=q,
+        statuses=STATUS_LABELS,
+        kinds=KIND_LABELS,
+    )
+
+
+@bp.route("/placements/new", methods=["GET", "POST"])
+def placement_new() -> Response | str | tuple[str, int]:
+    db = get_session()
+    company = _own_company()
+    if not company.approved:
+        return _not_approved(company)
+    form = forms.PlacementForm()
+    _placement_form_defaults(form, company)
+    if form.validate_on_submit():
+        try:
+            placement = services.create_placement(
+                db, company=company, data=form.data, actor=_actor()
+            )
+        except services.NotApproved:
+            return _not_approved(company)
+        db.commit()
+        flash(
+            _("The placement “%(title)s” is posted.", title=placement.title), "success"
+        )
+        return redirect(url_for("companies.placements"))
+    return render_template(
+        "companies/placement_form.html", form=form, company=company, placement=None
+    )
+
+
+@bp.route("/placements/<int:placement_id>/edit", methods=["GET", "POST"])
+def placement_edit(placement_id: int) -> Response | str:
+    db = get_session()
+    placement, company = _owned(Placement, placement_id)
+    form = forms.PlacementForm(obj=placement)
+    if form.validate_on_submit():
+        try:
+            services.update_placement(
+                db,
+                placement=placement,
+                company=company,
+                data=form.data,
+                actor=_actor(),
+            )
+        except services.PlacesBelowBooked as exc:
+            form.places.errors.append(
+                _(
+                    "%(booked)d places are already booked: offer at least that many.",
+                    booked=exc.booked,
+                )
+            )
+        except services.NotOwner:
+            abort(403)
+        else:
+            db.commit()
+            flash(_("The placement is saved."), "success")
+            return redirect(url_for("companies.placements"))
+    return render_template(
+        "companies/placement_form.html",
+        form=form,
+        company=company,
+        placement=placement,
+    )
+
+
+@bp.route("/placements/<int:placement_id>/status", methods=["POST"])
+def placement_status(placement_id: int) -> Response | tuple[str, int]:
+    """Pause or resume (closing has its own confirmation page)."""
+    db = get_session()
+    placement, company = _owned(Placement, placement_id)
+    form = forms.ConfirmForm()
+    status = request.form.get("status", "")
+    if not form.validate_on_submit() or status not in (
+        PostingStatus.OPEN,
+        PostingStatus.PAUSED,
+    ):
+        abort(400)
+    try:
+        services.set_status(
+            db, posting=placement, company=company, status=status, actor=_actor()
+        )
+    except services.NotApproved:
+        return _not_approved(company)
+    except postings.InvalidTransition:
+        flash(_("A closed placement cannot be changed: copy it instead."), "error")
+        return redirect(url_for("companies.placements"))
+    db.commit()
+    if status == PostingStatus.PAUSED:
+        flash(_("The placement is paused: schools do not see it."), "success")
+    else:
+        flash(_("The placement is open again."), "success")
+    return redirect(url_for("companies.placements"))
+
+
+@bp.route("/placements/<int:placement_id>/close", methods=["GET", "POST"])
+def placement_close(placement_id: int) -> Response | str:
+    db = get_session()
+    placement, company = _owned(Placement, placement_id)
+    form = forms.ConfirmForm()
+    if placement.status == PostingStatus.CLOSED:
+        flash(_("The placement is already closed."), "error")
+        return redirect(url_for("companies.placements"))
+    if form.validate_on_submit():
+        services.set_status(
+            db,
+            posting=placement,
+            company=company,
+            status=PostingStatus.CLOSED,
+            actor=_actor(),
+        )
+        db.commit()
+        flash(
+            _("The placement “%(title)s” is closed.", title=placement.title), "success"
+        )
+        return redirect(url_for("companies.placements"))
+    return render_template(
+        "companies/confirm_close.html",
+        form=form,
+        title=placement.title,
+        kind="placement",
+        cancel=url_for("companies.placements"),
+    )
+
+
+@bp.route("/placements/<int:placement_id>/copy", methods=["POST"])
+def placement_copy(placement_id: int) -> Response | tuple[str, int]:
+    db = get_session()
+    placement, company = _owned(Placement, placement_id)
+    form = forms.ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        copy = services.copy_placement(
+            db, placement=placement, company=company, actor=_actor()
+        )
+    except services.NotApproved:
+        return _not_approved(company)
+    db.commit()
+    flash(_("A copy is posted: check its dates and details."), "success")
+    return redirect(url_for("companies.placement_edit", placement_id=copy.id))
+
+
+# -- skill gaps ------------------------------------------------------------
+
+
+@bp.route("/skill-gaps")
+def skill_gaps() -> Response | str:
+    company = _own_company()
+    assert company.id is not None
+    status = _choice(request.args.get("status"), PostingStatus)
+    query = services.skill_gap_query(company_id=company.id, status=status)
+    fmt = _export_format()
+    if fmt:
+        return export_response(
+            [
+                _("Title"),
+                _("Status"),
+                _("People needed"),
+                _("When"),
+                _("Occupation code (SSYK)"),
+                _("Skills"),
+                _("Description"),
+            ],
+            (
+                [
+                    g.title,
+                    _label(STATUS_LABELS, g.status),
+                    g.headcount,
+                    _label(HORIZON_LABELS, g.horizon),
+                    g.ssyk_code,
+                    g.skills,
+                    g.description,
+                ]
+                for g in _all_rows(query)
+            ),
+            fmt=fmt,
+            filename=_("skill-gaps"),
+        )
+    return render_template(
+        "companies/skill_gaps.html",
+        company=company,
+        page=_page(query),
+        status=status,
+        statuses=STATUS_LABELS,
+    )
+
+
+@bp.route("/skill-gaps/new", methods=["GET", "POST"])
+def skill_gap_new() -> Response | str | tuple[str, int]:
+    db = get_session()
+    company = _own_company()
+    if not company.approved:
+        return _not_approved(company)
+    form = forms.SkillGapForm()
+    if form.validate_on_submit():
+        try:
+            gap = services.create_skill_gap(
+                db, company=company, data=form.data, actor=_actor()
+            )
+        except services.NotApproved:
+            return _not_approved(company)
+        db.commit()
+        flash(_("The skill gap “%(title)s” is posted.", title=gap.title), "success")
+        return redirect(url_for("companies.skill_gaps"))
+    return render_template(
+        "companies/skill_gap_form.html", form=form, company=company, gap=None
+    )
+
+
+@bp.route("/skill-gaps/<int:gap_id>/edit", methods=["GET", "POST"])
+def skill_gap_edit(gap_id: int) -> Response | str:
+    db = get_session()
+    gap, company = _owned(SkillGap, gap_id)
+    form = forms.SkillGapForm(obj=gap)
+    if form.validate_on_submit():
+        try:
+            services.update_skill_gap(
+                db, gap=gap, company=company, data=form.data, actor=_actor()
+            )
+        except services.NotOwner:
+            abort(403)
+        db.commit()
+        flash(_("The skill gap is saved."), "success")
+        return redirect(url_for("companies.skill_gaps"))
+    return render_template(
+        "companies/skill_gap_form.html", form=form, company=company, gap=gap
+    )
+
+
+@bp.route("/skill-gaps/<int:gap_id>/close", methods=["GET", "POST"])
+def skill_gap_close(gap_id: int) -> Response | str:
+    db = get_session()
+    gap, company = _owned(SkillGap, gap_id)
+    form = forms.ConfirmForm()
+    if gap.status == PostingStatus.CLOSED:
+        flash(_("The skill gap is already closed."), "error")
+        return redirect(url_for("companies.skill_gaps"))
+    if form.validate_on_submit():
+        services.set_status(
+            db,
+            posting=gap,
+            company=company,
+            status=PostingStatus.CLOSED,
+            actor=_actor(),
+        )
+        db.commit()
+        flash(_("The skill gap “%(title)s” is closed.", title=gap.title), "success")
+        return redirect(url_for("companies.skill_gaps"))
+    return render_template(
+        "companies/confirm_close.html",
+        form=form,
+        title=gap.title,
+        kind="skill_gap",
+        cancel=url_for("companies.skill_gaps"),
+    )
+
+
+# -- browsing schools' needs and programmes ----------------------------------
+
+
+def _origin(company: Organisation) -> tuple[float, float] | None:
+    if company.lat is not None and company.lon is not None:
+        return (company.lat, company.lon)
+    return coordinates(company.locality)
+
+
+@bp.route("/needs")
+def needs() -> Response | str:
+    db = get_session()
+    company = _own_company()
+    origin = _origin(company)
+    form = forms.NeedSearchForm(formdata=request.args)
+    form.validate()
+
+    def valid(field: Any) -> Any:
+        return None if field.errors else field.data
+
+    max_km = valid(form.km)
+    if max_km is not None and origin is None:
+        form.km.errors.append(
+            _("Choose your locality in the company profile to search by distance.")
+        )
+        max_km = None
+    what = valid(form.what) or "needs"
+    fmt = _export_format()
+    common = {
+        "company": company,
+        "form": form,
+        "what": what,
+        "has_filters": any(
+            request.args.get(name) for name in ("q", "kind", "level", "locality", "km")
+        )
+        or bool(request.args.get("start") or request.args.get("end")),
+    }
+    if what == "programmes":
+        hits = services.search_programmes(
+            db,
+            q=valid(form.q) or "",
+            level=valid(form.level) or "",
+            locality=valid(form.locality) or "",
+            max_km=max_km,
+            origin=origin,
+        )
+        if fmt:
+            return export_response(
+                [
+                    _("Programme"),
+                    _("Code"),
+                    _("Orientation"),
+                    _("Level"),
+                    _("School"),
+                    _("Locality"),
+                    _("Distance (km)"),
+                    _("Skills"),
+                ],
+                (
+                    [
+                        h.programme.name,
+                        h.programme.code,
+                        h.programme.orientation,
+                        _label(LEVEL_LABELS, h.programme.level),
+                        h.school.name,
+                        h.school.locality,
+                        round(h.km, 1) if h.km is not None else None,
+                        h.programme.skills,
+                    ]
+                    for h in hits[:EXPORT_LIMIT]
+                ),
+                fmt=fmt,
+                filename=_("programmes"),
+            )
+        number = page_number(request.args.get("page"))
+        size = current_app.config["PAGE_SIZE"]
+        hits_page = Page(
+            items=hits[(number - 1) * size : number * size],
+            page=number,
+            per_page=size,
+            total=len(hits),
+        )
+        return render_template("companies/needs.html", page=hits_page, **common)
+    filters = services.NeedFilters(
+        q=valid(form.q) or "",
+        kind=valid(form.kind) or "",
+        locality=valid(form.locality) or "",
+        max_km=max_km,
+        origin=origin,
+        start=valid(form.start),
+        end=valid(form.end),
+    )
+    query = services.needs_query(filters)
+    if fmt:
+        return export_response(
+            [
+                _("Title"),
+                _("Kind"),
+                _("School"),
+                _("Programme"),
+                _("Students"),
+                _("Start date"),
+                _("End date"),
+                _("Locality"),
+                _("Distance (km)"),
+                _("Skills"),
+                _("Requirements"),
+            ],
+            (
+                [
+                    need.title,
+                    _label(KIND_LABELS, need.kind),
+                    school,
+                    programme,
+                    need.students,
+                    need.start_date,
+                    need.end_date,
+                    need.locality,
+                    _km(services.need_distance(need, origin)),
+                    need.skills,
+                    need.requirements,
+                ]
+                for need, school, programme in _all_rows(query)
+            ),
+            fmt=fmt,
+            filename=_("needs"),
+        )
+    page = _page(query)
+    distances = {
+        need.id: services.need_distance(need, origin) for need, _s, _p in page.items
+    }
+    return render_template(
+        "companies/needs.html", page=page, distances=distances, **common
+    )
+
+
+def _km(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+# -- the company page ------------------------------------------------------
+
+
+@bp.route("/<int:company_id>")
+def show(company_id: int) -> str:
+    db = get_session()
+    company = db.get(Organisation, company_id)
+    if company is None or not services.may_view_company(current_user, company):
+        abort(404)
+    assert company.id is not None
+    return render_template(
+        "companies/show.html",
+        company=company,
+        industry=industry_label(company.sni_code),
+        placements=services.open_placements(db, company_id=company.id),
+        gaps=services.open_skill_gaps(db, company_id=company.id),
+        may_change=services.may_change(current_user, company.id),
     )

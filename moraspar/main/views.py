@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from moraspar.auth.services import set_language
 from moraspar.db import get_session
 from moraspar.models import Role, User
+from moraspar.vocabulary import suggest_skills
 
 bp = Blueprint("main", __name__)
 
@@ -59,6 +60,13 @@ def set_language_view() -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("main.home") if current_user.is_authenticated else "/login"
     return redirect(target)
+
+
+@bp.route("/vocabulary/skills")
+def skill_suggestions() -> Response:
+    """Up to 15 skill labels for the tag fields' autocompletion (static/js/tags.js)."""
+    prefix = request.args.get("q", "")[:80]
+    return jsonify(suggest_skills(prefix, limit=15))
 
 
 @bp.route("/privacy")

@@ -1,36 +1,547 @@
-"""School staff: their school's programmes and needs."""
+"""School staff: their school's programmes and needs, and the placement search."""
 
-from flask import Blueprint, abort, render_template
+from datetime import date
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import col, select
+from werkzeug.wrappers import Response
 
+from moraspar.choices import as_choices
 from moraspar.db import get_session
-from moraspar.models import Need, Organisation, Programme
+from moraspar.export import FORMATS, export_response
+from moraspar.gazetteer import LOCALITIES
+from moraspar.labels import KIND_LABELS, STATUS_LABELS
+from moraspar.models import (
+    Need,
+    Organisation,
+    PostingKind,
+    PostingStatus,
+    Programme,
+    User,
+)
+from moraspar.pagination import page_number, paginate
+from moraspar.postings import InvalidTransition
+from moraspar.schools import forms, services
+from moraspar.vocabulary import industry_label
 
 bp = Blueprint("schools", __name__)
+
+SEARCH_PAGE_SIZE = 20
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def _actor() -> User:
+    user = get_session().get(User, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def _school_or_none() -> Organisation | None:
+    try:
+        return services.school_of(get_session(), user=_actor())
+    except services.NotASchool:
+        return None
+
+
+def _school() -> Organisation:
+    """The user's school; 404 for an admin whose organisation is no school."""
+    school = _school_or_none()
+    if school is None:
+        abort(404)
+    return school
+
+
+def _owned_need(need_id: int) -> Need:
+    need = get_session().get(Need, need_id)
+    if need is None:
+        abort(404)
+    try:
+        services.check_owner(user=_actor(), school_id=need.school_id)
+    except services.NotYourSchool:
+        abort(403)
+    return need
+
+
+def _owned_programme(programme_id: int) -> Programme:
+    programme = get_session().get(Programme, programme_id)
+    if programme is None:
+        abort(404)
+    try:
+        services.check_owner(user=_actor(), school_id=programme.school_id)
+    except services.NotYourSchool:
+        abort(403)
+    return programme
+
+
+def _export_format() -> str | None:
+    fmt = request.args.get("format")
+    if fmt is None:
+        return None
+    if fmt not in FORMATS:
+        abort(400)
+    return fmt
+
+
+def _company_pages() -> bool:
+    # companies.show is another feature's page: link to it once it exists.
+    return "companies.show" in current_app.view_functions
+
+
+# --- dashboard ---------------------------------------------------------------
 
 
 @bp.route("/")
 def home() -> str:
     db = get_session()
-    school = (
-        db.get(Organisation, current_user.organisation_id)
-        if current_user.organisation_id
-        else None
-    )
+    school = _school_or_none()
     if school is None:
-        abort(404)
-    programmes = db.exec(
-        select(Programme)
-        .where(Programme.school_id == school.id)
-        .order_by(Programme.name)
-    ).all()
-    needs = db.exec(
-        select(Need)
-        .where(Need.school_id == school.id)
-        .order_by(col(Need.updated_at).desc())
-        .limit(10)
+        return render_template("schools/home.html", school=None)
+    assert school.id is not None
+    programmes = services.active_programmes(db, school_id=school.id)
+    latest = db.exec(
+        services.need_query(school_id=school.id, filters=services.NeedFilters()).limit(
+            8
+        )
     ).all()
     return render_template(
-        "schools/home.html", school=school, programmes=programmes, needs=needs
+        "schools/home.html",
+        school=school,
+        programmes=programmes,
+        needs=latest,
+        counts=services.need_counts(db, school_id=school.id),
+    )
+
+
+# --- programmes -----------------------------------------------------------
+
+
+@bp.route("/programmes")
+def programmes() -> str:
+    school = _school()
+    page = paginate(
+        get_session(),
+        services.programme_query(school=school),
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("schools/programmes.html", school=school, page=page)
+
+
+@bp.route("/programmes/new", methods=["GET", "POST"])
+def programme_new() -> Response | str:
+    school = _school()
+    form = forms.ProgrammeForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            programme = services.create_programme(
+                db, school=school, actor=_actor(), data=form.data_for_service()
+            )
+        except services.UnknownLevel:
+            form.level.errors.append(_("Pick a level from the list."))
+        else:
+            db.commit()
+            flash(_("The programme %(name)s is added.", name=programme.name), "success")
+            return redirect(url_for("schools.programmes"))
+    return render_template("schools/programme_form.html", form=form, programme=None)
+
+
+@bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
+def programme_edit(programme_id: int) -> Response | str:
+    programme = _owned_programme(programme_id)
+    form = forms.ProgrammeForm(obj=programme)
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.update_programme(
+                db, programme=programme, actor=_actor(), data=form.data_for_service()
+            )
+        except services.UnknownLevel:
+            form.level.errors.append(_("Pick a level from the list."))
+        else:
+            db.commit()
+            flash(_("The programme %(name)s is saved.", name=programme.name), "success")
+            return redirect(url_for("schools.programmes"))
+    return render_template(
+        "schools/programme_form.html", form=form, programme=programme
+    )
+
+
+@bp.route("/programmes/<int:programme_id>/active", methods=["GET", "POST"])
+def programme_active(programme_id: int) -> Response | str:
+    programme = _owned_programme(programme_id)
+    activate = not programme.active
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        db = get_session()
+        services.set_programme_active(
+            db, programme=programme, actor=_actor(), active=activate
+        )
+        db.commit()
+        if activate:
+            flash(_("%(name)s is active again.", name=programme.name), "success")
+        else:
+            flash(_("%(name)s is deactivated.", name=programme.name), "success")
+        return redirect(url_for("schools.programmes"))
+    return render_template(
+        "schools/programme_active.html",
+        form=form,
+        programme=programme,
+        activate=activate,
+    )
+
+
+# --- needs ----------------------------------------------------------------
+
+
+def _need_filters() -> services.NeedFilters:
+    status = request.args.get("status", "")
+    kind = request.args.get("kind", "")
+    return services.NeedFilters(
+        status=status if status in set(PostingStatus) else "",
+        kind=kind if kind in set(PostingKind) else "",
+    )
+
+
+@bp.route("/needs")
+def needs() -> Response | str:
+    school = _school()
+    assert school.id is not None
+    db = get_session()
+    filters = _need_filters()
+    query = services.need_query(school_id=school.id, filters=filters)
+    fmt = _export_format()
+    if fmt is not None:
+        rows = db.exec(query.limit(services.EXPORT_LIMIT)).all()
+        return _export_needs(rows, fmt=fmt)
+    page = paginate(
+        db,
+        query,
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "schools/needs.html",
+        school=school,
+        page=page,
+        filters=filters,
+        statuses=list(STATUS_LABELS.items()),
+        kinds=list(KIND_LABELS.items()),
+        export_args=_export_args(),
+    )
+
+
+def _export_args() -> dict[str, str]:
+    """The current filters, for the export links (without page and format)."""
+    return {
+        key: value
+        for key, value in request.args.items()
+        if key not in ("page", "format") and value
+    }
+
+
+def _export_needs(rows: object, *, fmt: str) -> Response:
+    headers = [
+        _("Title"),
+        _("Kind"),
+        _("Programme"),
+        _("Students"),
+        _("Start date"),
+        _("End date"),
+        _("Locality"),
+        _("Farthest travel distance (km)"),
+        _("Skills or learning goals"),
+        _("Requirements"),
+        _("Status"),
+        _("Updated"),
+    ]
+    data = (
+        [
+            need.title,
+            str(KIND_LABELS.get(PostingKind(need.kind), need.kind))
+            if need.kind in set(PostingKind)
+            else need.kind,
+            programme_name or "",
+            need.students,
+            need.start_date,
+            need.end_date,
+            need.locality,
+            need.max_km,
+            need.skills,
+            need.requirements,
+            str(STATUS_LABELS.get(PostingStatus(need.status), need.status))
+            if need.status in set(PostingStatus)
+            else need.status,
+            need.updated_at,
+        ]
+        for need, programme_name in rows  # type: ignore[attr-defined]
+    )
+    return export_response(
+        headers, data, fmt=fmt, filename=f"{_('needs')}-{date.today().isoformat()}"
+    )
+
+
+def _need_form(school_id: int, need: Need | None = None) -> forms.NeedForm:
+    form = forms.NeedForm(obj=need)
+    if request.method == "GET" and need is not None and need.max_km is not None:
+        form.max_km.data = round(need.max_km)  # stored as float, edited in whole km
+    programmes = services.active_programmes(get_session(), school_id=school_id)
+    if need is not None and need.programme_id is not None:
+        current = get_session().get(Programme, need.programme_id)
+        if current is not None and not current.active:
+            programmes.append(current)  # keep what the need already has
+    form.programme_id.choices = as_choices(
+        [("", _("No specific programme"))]
+        + [(p.id, f"{p.name} ({p.code})" if p.code else p.name) for p in programmes]
+    )
+    return form
+
+
+def _need_error(form: forms.NeedForm, error: services.SchoolError) -> None:
+    """Show a service's named error beside the field it concerns."""
+    messages: dict[type[services.SchoolError], str] = {
+        services.ProgrammeNotInSchool: _("Pick one of your school's programmes."),
+        services.UnknownLocality: _("Pick a locality from the list."),
+        services.UnknownKind: _("Pick a kind from the list."),
+        services.InvalidStudents: _("Between 1 and 500 students."),
+        services.InvalidDistance: _("The distance must be between 0 and 500 km."),
+    }
+    if isinstance(
+        error,
+        services.InvalidPeriod | services.PeriodRequired | services.PeriodTooShort,
+    ):
+        message = str(forms.period_message(error))
+    else:
+        message = messages.get(type(error), _("Please check this field."))
+    target = form[error.field] if error.field else form.title
+    target.errors = [*target.errors, message]
+
+
+@bp.route("/needs/new", methods=["GET", "POST"])
+def need_new() -> Response | str:
+    school = _school()
+    assert school.id is not None
+    form = _need_form(school.id)
+    if request.method == "GET":
+        form.locality.data = (
+            school.locality if school.locality in LOCALITIES else "Mora"
+        )
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            need = services.post_need(
+                db, school=school, actor=_actor(), data=form.data_for_service()
+            )
+        except services.NotYourSchool:
+            abort(403)
+        except services.SchoolError as error:
+            _need_error(form, error)
+        else:
+            db.commit()
+            flash(_("The need %(title)s is posted.", title=need.title), "success")
+            return redirect(url_for("schools.need", need_id=need.id))
+    return render_template("schools/need_form.html", form=form, need=None)
+
+
+@bp.route("/needs/<int:need_id>")
+def need(need_id: int) -> str:
+    need = _owned_need(need_id)
+    programme = (
+        get_session().get(Programme, need.programme_id) if need.programme_id else None
+    )
+    return render_template(
+        "schools/need.html",
+        need=need,
+        programme=programme,
+        form=forms.ConfirmForm(),
+    )
+
+
+@bp.route("/needs/<int:need_id>/edit", methods=["GET", "POST"])
+def need_edit(need_id: int) -> Response | str:
+    need = _owned_need(need_id)
+    if need.status == PostingStatus.CLOSED:
+        flash(_("A closed need cannot be changed. Copy it to post it again."), "error")
+        return redirect(url_for("schools.need", need_id=need.id))
+    form = _need_form(need.school_id, need)
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.update_need(
+                db, need=need, actor=_actor(), data=form.data_for_service()
+            )
+        except services.NotYourSchool:
+            abort(403)
+        except services.NeedClosed:
+            flash(_("A closed need cannot be changed."), "error")
+            return redirect(url_for("schools.need", need_id=need.id))
+        except services.SchoolError as error:
+            _need_error(form, error)
+        else:
+            db.commit()
+            flash(_("The need %(title)s is saved.", title=need.title), "success")
+            return redirect(url_for("schools.need", need_id=need.id))
+    return render_template("schools/need_form.html", form=form, need=need)
+
+
+def _change_status(need: Need, status: str, message: str) -> Response:
+    db = get_session()
+    try:
+        services.set_need_status(db, need=need, actor=_actor(), status=status)
+    except services.NotYourSchool:
+        abort(403)
+    except InvalidTransition:
+        flash(_("That change is not possible for this need any more."), "error")
+        return redirect(url_for("schools.need", need_id=need.id))
+    db.commit()
+    flash(message, "success")
+    return redirect(url_for("schools.need", need_id=need.id))
+
+
+@bp.route("/needs/<int:need_id>/pause", methods=["POST"])
+def need_pause(need_id: int) -> Response:
+    need = _owned_need(need_id)
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    return _change_status(
+        need,
+        PostingStatus.PAUSED,
+        _(
+            "%(title)s is paused: it is not matched until you resume it.",
+            title=need.title,
+        ),
+    )
+
+
+@bp.route("/needs/<int:need_id>/resume", methods=["POST"])
+def need_resume(need_id: int) -> Response:
+    need = _owned_need(need_id)
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    return _change_status(
+        need, PostingStatus.OPEN, _("%(title)s is open again.", title=need.title)
+    )
+
+
+@bp.route("/needs/<int:need_id>/close", methods=["GET", "POST"])
+def need_close(need_id: int) -> Response | str:
+    need = _owned_need(need_id)
+    if need.status == PostingStatus.CLOSED:
+        flash(_("This need is already closed."), "info")
+        return redirect(url_for("schools.need", need_id=need.id))
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        return _change_status(
+            need, PostingStatus.CLOSED, _("%(title)s is closed.", title=need.title)
+        )
+    return render_template("schools/need_close.html", form=form, need=need)
+
+
+@bp.route("/needs/<int:need_id>/copy", methods=["POST"])
+def need_copy(need_id: int) -> Response:
+    need = _owned_need(need_id)
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        copy = services.copy_need(db, need=need, actor=_actor())
+    except services.NotYourSchool:
+        abort(403)
+    db.commit()
+    flash(
+        _("This is a copy of %(title)s. Check the dates and save.", title=need.title),
+        "success",
+    )
+    return redirect(url_for("schools.need_edit", need_id=copy.id))
+
+
+# --- search -----------------------------------------------------------------
+
+
+@bp.route("/search")
+def search() -> Response | str:
+    db = get_session()
+    school = _school_or_none()
+    origin = services.school_position(school)
+    form = forms.SearchForm(formdata=request.args)
+    page = None
+    if form.validate():
+        if form.km.data is not None and origin is None:
+            form.km.errors = [
+                _("Your school has no position: pick a locality instead.")
+            ]
+        else:
+            criteria = form.to_search(origin)
+            fmt = _export_format()
+            if fmt is not None:
+                hits = services.all_placement_hits(db, search=criteria)
+                return _export_hits(hits, fmt=fmt)
+            page = services.search_placements(
+                db,
+                search=criteria,
+                page=page_number(request.args.get("page")),
+                per_page=SEARCH_PAGE_SIZE,
+            )
+    return render_template(
+        "schools/search.html",
+        form=form,
+        page=page,
+        school=school,
+        company_pages=_company_pages(),
+        export_args=_export_args(),
+    )
+
+
+def _export_hits(hits: list[services.PlacementHit], *, fmt: str) -> Response:
+    headers = [
+        _("Company"),
+        _("Title"),
+        _("Kind"),
+        _("Locality"),
+        _("Distance (km)"),
+        _("Start date"),
+        _("End date"),
+        _("Free places"),
+        _("Skills"),
+        _("Industry"),
+        _("Contact person"),
+        _("Contact email"),
+    ]
+    rows = (
+        [
+            hit.company.name,
+            hit.placement.title,
+            str(KIND_LABELS[PostingKind(hit.placement.kind)])
+            if hit.placement.kind in set(PostingKind)
+            else hit.placement.kind,
+            hit.placement.locality or hit.company.locality,
+            round(hit.km, 1) if hit.km is not None else None,
+            hit.placement.start_date,
+            hit.placement.end_date,
+            hit.free,
+            hit.placement.skills,
+            industry_label(hit.company.sni_code),
+            hit.company.contact_name,
+            hit.company.contact_email,
+        ]
+        for hit in hits
+    )
+    return export_response(
+        headers,
+        rows,
+        fmt=fmt,
+        filename=f"{_('placements')}-{date.today().isoformat()}",
     )

@@ -1,0 +1,599 @@
+"""A company's operations: its profile, placements and skill gaps, and the
+search over schools' open needs and programmes.
+
+Plain functions with keyword arguments; they flush and never commit, and they
+raise the named errors below, which the views turn into form errors or 403s.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from math import cos, radians
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, or_, select
+
+from moraspar import audit, orgnumber, postings, search
+from moraspar.gazetteer import coordinates, km_between
+from moraspar.models import (
+    Need,
+    Organisation,
+    OrgKind,
+    Placement,
+    PostingStatus,
+    Programme,
+    Role,
+    SkillGap,
+    User,
+    utcnow,
+)
+
+# Length of one degree of latitude in km. Distances in SQL use the
+# equirectangular approximation: plain arithmetic, so it runs the same on
+# SQLite and PostgreSQL, and within a fraction of a percent of the
+# great-circle distance at the scale of a municipality.
+KM_PER_DEGREE = 111.195
+
+
+class CompanyError(Exception):
+    """A business rule refused the change; `field` names the form field."""
+
+    field: str | None = None
+
+
+class OrgNumberTaken(CompanyError):
+    field = "org_number"
+
+
+class PlacesBelowBooked(CompanyError):
+    field = "places"
+
+    def __init__(self, booked: int) -> None:
+        super().__init__(f"{booked} places are booked")
+        self.booked = booked
+
+
+class NotApproved(CompanyError):
+    """The business office has not approved the company yet: it may not post."""
+
+
+class NotOwner(CompanyError):
+    """The user is neither a member of the owning company nor an admin."""
+
+
+def may_change(user: User, company_id: int | None) -> bool:
+    return user.role == Role.ADMIN or (
+        user.organisation_id is not None and user.organisation_id == company_id
+    )
+
+
+def check_owner(user: User, company_id: int | None) -> None:
+    if not may_change(user, company_id):
+        raise NotOwner()
+
+
+def check_may_post(company: Organisation) -> None:
+    if not company.approved:
+        raise NotApproved()
+
+
+def may_view_company(user: User, company: Organisation) -> bool:
+    if company.kind != OrgKind.COMPANY:
+        return False
+    return company.approved or may_change(user, company.id)
+
+
+# -- profile ---------------------------------------------------------------
+
+
+def exact_position(company: Organisation) -> tuple[float, float] | None:
+    """The stored position if it is not just the locality's centre."""
+    if company.lat is None or company.lon is None:
+        return None
+    if coordinates(company.locality) == (company.lat, company.lon):
+        return None
+    return (company.lat, company.lon)
+
+
+def update_profile(
+    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+) -> Organisation:
+    number = orgnumber.normalise(data["org_number"]) if data.get("org_number") else None
+    if number is not None:
+        taken = session.exec(
+            select(Organisation.id)
+            .where(Organisation.org_number == number)
+            .where(Organisation.id != company.id)
+        ).first()
+        if taken is not None:
+            raise OrgNumberTaken()
+    locality = data.get("locality") or ""
+    lat, lon = data.get("lat"), data.get("lon")
+    if lat is not None and lon is not None:
+        position: tuple[float, float] | None = (float(lat), float(lon))
+    else:
+        position = coordinates(locality)
+    changed = []
+    values = {
+        "name": data["name"].strip(),
+        "org_number": number,
+        "address": data.get("address") or "",
+        "postcode": data.get("postcode") or "",
+        "locality": locality,
+        "lat": position[0] if position else None,
+        "lon": position[1] if position else None,
+        "sni_code": data.get("sni_code") or None,
+        "contact_name": data.get("contact_name") or "",
+        "contact_email": (data.get("contact_email") or "").strip().lower(),
+        "contact_phone": data.get("contact_phone") or "",
+        "website": data.get("website") or "",
+        "description": data.get("description") or "",
+    }
+    for name, value in values.items():
+        if getattr(company, name) != value:
+            changed.append(name)
+            setattr(company, name, value)
+    company.updated_at = utcnow()
+    session.add(company)
+    audit.record(
+        session,
+        actor=actor,
+        action="organisation.update",
+        entity="organisation",
+        entity_id=company.id,
+        fields=changed,
+    )
+    session.flush()
+    return company
+
+
+# -- placements ------------------------------------------------------------
+
+PLACEMENT_FIELDS = (
+    "kind",
+    "title",
+    "description",
+    "tasks",
+    "skills",
+    "places",
+    "start_date",
+    "end_date",
+    "locality",
+    "supervisor_name",
+    "supervisor_contact",
+    "supervisor_trained",
+    "requirements",
+)
+
+
+def placement_search_text(placement: Placement, company: Organisation) -> str:
+    return search.index_text(
+        placement.title,
+        placement.description,
+        placement.tasks,
+        placement.skills,
+        placement.requirements,
+        placement.locality,
+        company.name,
+    )
+
+
+def _apply_placement(
+    placement: Placement, company: Organisation, data: dict[str, Any]
+) -> list[str]:
+    changed = []
+    for name in PLACEMENT_FIELDS:
+        if name not in data:
+            continue
+        value = data[name]
+        if isinstance(value, str):
+            value = value.strip()
+        if name == "skills":
+            value = list(value or [])
+        if getattr(placement, name) != value:
+            changed.append(name)
+            setattr(placement, name, value)
+    locality = placement.locality or company.locality
+    placement.locality = locality
+    # A placement at the company's own locality is at the company's position
+    # (which may be exact); elsewhere at that locality's centre.
+    if (
+        locality == company.locality
+        and company.lat is not None
+        and company.lon is not None
+    ):
+        position: tuple[float, float] | None = (company.lat, company.lon)
+    else:
+        position = coordinates(locality)
+    placement.lat, placement.lon = position if position else (None, None)
+    placement.search_text = placement_search_text(placement, company)
+    placement.updated_at = utcnow()
+    return changed
+
+
+def create_placement(
+    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+) -> Placement:
+    check_may_post(company)
+    placement = Placement(company_id=company.id or 0, kind="", title="")
+    placement.created_by_id = actor.id
+    _apply_placement(placement, company, data)
+    session.add(placement)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="placement.create",
+        entity="placement",
+        entity_id=placement.id,
+    )
+    return placement
+
+
+def update_placement(
+    session: Session,
+    *,
+    placement: Placement,
+    company: Organisation,
+    data: dict[str, Any],
+    actor: User,
+) -> Placement:
+    check_owner(actor, placement.company_id)
+    places = data.get("places", placement.places)
+    if places < placement.places_booked:
+        raise PlacesBelowBooked(placement.places_booked)
+    changed = _apply_placement(placement, company, data)
+    session.add(placement)
+    audit.record(
+        session,
+        actor=actor,
+        action="placement.update",
+        entity="placement",
+        entity_id=placement.id,
+        fields=changed,
+    )
+    session.flush()
+    return placement
+
+
+def set_status(
+    session: Session,
+    *,
+    posting: Placement | SkillGap,
+    company: Organisation,
+    status: str,
+    actor: User,
+) -> None:
+    """Pause, resume or close; resuming is posting again, so it needs approval."""
+    check_owner(actor, posting.company_id)
+    if status == PostingStatus.OPEN:
+        check_may_post(company)
+    postings.set_status(session, posting=posting, status=status, actor=actor)
+
+
+def copy_placement(
+    session: Session, *, placement: Placement, company: Organisation, actor: User
+) -> Placement:
+    check_owner(actor, placement.company_id)
+    check_may_post(company)
+    copy = postings.copy_posting(session, posting=placement, actor=actor)
+    assert isinstance(copy, Placement)
+    return copy
+
+
+def placement_query(
+    *, company_id: int, status: str = "", kind: str = "", q: str = ""
+) -> Any:
+    query = select(Placement).where(Placement.company_id == company_id)
+    if status:
+        query = query.where(Placement.status == status)
+    if kind:
+        query = query.where(Placement.kind == kind)
+    terms = search.query_terms(q)
+    if terms:
+        query = query.where(search.match_all(col(Placement.search_text), terms))
+    return query.order_by(
+        col(Placement.status) == PostingStatus.CLOSED,
+        col(Placement.updated_at).desc(),
+        col(Placement.id).desc(),
+    )
+
+
+# -- skill gaps ------------------------------------------------------------
+
+SKILL_GAP_FIELDS = (
+    "title",
+    "description",
+    "skills",
+    "ssyk_code",
+    "headcount",
+    "horizon",
+)
+
+
+def skill_gap_search_text(gap: SkillGap, company: Organisation) -> str:
+    return search.index_text(
+        gap.title, gap.description, gap.skills, company.locality, company.name
+    )
+
+
+def _apply_skill_gap(
+    gap: SkillGap, company: Organisation, data: dict[str, Any]
+) -> list[str]:
+    changed = []
+    for name in SKILL_GAP_FIELDS:
+        if name not in data:
+            continue
+        value = data[name]
+        if isinstance(value, str):
+            value = value.strip()
+        if name == "skills":
+            value = list(value or [])
+        if name == "ssyk_code":
+            value = value or None
+        if getattr(gap, name) != value:
+            changed.append(name)
+            setattr(gap, name, value)
+    gap.search_text = skill_gap_search_text(gap, company)
+    gap.updated_at = utcnow()
+    return changed
+
+
+def create_skill_gap(
+    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+) -> SkillGap:
+    check_may_post(company)
+    gap = SkillGap(company_id=company.id or 0, title="")
+    gap.created_by_id = actor.id
+    _apply_skill_gap(gap, company, data)
+    session.add(gap)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="skill_gap.create",
+        entity="skill_gap",
+        entity_id=gap.id,
+    )
+    return gap
+
+
+def update_skill_gap(
+    session: Session,
+    *,
+    gap: SkillGap,
+    company: Organisation,
+    data: dict[str, Any],
+    actor: User,
+) -> SkillGap:
+    check_owner(actor, gap.company_id)
+    changed = _apply_skill_gap(gap, company, data)
+    session.add(gap)
+    audit.record(
+        session,
+        actor=actor,
+        action="skill_gap.update",
+        entity="skill_gap",
+        entity_id=gap.id,
+        fields=changed,
+    )
+    session.flush()
+    return gap
+
+
+def skill_gap_query(*, company_id: int, status: str = "") -> Any:
+    query = select(SkillGap).where(SkillGap.company_id == company_id)
+    if status:
+        query = query.where(SkillGap.status == status)
+    return query.order_by(
+        col(SkillGap.status) == PostingStatus.CLOSED,
+        col(SkillGap.updated_at).desc(),
+        col(SkillGap.id).desc(),
+    )
+
+
+# -- dashboard and company page ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    open_placements: int
+    free_places: int
+    booked_places: int
+    open_gaps: int
+    open_needs: int
+
+
+def summary(session: Session, *, company_id: int) -> Summary:
+    open_statuses = [PostingStatus.OPEN, PostingStatus.PAUSED]
+    placed = session.exec(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Placement.places), 0),
+            func.coalesce(func.sum(Placement.places_booked), 0),
+        )
+        .select_from(Placement)
+        .where(Placement.company_id == company_id)
+        .where(col(Placement.status).in_(open_statuses))
+    ).one()
+    gaps = session.exec(
+        select(func.count())
+        .select_from(SkillGap)
+        .where(SkillGap.company_id == company_id)
+        .where(SkillGap.status == PostingStatus.OPEN)
+    ).one()
+    needs = session.exec(
+        select(func.count()).select_from(Need).where(Need.status == PostingStatus.OPEN)
+    ).one()
+    count, places, booked = placed
+    return Summary(
+        open_placements=int(count),
+        free_places=max(0, int(places) - int(booked)),
+        booked_places=int(booked),
+        open_gaps=int(gaps),
+        open_needs=int(needs),
+    )
+
+
+def open_placements(session: Session, *, company_id: int) -> Sequence[Placement]:
+    return session.exec(
+        select(Placement)
+        .where(Placement.company_id == company_id)
+        .where(Placement.status == PostingStatus.OPEN)
+        .order_by(col(Placement.start_date), col(Placement.id))
+    ).all()
+
+
+def open_skill_gaps(session: Session, *, company_id: int) -> Sequence[SkillGap]:
+    return session.exec(
+        select(SkillGap)
+        .where(SkillGap.company_id == company_id)
+        .where(SkillGap.status == PostingStatus.OPEN)
+        .order_by(col(SkillGap.updated_at).desc(), col(SkillGap.id))
+    ).all()
+
+
+# -- browsing schools' needs and programmes ----------------------------------
+
+
+@dataclass(frozen=True)
+class NeedFilters:
+    q: str = ""
+    kind: str = ""
+    locality: str = ""
+    max_km: float | None = None
+    origin: tuple[float, float] | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+def _distance_sq(lat: Any, lon: Any, origin: tuple[float, float]) -> Any:
+    scale = cos(radians(origin[0]))
+    return ((lat - origin[0]) * KM_PER_DEGREE) * ((lat - origin[0]) * KM_PER_DEGREE) + (
+        (lon - origin[1]) * KM_PER_DEGREE * scale
+    ) * ((lon - origin[1]) * KM_PER_DEGREE * scale)
+
+
+def needs_query(filters: NeedFilters) -> Any:
+    """Open needs with their school's and programme's names, best first.
+
+    Rows are (Need, school name, programme name or None): one statement, so a
+    page of results costs the same whatever its size.
+    """
+    query = (
+        select(Need, Organisation.name, Programme.name)
+        .join(Organisation, col(Organisation.id) == Need.school_id)
+        .outerjoin(Programme, col(Programme.id) == Need.programme_id)
+        .where(Need.status == PostingStatus.OPEN)
+    )
+    order: list[Any] = []
+    terms = search.query_terms(filters.q)
+    if terms:
+        query = query.where(search.match_all(col(Need.search_text), terms))
+        order.append(search.relevance(col(Need.search_text), terms).desc())
+    if filters.kind:
+        query = query.where(Need.kind == filters.kind)
+    if filters.locality:
+        query = query.where(Need.locality == filters.locality)
+    if filters.start is not None:
+        query = query.where(
+            or_(col(Need.end_date).is_(None), col(Need.end_date) >= filters.start)
+        )
+    if filters.end is not None:
+        query = query.where(
+            or_(col(Need.start_date).is_(None), col(Need.start_date) <= filters.end)
+        )
+    if filters.origin is not None and filters.max_km is not None:
+        distance_sq = _distance_sq(col(Need.lat), col(Need.lon), filters.origin)
+        query = query.where(col(Need.lat).is_not(None)).where(
+            distance_sq <= filters.max_km * filters.max_km
+        )
+        order.append(distance_sq)
+    order.extend(
+        [
+            col(Need.start_date).is_(None),
+            col(Need.start_date),
+            col(Need.id),
+        ]
+    )
+    return query.order_by(*order)
+
+
+def need_distance(need: Need, origin: tuple[float, float] | None) -> float | None:
+    if origin is None or need.lat is None or need.lon is None:
+        return None
+    return km_between(origin, (need.lat, need.lon))
+
+
+@dataclass(frozen=True)
+class ProgrammeHit:
+    programme: Programme
+    school: Organisation
+    score: int
+    km: float | None
+
+
+def search_programmes(
+    session: Session,
+    *,
+    q: str = "",
+    level: str = "",
+    locality: str = "",
+    max_km: float | None = None,
+    origin: tuple[float, float] | None = None,
+) -> list[ProgrammeHit]:
+    """Active programmes ranked by how well they match q, nearest first.
+
+    Programmes carry no search_text column, and a municipality has tens of
+    them, not thousands: they are matched in Python with the same stems and
+    scores as the SQL search over postings.
+    """
+    query = (
+        select(Programme, Organisation)
+        .join(Organisation, col(Organisation.id) == Programme.school_id)
+        .where(Programme.active == sa.true())
+    )
+    if level:
+        query = query.where(Programme.level == level)
+    if locality:
+        query = query.where(Organisation.locality == locality)
+    terms = search.query_terms(q)
+    hits = []
+    for programme, school in session.exec(query).all():
+        km = (
+            km_between(origin, (school.lat, school.lon))
+            if origin is not None and school.lat is not None and school.lon is not None
+            else None
+        )
+        if max_km is not None and (km is None or km > max_km):
+            continue
+        score = 0
+        if terms:
+            text = search.index_text(
+                programme.name,
+                programme.code,
+                programme.orientation,
+                programme.description,
+                programme.skills,
+            )
+            for term in terms:
+                if f" {term}" in text:
+                    score += 2
+                elif term in text:
+                    score += 1
+                else:
+                    score = -1
+                    break
+            if score < 0:
+                continue
+        hits.append(ProgrammeHit(programme, school, score, km))
+    hits.sort(
+        key=lambda h: (
+            -h.score,
+            h.km if h.km is not None else float("inf"),
+            h.programme.name.casefold(),
+            h.programme.id or 0,
+        )
+    )
+    return hits

@@ -1,0 +1,1 @@
+"""Imports: the business office loads companies and placements from a CSV file."""
