@@ -32,13 +32,16 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/bandit -q -r moraspar matching -c pyproject.toml
 
 test: translations lint
 	$(BIN)/pytest
 
 bench: translations
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/load/run.py
 
 # After changing interface strings: extract, merge into the sv catalogue, translate.
 extract-messages: install

@@ -21,16 +21,25 @@ NAV: tuple[NavItem, ...] = (
     NavItem("schools.home", _l("My school")),
     NavItem("companies.home", _l("My company")),
     NavItem("council.home", _l("Council")),
+    NavItem("gaps.index", _l("Skills gaps")),
+    NavItem("meetings.index", _l("Meetings")),
     NavItem("admin.home", _l("Administration")),
+    NavItem("bookings.index", _l("Bookings")),
+    NavItem("notifications.index", _l("Notifications")),
 )
 
 
 def register_blueprints(app: Flask) -> None:
     from moraspar.admin.views import bp as admin_bp
     from moraspar.auth.views import bp as auth_bp
+    from moraspar.bookings.views import bp as bookings_bp
     from moraspar.companies.views import bp as companies_bp
     from moraspar.council.views import bp as council_bp
+    from moraspar.gaps.views import bp as gaps_bp
     from moraspar.main.views import bp as main_bp
+    from moraspar.meetings.views import bp as meetings_bp
+    from moraspar.notifications.views import bp as notifications_bp
+    from moraspar.privacy.views import bp as privacy_bp
     from moraspar.schools.views import bp as schools_bp
 
     app.register_blueprint(main_bp)
@@ -38,7 +47,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(schools_bp, url_prefix="/school")
     app.register_blueprint(companies_bp, url_prefix="/company")
     app.register_blueprint(council_bp, url_prefix="/council")
+    app.register_blueprint(gaps_bp, url_prefix="/gaps")
+    app.register_blueprint(meetings_bp, url_prefix="/meetings")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(bookings_bp, url_prefix="/bookings")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(privacy_bp, url_prefix="/my-data")
     app.before_request(enforce_access)
     app.context_processor(navigation)
 

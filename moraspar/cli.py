@@ -1,5 +1,8 @@
 """The `moraspar` command: Flask's CLI over create_app, plus our commands."""
 
+# subprocess: only to catch CalledProcessError from the backup commands.
+import subprocess  # nosec B404
+from pathlib import Path
 from typing import Any
 
 import click
@@ -139,8 +142,144 @@ def close_expired_command(today: Any) -> None:
     click.echo(f"Closed {counts['need']} needs and {counts['placement']} placements.")
 
 
+@click.command("refit-ranker")
+@click.option("--min-labels", default=20, show_default=True, type=click.IntRange(2))
+@click.option("--seed", default=0, show_default=True, type=int)
+@with_appcontext
+def refit_ranker(min_labels: int, seed: int) -> None:
+    """Refit the ranker's weights on the council's approvals and declines."""
+    from moraspar.council.learning import REFUSED, refit
+
+    session = get_session()
+    result = refit(session, min_labels=min_labels, seed=seed)
+    session.commit()
+    click.echo(
+        f"Decisions: {result.labels} ({result.approved} approved, "
+        f"{result.declined} declined)."
+    )
+    if result.outcome != REFUSED:
+        after = result.quality_after
+        click.echo(f"ROC AUC before: {result.quality_before:.3f}")
+        after_text = f"{after:.3f}" if after is not None else "n/a"
+        click.echo(f"ROC AUC after:  {after_text}")
+        for name, value in (result.weights_after or {}).items():
+            old = (result.weights_before or {}).get(name, 0.0)
+            click.echo(f"  {name:<9} {old:.3f} -> {value:.3f}")
+    click.echo(result.message)
+
+
+@click.command("request-evaluations")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@with_appcontext
+def request_evaluations_command(today: Any) -> None:
+    """Ask both sides of ended bookings for an evaluation (run daily; idempotent)."""
+    from datetime import date
+
+    from moraspar.bookings.services import request_evaluations
+
+    session = get_session()
+    count = request_evaluations(session, today=today.date() if today else date.today())
+    session.commit()
+    click.echo(f"Asked for evaluations of {count} bookings.")
+
+
+@click.command("match")
+@with_appcontext
+def match_command() -> None:
+    """Run matching over all open needs and placements, and programmes ↔ gaps."""
+    from moraspar.council.runs import (
+        PHASES,
+        MatchRunFailed,
+        RunInProgress,
+        run_matching,
+    )
+
+    session = get_session()
+    with click.progressbar(length=len(PHASES), label="Matching") as bar:
+
+        def progress(done: int, total: int, phase: str) -> None:
+            bar.label = f"Matching ({phase})"
+            bar.update(done - bar.pos)
+
+        try:
+            summary = run_matching(session, actor=None, progress=progress)
+        except RunInProgress as exc:
+            raise click.ClickException(
+                f"Run {exc.run.id} is already {exc.run.status}."
+            ) from exc
+        except MatchRunFailed as exc:
+            raise click.ClickException(
+                f"Run {exc.run_id} failed: {exc.reason} "
+                "(the previous proposals are unchanged)"
+            ) from exc
+    click.echo(
+        f"Run {summary.run_id} done ({summary.ranker_version}): "
+        f"{summary.proposals} proposals for {summary.needs} needs and "
+        f"{summary.placements} placements; {summary.students_covered} of "
+        f"{summary.students_needed} students covered; "
+        f"{summary.uncovered_needs} needs uncovered; "
+        f"{summary.gap_matches} programme–gap matches."
+    )
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write a backup of the database to PATH (safe while the app runs)."""
+    from moraspar.backup import BackupError, backup
+
+    try:
+        backup(current_app.config["DATABASE_URL"], path)
+    except (BackupError, OSError, subprocess.CalledProcessError) as exc:
+        raise click.ClickException(f"Backup failed: {exc}") from exc
+    click.echo(f"Backup written to {path}.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the database with the backup in PATH (stop the app first)."""
+    from moraspar.backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces every row in the database. Continue?", abort=True)
+    try:
+        restore(current_app.config["DATABASE_URL"], path)
+    except (BackupError, OSError, subprocess.CalledProcessError) as exc:
+        raise click.ClickException(f"Restore failed: {exc}") from exc
+    click.echo(f"Database restored from {path}.")
+
+
+@click.command("purge")
+@click.option("--months", type=click.IntRange(min=1), default=None)
+@with_appcontext
+def purge_command(months: int | None) -> None:
+    """Blank contact details on postings and proposals closed long ago."""
+    from datetime import date
+
+    from moraspar.privacy.services import purge
+
+    session = get_session()
+    keep = months or int(current_app.config["RETENTION_MONTHS"])
+    counts = purge(session, months=keep, today=date.today())
+    session.commit()
+    click.echo(
+        f"Anonymised {counts['placements']} placements and "
+        f"{counts['proposals']} proposal comments closed over {keep} months ago."
+    )
+
+
 def register_commands(app: Flask) -> None:
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    app.cli.add_command(purge_command)
     app.cli.add_command(db_group)
     app.cli.add_command(seed_demo)
     app.cli.add_command(send_mail)
     app.cli.add_command(close_expired_command)
+    app.cli.add_command(request_evaluations_command)
+    app.cli.add_command(refit_ranker)
+    app.cli.add_command(match_command)

@@ -1,13 +1,149 @@
-"""Council members: the councils they sit on and the proposals to review."""
+"""Council members: match runs, the review board, decisions, the allocation."""
 
-from flask import Blueprint, render_template
+import threading
+from datetime import date
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, select
+from werkzeug.wrappers import Response
 
-from moraspar.db import get_session
-from moraspar.models import Council, CouncilMember, MatchProposal, ProposalStatus
+from moraspar.council import forms, runs, services
+from moraspar.db import get_engine, get_session
+from moraspar.labels import KIND_LABELS, PROPOSAL_STATUS_LABELS
+from moraspar.models import (
+    Council,
+    CouncilMember,
+    MatchProposal,
+    MatchRun,
+    ProposalStatus,
+    RunStatus,
+    User,
+)
+from moraspar.pagination import Page, page_number, paginate
 
 bp = Blueprint("council", __name__)
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _actor() -> User:
+    user = get_session().get(User, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def _back(default: str) -> str:
+    """The `next` the form sent, if it is a path on this site."""
+    target = request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def _run_status_label(status: str) -> str:
+    labels = {
+        RunStatus.QUEUED: _("Queued"),
+        RunStatus.RUNNING: _("Running"),
+        RunStatus.DONE: _("Done"),
+        RunStatus.FAILED: _("Failed"),
+    }
+    return labels.get(status, status)  # type: ignore[call-overload]
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _filters() -> services.BoardFilters:
+    args = request.args
+    statuses = {s.value for s in ProposalStatus} | {services.STATUS_ALL}
+    status = args.get("status") or ProposalStatus.PROPOSED
+    kind = args.get("kind", "")
+    programme = args.get("programme", "")
+    group = args.get("group", "")
+    return services.BoardFilters(
+        status=status if status in statuses else ProposalStatus.PROPOSED,
+        kind=kind if kind in KIND_LABELS else "",
+        programme_id=int(programme) if programme.isdigit() else None,
+        locality=args.get("locality", "")[:100],
+        period_from=_date_arg("from"),
+        period_to=_date_arg("to"),
+        group=group if group in services.GROUPS else "",
+    )
+
+
+def _flash_invalid(error: services.InvalidDecision) -> None:
+    if isinstance(error, services.NoFreePlaces):
+        flash(_("The placement has no free places left to approve."), "error")
+    elif error.proposal_ids and len(error.proposal_ids) > 1:
+        flash(
+            _(
+                "Nothing was changed: %(num)d of the selected proposals cannot "
+                "take this decision in their current state.",
+                num=len(error.proposal_ids),
+            ),
+            "error",
+        )
+    else:
+        flash(
+            _(
+                "Nothing was changed: the proposal cannot take this decision in "
+                "its current state."
+            ),
+            "error",
+        )
+
+
+def _start(app: Flask, run_id: int, actor_id: int | None) -> None:
+    """Start a queued run: here and now under TESTING (deterministic tests), in
+    a daemon thread by default (MATCH_IN_THREAD, default True), or not at all.
+
+    The thread keeps the request from blocking; it opens its own app context
+    and Session. In production a scheduler can do the work instead: set
+    MORASPAR_MATCH_IN_THREAD=false and run `moraspar match` from cron or a
+    systemd timer; the command picks up the run the button queued.
+    """
+    if app.testing:
+        _work(app, run_id, actor_id)
+    elif app.config.get("MATCH_IN_THREAD", True):
+        thread = threading.Thread(
+            target=_work,
+            args=(app, run_id, actor_id),
+            daemon=True,
+            name=f"match-run-{run_id}",
+        )
+        thread.start()
+
+
+def _work(app: Flask, run_id: int, actor_id: int | None) -> None:
+    with app.app_context(), Session(get_engine(), expire_on_commit=False) as session:
+        actor = session.get(User, actor_id) if actor_id is not None else None
+        try:
+            runs.run_matching(session, actor=actor, run_id=run_id)
+        except runs.MatchRunFailed as exc:
+            app.logger.warning("match run %s failed: %s", run_id, exc.reason)
+
+
+# -- home and runs ---------------------------------------------------------
 
 
 @bp.route("/")
@@ -19,16 +155,283 @@ def home() -> str:
         .where(CouncilMember.user_id == current_user.id)
         .order_by(Council.name)
     ).all()
-    counts = dict(
-        db.exec(
-            select(MatchProposal.status, func.count()).group_by(
-                col(MatchProposal.status)
-            )
-        ).all()
-    )
     return render_template(
         "council/home.html",
         councils=councils,
-        counts=counts,
+        counts=services.status_counts(db),
         statuses=list(ProposalStatus),
+        latest=runs.latest_run(db),
+        run_form=forms.RunForm(),
+        run_status_label=_run_status_label,
+    )
+
+
+@bp.route("/runs")
+def runs_list() -> str:
+    db = get_session()
+    page: Page[Any] = paginate(
+        db,
+        runs.recent_runs_query(),
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "council/runs.html",
+        page=page,
+        run_form=forms.RunForm(),
+        run_status_label=_run_status_label,
+    )
+
+
+@bp.route("/runs/new", methods=["POST"])
+def run_start() -> Response:
+    db = get_session()
+    form = forms.RunForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Please send it again."), "error")
+        return redirect(url_for("council.runs_list"))
+    actor = _actor()
+    try:
+        new_run = runs.create_run(db, actor=actor)
+    except runs.RunInProgress as exc:
+        db.rollback()
+        flash(_("A matching run is already under way."), "info")
+        return redirect(url_for("council.run", run_id=exc.run.id))
+    db.commit()
+    assert new_run.id is not None
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _start(app, new_run.id, actor.id)
+    flash(_("Matching has started."), "success")
+    return redirect(url_for("council.run", run_id=new_run.id))
+
+
+@bp.route("/runs/<int:run_id>")
+def run(run_id: int) -> str:
+    db = get_session()
+    match_run = db.get(MatchRun, run_id)
+    if match_run is None:
+        abort(404)
+    summary = (
+        runs.run_summary(db, match_run) if match_run.status == RunStatus.DONE else None
+    )
+    return render_template(
+        "council/run.html",
+        run=match_run,
+        summary=summary,
+        run_status_label=_run_status_label,
+        phases=runs.PHASES,
+    )
+
+
+@bp.route("/runs/<int:run_id>/status")
+def run_status(run_id: int) -> Response:
+    match_run = get_session().get(MatchRun, run_id)
+    if match_run is None:
+        abort(404)
+    finished = match_run.status in (RunStatus.DONE, RunStatus.FAILED)
+    return jsonify(
+        id=match_run.id,
+        status=match_run.status,
+        label=_run_status_label(match_run.status),
+        progress=match_run.progress,
+        total=match_run.total,
+        error=match_run.error,
+        finished=finished,
+        text=_run_text(match_run),
+    )
+
+
+def _run_text(match_run: MatchRun) -> str:
+    if match_run.status == RunStatus.RUNNING:
+        return _(
+            "Running: step %(done)d of %(total)d",
+            done=match_run.progress,
+            total=match_run.total,
+        )
+    if match_run.status == RunStatus.FAILED:
+        return _("Failed: %(reason)s", reason=match_run.error)
+    return _run_status_label(match_run.status)
+
+
+# -- the review board --------------------------------------------------------
+
+
+@bp.route("/board")
+def board() -> str:
+    db = get_session()
+    filters = _filters()
+    page = services.board(
+        db,
+        filters=filters,
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "council/board.html",
+        page=page,
+        filters=filters,
+        options=services.board_options(db),
+        kinds=KIND_LABELS,
+        statuses=PROPOSAL_STATUS_LABELS,
+        bulk_form=forms.BulkForm(),
+        decidable=services.may_decide,
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>")
+def proposal(proposal_id: int) -> str:
+    view = services.proposal_view(get_session(), proposal_id=proposal_id)
+    if view is None:
+        abort(404)
+    return render_template(
+        "council/proposal.html",
+        view=view,
+        decision_form=forms.DecisionForm(),
+        reverse_form=forms.ReverseForm(),
+        **_proposal_context(view.proposal),
+    )
+
+
+def _proposal_context(p: MatchProposal) -> dict[str, Any]:
+    return {
+        "may_approve": services.may_decide(p, services.APPROVE),
+        "may_decline": services.may_decide(p, services.DECLINE),
+        "may_defer": services.may_decide(p, services.DEFER),
+        "may_reverse": services.may_reverse(p),
+        "decline_labels": forms.DECLINE_REASON_LABELS,
+    }
+
+
+def _render_proposal_errors(
+    proposal_id: int,
+    decision_form: forms.DecisionForm | None = None,
+    reverse_form: forms.ReverseForm | None = None,
+) -> tuple[str, int]:
+    view = services.proposal_view(get_session(), proposal_id=proposal_id)
+    if view is None:
+        abort(404)
+    return render_template(
+        "council/proposal.html",
+        view=view,
+        decision_form=decision_form or forms.DecisionForm(formdata=None),
+        reverse_form=reverse_form or forms.ReverseForm(formdata=None),
+        **_proposal_context(view.proposal),
+    ), 400
+
+
+@bp.route("/proposals/<int:proposal_id>/decide", methods=["POST"])
+def decide(proposal_id: int) -> Response | tuple[str, int]:
+    db = get_session()
+    item = db.get(MatchProposal, proposal_id)
+    if item is None:
+        abort(404)
+    form = forms.DecisionForm()
+    if not form.validate_on_submit():
+        return _render_proposal_errors(proposal_id, decision_form=form)
+    try:
+        services.decide(
+            db,
+            proposal=item,
+            action=form.action.data,
+            actor=_actor(),
+            decline_reason=form.decline_reason.data or "",
+            comment=form.comment.data or "",
+        )
+    except services.InvalidDecision as exc:
+        db.rollback()
+        _flash_invalid(exc)
+        return redirect(url_for("council.proposal", proposal_id=proposal_id))
+    db.commit()
+    messages = {
+        services.APPROVE: _("The proposal is approved."),
+        services.DECLINE: _("The proposal is declined."),
+        services.DEFER: _("The proposal is deferred."),
+    }
+    flash(messages[form.action.data], "success")
+    return redirect(_back(url_for("council.board")))
+
+
+@bp.route("/proposals/bulk", methods=["POST"])
+def bulk() -> Response:
+    db = get_session()
+    form = forms.BulkForm()
+    back = _back(url_for("council.board"))
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(back)
+    try:
+        done = services.decide_many(
+            db,
+            proposal_ids=form.proposal.data or [],
+            action=form.bulk_action.data,
+            actor=_actor(),
+            decline_reason=form.bulk_reason.data or "",
+            comment=form.bulk_comment.data or "",
+        )
+    except services.InvalidDecision as exc:
+        db.rollback()
+        _flash_invalid(exc)
+        return redirect(back)
+    db.commit()
+    flash(
+        _(
+            "%(action)s: %(num)d proposals.",
+            action=forms.ACTION_LABELS[form.bulk_action.data],
+            num=len(done),
+        ),
+        "success",
+    )
+    return redirect(back)
+
+
+@bp.route("/proposals/<int:proposal_id>/reverse", methods=["POST"])
+def reverse(proposal_id: int) -> Response | tuple[str, int]:
+    db = get_session()
+    item = db.get(MatchProposal, proposal_id)
+    if item is None:
+        abort(404)
+    form = forms.ReverseForm()
+    if not form.validate_on_submit():
+        return _render_proposal_errors(proposal_id, reverse_form=form)
+    try:
+        services.reverse(db, proposal=item, actor=_actor(), reason=form.reason.data)
+    except services.InvalidDecision as exc:
+        db.rollback()
+        _flash_invalid(exc)
+        return redirect(url_for("council.proposal", proposal_id=proposal_id))
+    db.commit()
+    flash(_("The decision is reversed: the proposal is open again."), "success")
+    return redirect(url_for("council.proposal", proposal_id=proposal_id))
+
+
+# -- the allocation overview -------------------------------------------------
+
+
+@bp.route("/allocation")
+def allocation() -> str:
+    overview = services.allocation_overview(get_session())
+    per_page = current_app.config["PAGE_SIZE"]
+    number = page_number(request.args.get("page"))
+    rows = overview.needs
+    page = Page(
+        items=rows[(number - 1) * per_page : number * per_page],
+        page=number,
+        per_page=per_page,
+        total=len(rows),
+    )
+    return render_template(
+        "council/allocation.html",
+        overview=overview,
+        page=page,
+        reasons=[
+            services.NO_HOST,
+            services.TOO_FAR,
+            services.NO_PERIOD,
+            services.NO_PLACES,
+            services.TAKEN,
+            services.NOT_RANKED,
+        ],
+        run_form=forms.RunForm(),
     )

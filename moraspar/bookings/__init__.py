@@ -1,0 +1,1 @@
+"""From an approved proposal to a booking: confirmations, calendar, evaluations."""

@@ -1,0 +1,680 @@
+"""From an approved proposal to a booking, and the evaluation afterwards.
+
+The council approves a proposal (moraspar.council) and calls
+`on_proposal_approved`; the school's teachers and the company's contacts are
+notified and each side confirms or declines (`respond`). When both have
+confirmed, a Booking is made and the placement's seats are taken with one
+conditional UPDATE, so that two confirmations racing for the last free place
+cannot both win, on SQLite and on PostgreSQL alike (`NoFreePlaces`).
+
+Plain functions: they flush and never commit, and import no Flask. Links in
+notifications are paths under the bookings blueprint's /bookings prefix; a test
+checks that they agree with the routes.
+"""
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import icalendar
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func, or_, select, update
+
+from moraspar import audit
+from moraspar.models import (
+    Booking,
+    Evaluation,
+    MatchProposal,
+    Need,
+    Organisation,
+    Placement,
+    Programme,
+    ProposalStatus,
+    Role,
+    User,
+    utcnow,
+)
+from moraspar.notifications.services import Kind, notify
+
+
+class Side(enum.StrEnum):
+    SCHOOL = "school"
+    COMPANY = "company"
+
+
+class BookingStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"  # period over, evaluations requested
+
+
+RATING_QUESTIONS = ("overall", "supervision", "preparation")
+
+
+# --- errors ------------------------------------------------------------------
+
+
+class BookingError(Exception):
+    """Base of this module's domain errors."""
+
+
+class NotFound(BookingError):
+    """No such proposal or booking."""
+
+
+class NotAParty(BookingError):
+    """The user belongs to neither the school nor the company of it."""
+
+
+class NotAwaitingResponse(BookingError):
+    """The proposal is not (or no longer) approved and waiting for the sides."""
+
+
+class AlreadyResponded(BookingError):
+    """This side has already confirmed or declined."""
+
+
+class NoFreePlaces(BookingError):
+    """The placement has not enough free places left for this booking."""
+
+
+class EvaluationNotOpen(BookingError):
+    """The booking's period has not ended yet."""
+
+
+class AlreadyEvaluated(BookingError):
+    """This side has already evaluated the booking."""
+
+
+class InvalidRating(BookingError):
+    """A rating outside 1–5."""
+
+
+# --- links (paths under the blueprint's /bookings prefix) ---------------------
+
+
+def respond_path(proposal_id: int | None) -> str:
+    return f"/bookings/proposals/{proposal_id}"
+
+
+def index_path() -> str:
+    return "/bookings/"
+
+
+def evaluate_path(booking_id: int | None) -> str:
+    return f"/bookings/{booking_id}/evaluate"
+
+
+# --- who is who --------------------------------------------------------------
+
+
+def side_of(user: User, *, need: Need, placement: Placement) -> Side | None:
+    """Which side of a need ↔ placement pairing the user speaks for, if any."""
+    if user.organisation_id is None:
+        return None
+    if user.role == Role.TEACHER and user.organisation_id == need.school_id:
+        return Side.SCHOOL
+    if user.role == Role.COMPANY and user.organisation_id == placement.company_id:
+        return Side.COMPANY
+    return None
+
+
+def _oversees(user: User) -> bool:
+    return user.role in (Role.COUNCIL, Role.ADMIN)
+
+
+def _users(session: Session, *, role: str, organisation_id: int | None) -> list[User]:
+    query = select(User).where(User.role == role).where(col(User.active).is_(True))
+    if organisation_id is not None:
+        query = query.where(User.organisation_id == organisation_id)
+    return list(session.exec(query.order_by(col(User.id))).all())
+
+
+def school_contacts(session: Session, *, need: Need) -> list[User]:
+    return _users(session, role=Role.TEACHER, organisation_id=need.school_id)
+
+
+def company_contacts(session: Session, *, placement: Placement) -> list[User]:
+    return _users(session, role=Role.COMPANY, organisation_id=placement.company_id)
+
+
+def council_members(session: Session) -> list[User]:
+    return _users(session, role=Role.COUNCIL, organisation_id=None)
+
+
+def _side_contacts(
+    session: Session, side: Side, *, need: Need, placement: Placement
+) -> list[User]:
+    if side is Side.SCHOOL:
+        return school_contacts(session, need=need)
+    return company_contacts(session, placement=placement)
+
+
+def _other(side: Side) -> Side:
+    return Side.COMPANY if side is Side.SCHOOL else Side.SCHOOL
+
+
+# --- the pairing and its facts -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """A proposal (or booking) with everything its pages and messages show."""
+
+    proposal: MatchProposal
+    need: Need
+    placement: Placement
+    school: Organisation
+    company: Organisation
+    programme: Programme | None
+
+    @property
+    def free_places(self) -> int:
+        return max(0, self.placement.places - self.placement.places_booked)
+
+    @property
+    def period(self) -> tuple[date | None, date | None]:
+        return booking_period(self.need, self.placement)
+
+
+def _pairing(session: Session, proposal: MatchProposal) -> Pairing:
+    need = session.get(Need, proposal.need_id)
+    placement = session.get(Placement, proposal.placement_id)
+    if need is None or placement is None:  # foreign keys make this impossible
+        raise NotFound(proposal.id)
+    school = session.get(Organisation, need.school_id)
+    company = session.get(Organisation, placement.company_id)
+    if school is None or company is None:
+        raise NotFound(proposal.id)
+    programme = session.get(Programme, need.programme_id) if need.programme_id else None
+    return Pairing(proposal, need, placement, school, company, programme)
+
+
+def booking_period(need: Need, placement: Placement) -> tuple[date | None, date | None]:
+    """The overlap of the two periods, or the placement's when they do not meet."""
+    starts = [d for d in (need.start_date, placement.start_date) if d]
+    ends = [d for d in (need.end_date, placement.end_date) if d]
+    start = max(starts) if starts else None
+    end = min(ends) if ends else None
+    if start and end and start > end:
+        return placement.start_date, placement.end_date
+    return start, end
+
+
+def message_params(pairing: Pairing, **extra: Any) -> dict[str, Any]:
+    """What notifications and emails may say: group-level facts, no students."""
+    start, end = pairing.period
+    return {
+        "proposal_id": pairing.proposal.id,
+        "need_title": pairing.need.title,
+        "programme": pairing.programme.name if pairing.programme else "",
+        "school": pairing.school.name,
+        "company": pairing.company.name,
+        "placement_title": pairing.placement.title,
+        "start": start.isoformat() if start else None,
+        "end": end.isoformat() if end else None,
+        **extra,
+    }
+
+
+# --- the hook the council calls ------------------------------------------------
+
+
+def on_proposal_approved(
+    session: Session, *, proposal: MatchProposal, actor: User | None
+) -> None:
+    """Ask both sides to confirm an approved proposal (in-app and by email).
+
+    Called by the council right after it sets proposal.status = approved. A new
+    approval (also after a reversed decision) asks both sides afresh.
+    """
+    pairing = _pairing(session, proposal)
+    proposal.school_confirmed = None
+    proposal.company_confirmed = None
+    session.add(proposal)
+    notify(
+        session,
+        users=[
+            *school_contacts(session, need=pairing.need),
+            *company_contacts(session, placement=pairing.placement),
+        ],
+        kind=Kind.PROPOSAL_APPROVED,
+        params=message_params(pairing),
+        link=respond_path(proposal.id),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="proposal.notify",
+        entity="match_proposal",
+        entity_id=proposal.id,
+        kind=str(Kind.PROPOSAL_APPROVED),
+    )
+    session.flush()
+
+
+# --- confirm or decline ----------------------------------------------------------
+
+
+def proposal_for(session: Session, *, proposal_id: int, user: User) -> Pairing:
+    """A proposal as one of its two sides sees it (NotFound, NotAParty)."""
+    proposal = session.get(MatchProposal, proposal_id)
+    if proposal is None:
+        raise NotFound(proposal_id)
+    pairing = _pairing(session, proposal)
+    if side_of(user, need=pairing.need, placement=pairing.placement) is None:
+        raise NotAParty(proposal_id)
+    return pairing
+
+
+def respond(
+    session: Session,
+    *,
+    proposal_id: int,
+    user: User,
+    confirm: bool,
+    reason: str = "",
+) -> Booking | None:
+    """Record the user's side's answer; returns the Booking once both confirmed.
+
+    A decline withdraws the proposal (ProposalStatus.WITHDRAWN: the council's own
+    "declined" stays reserved for its decision, and the matcher will not
+    propose a declined pair again, while a party's no may be about this term
+    only) and tells the other side and the council.
+    """
+    pairing = proposal_for(session, proposal_id=proposal_id, user=user)
+    proposal = pairing.proposal
+    side = side_of(user, need=pairing.need, placement=pairing.placement)
+    assert side is not None
+    column = (
+        MatchProposal.school_confirmed
+        if side is Side.SCHOOL
+        else MatchProposal.company_confirmed
+    )
+    now = utcnow()
+    # Write first, read after: the UPDATE takes SQLite's write lock (or the row
+    # lock on PostgreSQL), so the refresh below sees the other side's answer even
+    # when both answer at the same moment, and only one of them books.
+    result = session.exec(
+        update(MatchProposal)
+        .where(col(MatchProposal.id) == proposal.id)
+        .where(col(MatchProposal.status) == ProposalStatus.APPROVED)
+        .where(col(column).is_(None))
+        .values({column: confirm, MatchProposal.updated_at: now})
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(proposal)
+    if result.rowcount != 1:
+        if proposal.status != ProposalStatus.APPROVED:
+            raise NotAwaitingResponse(proposal_id)
+        raise AlreadyResponded(proposal_id)
+    audit.record(
+        session,
+        actor=user,
+        action="proposal.confirm" if confirm else "proposal.decline",
+        entity="match_proposal",
+        entity_id=proposal.id,
+        side=str(side),
+        **({"reason": reason} if reason else {}),
+    )
+    if not confirm:
+        proposal.status = ProposalStatus.WITHDRAWN
+        proposal.updated_at = now
+        session.add(proposal)
+        notify(
+            session,
+            users=[
+                *_side_contacts(
+                    session,
+                    _other(side),
+                    need=pairing.need,
+                    placement=pairing.placement,
+                ),
+                *council_members(session),
+            ],
+            kind=Kind.PROPOSAL_DECLINED_BY_PARTY,
+            params=message_params(pairing, side=str(side), reason=reason),
+            link=respond_path(proposal.id),
+        )
+        session.flush()
+        return None
+    if proposal.school_confirmed and proposal.company_confirmed:
+        return _book(session, pairing=pairing, actor=user)
+    notify(
+        session,
+        users=_side_contacts(
+            session, _other(side), need=pairing.need, placement=pairing.placement
+        ),
+        kind=Kind.CONFIRMATION_NEEDED,
+        params=message_params(pairing, side=str(side)),
+        link=respond_path(proposal.id),
+    )
+    session.flush()
+    return None
+
+
+def _book(session: Session, *, pairing: Pairing, actor: User) -> Booking:
+    proposal, need = pairing.proposal, pairing.need
+    # Locks the row on PostgreSQL (ignored by SQLite, where the write lock
+    # taken in respond() already serialises us) and reads the latest seats.
+    placement = session.exec(
+        select(Placement)
+        .where(Placement.id == pairing.placement.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    free = placement.places - placement.places_booked
+    students = proposal.students or min(need.students, free)
+    if students <= 0:
+        raise NoFreePlaces(placement.id)
+    now = utcnow()
+    # The check and the increment in one statement: the guard against
+    # overbooking, whatever the isolation level.
+    result = session.exec(
+        update(Placement)
+        .where(col(Placement.id) == placement.id)
+        .where(col(Placement.places_booked) + students <= col(Placement.places))
+        .values(places_booked=col(Placement.places_booked) + students, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise NoFreePlaces(placement.id)
+    session.refresh(placement)
+    start, end = booking_period(need, placement)
+    booking = Booking(
+        proposal_id=proposal.id,  # type: ignore[arg-type]
+        need_id=need.id,  # type: ignore[arg-type]
+        placement_id=placement.id,  # type: ignore[arg-type]
+        students=students,
+        start_date=start,
+        end_date=end,
+        status=BookingStatus.ACTIVE,
+    )
+    session.add(booking)
+    proposal.status = ProposalStatus.BOOKED
+    proposal.updated_at = now
+    session.add(proposal)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="booking.create",
+        entity="booking",
+        entity_id=booking.id,
+        proposal_id=proposal.id,
+        placement_id=placement.id,
+        students=students,
+        places_booked=placement.places_booked,
+    )
+    notify(
+        session,
+        users=[
+            *school_contacts(session, need=need),
+            *company_contacts(session, placement=placement),
+        ],
+        kind=Kind.BOOKING_CREATED,
+        params=message_params(pairing, booking_id=booking.id, students=students),
+        link=index_path(),
+    )
+    return booking
+
+
+# --- bookings: lists, one booking, the calendar file ---------------------------
+
+
+@dataclass(frozen=True)
+class BookingView:
+    booking: Booking
+    need: Need
+    placement: Placement
+    school: Organisation
+    company: Organisation
+    side: Side | None  # None for council members and admins
+    evaluated: frozenset[str] = frozenset()
+
+
+class When(enum.StrEnum):
+    UPCOMING = "upcoming"
+    PAST = "past"
+
+
+_School = aliased(Organisation, name="school_org")
+_Company = aliased(Organisation, name="company_org")
+
+
+def _bookings_query() -> Any:
+    return (
+        select(Booking, Need, Placement, _School, _Company)  # type: ignore[call-overload]
+        .join(Need, col(Need.id) == Booking.need_id)
+        .join(Placement, col(Placement.id) == Booking.placement_id)
+        .join(_School, col(_School.id) == Need.school_id)
+        .join(_Company, col(_Company.id) == Placement.company_id)
+    )
+
+
+def bookings_query(user: User, *, when: When, today: date) -> Any:
+    """The bookings of the user's organisation (all for council and admins)."""
+    query = _bookings_query()
+    if user.role == Role.TEACHER:
+        query = query.where(Need.school_id == user.organisation_id)
+    elif user.role == Role.COMPANY:
+        query = query.where(Placement.company_id == user.organisation_id)
+    elif not _oversees(user):
+        query = query.where(col(Booking.id).is_(None))
+    if when is When.PAST:
+        return query.where(col(Booking.end_date) < today).order_by(
+            col(Booking.end_date).desc(), col(Booking.id).desc()
+        )
+    return query.where(
+        or_(col(Booking.end_date).is_(None), col(Booking.end_date) >= today)
+    ).order_by(col(Booking.start_date), col(Booking.id))
+
+
+def evaluated_sides(
+    session: Session, booking_ids: Sequence[int]
+) -> dict[int, frozenset[str]]:
+    if not booking_ids:
+        return {}
+    rows = session.exec(
+        select(Evaluation.booking_id, Evaluation.side).where(
+            col(Evaluation.booking_id).in_(booking_ids)
+        )
+    ).all()
+    found: dict[int, set[str]] = {}
+    for booking_id, side in rows:
+        found.setdefault(booking_id, set()).add(side)
+    return {key: frozenset(value) for key, value in found.items()}
+
+
+def booking_views(
+    session: Session, user: User, rows: Sequence[Any]
+) -> list[BookingView]:
+    """BookingView per (Booking, Need, Placement, school, company) row of a page."""
+    done = evaluated_sides(session, [row[0].id for row in rows])
+    return [
+        BookingView(
+            booking=booking,
+            need=need,
+            placement=placement,
+            school=school,
+            company=company,
+            side=side_of(user, need=need, placement=placement),
+            evaluated=done.get(booking.id, frozenset()),
+        )
+        for booking, need, placement, school, company in rows
+    ]
+
+
+def booking_for(session: Session, *, booking_id: int, user: User) -> BookingView:
+    """One booking for one of its sides, a council member or an admin."""
+    row = session.exec(_bookings_query().where(Booking.id == booking_id)).first()
+    if row is None:
+        raise NotFound(booking_id)
+    view = booking_views(session, user, [row])[0]
+    if view.side is None and not _oversees(user):
+        raise NotAParty(booking_id)
+    return view
+
+
+def calendar_file(
+    view: BookingView,
+    *,
+    summary: str,
+    description: str,
+    stamp: datetime | None = None,
+) -> bytes:
+    """An iCalendar file with one all-day event over the booking's period."""
+    booking = view.booking
+    start = booking.start_date or booking.end_date
+    end = booking.end_date or booking.start_date
+    if start is None or end is None:
+        raise NotFound(booking.id)
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Moraspår//Moraspår bookings//SV")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    event = icalendar.Event()
+    event.add("uid", f"booking-{booking.id}@moraspar")
+    event.add("dtstamp", stamp or datetime.now(UTC))
+    event.add("dtstart", start)
+    event.add("dtend", end + timedelta(days=1))  # exclusive for all-day events
+    event.add("summary", summary)
+    if view.placement.locality:
+        event.add("location", view.placement.locality)
+    event.add("description", description)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+# --- evaluations -------------------------------------------------------------------
+
+
+def evaluation_open(booking: Booking, *, today: date) -> bool:
+    return booking.end_date is not None and booking.end_date < today
+
+
+def evaluate(
+    session: Session,
+    *,
+    booking_id: int,
+    user: User,
+    overall: int,
+    supervision: int,
+    preparation: int,
+    comment: str = "",
+    today: date,
+) -> Evaluation:
+    """The user's side's one evaluation of a booking whose period has ended."""
+    view = booking_for(session, booking_id=booking_id, user=user)
+    if view.side is None:
+        raise NotAParty(booking_id)
+    if not evaluation_open(view.booking, today=today):
+        raise EvaluationNotOpen(booking_id)
+    if view.side in view.evaluated:
+        raise AlreadyEvaluated(booking_id)
+    ratings = (overall, supervision, preparation)
+    if any(not 1 <= value <= 5 for value in ratings):
+        raise InvalidRating(ratings)
+    evaluation = Evaluation(
+        booking_id=booking_id,
+        side=view.side,
+        overall=overall,
+        supervision=supervision,
+        preparation=preparation,
+        comment=comment.strip(),
+        created_by_id=user.id,
+    )
+    session.add(evaluation)
+    session.flush()  # the unique (booking, side) constraint settles a race
+    audit.record(
+        session,
+        actor=user,
+        action="evaluation.create",
+        entity="evaluation",
+        entity_id=evaluation.id,
+        booking_id=booking_id,
+        side=str(view.side),
+    )
+    return evaluation
+
+
+def request_evaluations(session: Session, *, today: date) -> int:
+    """Ask both sides of every booking that has ended; returns how many bookings.
+
+    Idempotent: a booking is asked once, then marked ended.
+    """
+    rows = session.exec(
+        _bookings_query()
+        .where(Booking.status == BookingStatus.ACTIVE)
+        .where(col(Booking.end_date) < today)
+        .order_by(col(Booking.id))
+    ).all()
+    for booking, need, placement, school, company in rows:
+        proposal = session.get(MatchProposal, booking.proposal_id)
+        assert proposal is not None
+        programme = (
+            session.get(Programme, need.programme_id) if need.programme_id else None
+        )
+        pairing = Pairing(proposal, need, placement, school, company, programme)
+        params = message_params(
+            pairing,
+            booking_id=booking.id,
+            start=booking.start_date.isoformat() if booking.start_date else None,
+            end=booking.end_date.isoformat() if booking.end_date else None,
+        )
+        notify(
+            session,
+            users=[
+                *school_contacts(session, need=need),
+                *company_contacts(session, placement=placement),
+            ],
+            kind=Kind.EVALUATION_REQUESTED,
+            params=params,
+            link=evaluate_path(booking.id),
+        )
+        booking.status = BookingStatus.ENDED
+        session.add(booking)
+        audit.record(
+            session,
+            actor=None,
+            action="booking.request_evaluations",
+            entity="booking",
+            entity_id=booking.id,
+        )
+    session.flush()
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Mean ratings (1–5) of a company by the schools, and how many evaluations."""
+
+    count: int
+    overall: float
+    supervision: float
+    preparation: float
+
+
+def company_ratings(session: Session, company_id: int) -> Ratings | None:
+    """The schools' evaluations of a company's placements, aggregated."""
+    count, overall, supervision, preparation = session.exec(
+        select(
+            func.count(col(Evaluation.id)),
+            func.avg(Evaluation.overall),
+            func.avg(Evaluation.supervision),
+            func.avg(Evaluation.preparation),
+        )
+        .join(Booking, col(Booking.id) == Evaluation.booking_id)
+        .join(Placement, col(Placement.id) == Booking.placement_id)
+        .where(Placement.company_id == company_id)
+        .where(Evaluation.side == Side.SCHOOL)
+    ).one()
+    if not count:
+        return None
+    return Ratings(
+        count=int(count),
+        overall=float(overall),
+        supervision=float(supervision),
+        preparation=float(preparation),
+    )

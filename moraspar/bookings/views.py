@@ -1,0 +1,244 @@
+"""Bookings: each side's answer to an approved proposal, the bookings list, the
+calendar file and the evaluation after the period."""
+
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response as BaseResponse
+
+from moraspar.bookings import forms, services
+from moraspar.bookings.services import Side, When
+from moraspar.db import get_session
+from moraspar.models import PostingKind, User
+from moraspar.pagination import page_number, paginate
+
+bp = Blueprint("bookings", __name__)
+
+SHORT_KIND = {
+    PostingKind.APL: _l("APL"),
+    PostingKind.PRAO: _l("Prao"),
+    PostingKind.STUDY_VISIT: _l("Study visit"),
+    PostingKind.GUEST_LECTURE: _l("Guest lecture"),
+    PostingKind.PROJECT: _l("Project"),
+}
+QUESTION_LABELS = {
+    Side.SCHOOL: {
+        "supervision": _l("How was the supervision at the workplace?"),
+        "preparation": _l(
+            "How well was the workplace prepared for the students "
+            "(introduction, tasks, safety)?"
+        ),
+    },
+    Side.COMPANY: {
+        "supervision": _l("How well did the school keep in touch during the period?"),
+        "preparation": _l("How well prepared were the students?"),
+    },
+}
+
+
+def _actor() -> User:
+    user = get_session().get(User, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def today() -> date:
+    return date.today()
+
+
+@bp.route("/")
+def index() -> str:
+    db = get_session()
+    user = _actor()
+    try:
+        when = When(request.args.get("when") or When.UPCOMING)
+    except ValueError:
+        when = When.UPCOMING
+    page = paginate(
+        db,
+        services.bookings_query(user, when=when, today=today()),
+        page=page_number(request.args.get("page")),
+        per_page=20,
+    )
+    return render_template(
+        "bookings/index.html",
+        page=page,
+        rows=services.booking_views(db, user, page.items),
+        when=when,
+        today=today(),
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>", methods=["GET", "POST"])
+def respond(proposal_id: int) -> BaseResponse | str:
+    db = get_session()
+    user = _actor()
+    try:
+        pairing = services.proposal_for(db, proposal_id=proposal_id, user=user)
+    except services.NotFound:
+        abort(404)
+    except services.NotAParty:
+        abort(403)
+    side = services.side_of(user, need=pairing.need, placement=pairing.placement)
+    form = forms.RespondForm()
+    if form.validate_on_submit() and (form.confirm.data or form.decline.data):
+        confirm = bool(form.confirm.data)
+        try:
+            booking = services.respond(
+                db,
+                proposal_id=proposal_id,
+                user=user,
+                confirm=confirm,
+                reason=(form.reason.data or "").strip() if not confirm else "",
+            )
+        except services.NoFreePlaces:
+            db.rollback()
+            flash(
+                _(
+                    "The placement has no free places left for this booking, so "
+                    "nothing was booked. The council has the proposal."
+                ),
+                "error",
+            )
+            return redirect(url_for("bookings.respond", proposal_id=proposal_id))
+        except services.AlreadyResponded:
+            db.rollback()
+            flash(_("Your side has already answered this proposal."), "info")
+            return redirect(url_for("bookings.respond", proposal_id=proposal_id))
+        except services.NotAwaitingResponse:
+            db.rollback()
+            flash(_("This proposal is no longer waiting for an answer."), "info")
+            return redirect(url_for("bookings.respond", proposal_id=proposal_id))
+        db.commit()
+        if booking is not None:
+            flash(_("Both sides have confirmed: the booking is made."), "success")
+            return redirect(url_for("bookings.index"))
+        if confirm:
+            flash(_("Confirmed. We have asked the other side to confirm."), "success")
+        else:
+            flash(_("You declined the proposal. The other side is told."), "success")
+        return redirect(url_for("bookings.respond", proposal_id=proposal_id))
+    return render_template(
+        "bookings/respond.html", pairing=pairing, side=side, form=form
+    )
+
+
+def _calendar_texts(view: services.BookingView) -> tuple[str, str]:
+    kind = SHORT_KIND.get(view.placement.kind, view.placement.kind)  # type: ignore[call-overload]
+    summary = _(
+        "%(kind)s: %(title)s – %(company)s",
+        kind=kind,
+        title=view.placement.title,
+        company=view.company.name,
+    )
+    lines = [
+        _(
+            "Need: %(title)s (%(school)s)",
+            title=view.need.title,
+            school=view.school.name,
+        ),
+        _("Students: %(count)d", count=view.booking.students),
+    ]
+    if view.placement.supervisor_name or view.placement.supervisor_contact:
+        lines.append(
+            _(
+                "Supervisor: %(name)s %(contact)s",
+                name=view.placement.supervisor_name,
+                contact=view.placement.supervisor_contact,
+            ).strip()
+        )
+    lines.append(url_for("bookings.index", _external=True))
+    return summary, "\n".join(lines)
+
+
+@bp.route("/<int:booking_id>.ics")
+def ics(booking_id: int) -> Response:
+    db = get_session()
+    try:
+        view = services.booking_for(db, booking_id=booking_id, user=_actor())
+    except services.NotFound:
+        abort(404)
+    except services.NotAParty:
+        abort(403)
+    summary, description = _calendar_texts(view)
+    try:
+        body = services.calendar_file(view, summary=summary, description=description)
+    except services.NotFound:
+        abort(404)  # a booking without any dates has no calendar entry
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="moraspar-booking-{booking_id}.ics"'
+    )
+    return response
+
+
+@bp.route("/<int:booking_id>/evaluate", methods=["GET", "POST"])
+def evaluate(booking_id: int) -> BaseResponse | str:
+    db = get_session()
+    user = _actor()
+    try:
+        view = services.booking_for(db, booking_id=booking_id, user=user)
+    except services.NotFound:
+        abort(404)
+    except services.NotAParty:
+        abort(403)
+    if view.side is None:
+        abort(403)  # council members and admins read, the two sides evaluate
+    if view.side in view.evaluated:
+        flash(_("Your side has already evaluated this booking. Thank you!"), "info")
+        return redirect(url_for("bookings.index", when=When.PAST))
+    if not services.evaluation_open(view.booking, today=today()):
+        flash(_("You can evaluate the booking when its period has ended."), "info")
+        return redirect(url_for("bookings.index"))
+    form = forms.EvaluationForm()
+    for name, label in QUESTION_LABELS[view.side].items():
+        form[name].label.text = label
+    if form.validate_on_submit():
+        try:
+            services.evaluate(
+                db,
+                booking_id=booking_id,
+                user=user,
+                overall=int(form.overall.data),
+                supervision=int(form.supervision.data),
+                preparation=int(form.preparation.data),
+                comment=form.comment.data or "",
+                today=today(),
+            )
+            db.commit()
+        except (services.AlreadyEvaluated, IntegrityError):
+            db.rollback()
+            flash(_("Your side has already evaluated this booking. Thank you!"), "info")
+            return redirect(url_for("bookings.index", when=When.PAST))
+        except services.EvaluationNotOpen:
+            db.rollback()
+            flash(_("You can evaluate the booking when its period has ended."), "info")
+            return redirect(url_for("bookings.index"))
+        flash(_("Thank you for your evaluation."), "success")
+        return redirect(url_for("bookings.index", when=When.PAST))
+    return render_template("bookings/evaluate.html", view=view, form=form)
+
+
+@bp.app_context_processor
+def booking_helpers() -> dict[str, object]:
+    """`company_ratings(id)` for the company page (templates/bookings/_ratings.html)."""
+
+    def ratings(company_id: int) -> services.Ratings | None:
+        return services.company_ratings(get_session(), company_id)
+
+    return {"company_ratings": ratings}

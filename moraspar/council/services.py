@@ -1,0 +1,663 @@
+"""The council's operations: the review board, decisions, the allocation overview.
+
+Plain functions with keyword arguments and the session passed in; they flush,
+never commit, and raise the named errors below. Nothing here imports flask or
+wtforms. Match runs live in moraspar.council.runs.
+"""
+
+import importlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func, select
+
+from moraspar import audit
+from moraspar.council import runs
+from moraspar.gazetteer import km_between
+from moraspar.models import (
+    AuditEvent,
+    Booking,
+    MatchProposal,
+    MatchRun,
+    Need,
+    Organisation,
+    Placement,
+    PostingStatus,
+    Programme,
+    ProposalStatus,
+    RunStatus,
+    User,
+    utcnow,
+)
+from moraspar.pagination import Page, paginate
+
+# -- errors ------------------------------------------------------------------
+
+
+class CouncilError(Exception):
+    """A rule of the council's work was broken."""
+
+
+class InvalidDecision(CouncilError):
+    """The proposal is not in a state that allows this decision."""
+
+    def __init__(self, message: str, *, proposal_ids: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.proposal_ids = list(proposal_ids)
+
+
+class NoFreePlaces(InvalidDecision):
+    """Approving would give the placement more students than it has places."""
+
+
+class DeclineReasonRequired(CouncilError):
+    pass
+
+
+class CommentRequired(CouncilError):
+    """Declining for "other" reasons needs a comment that says which."""
+
+
+class ReverseReasonRequired(CouncilError):
+    pass
+
+
+# -- decisions ---------------------------------------------------------------
+
+APPROVE, DECLINE, DEFER = "approve", "decline", "defer"
+ACTIONS = (APPROVE, DECLINE, DEFER)
+DECLINE_REASONS = ("no_capacity", "wrong_period", "too_far", "not_suitable", "other")
+
+# Which states each decision may be taken from.
+DECIDABLE: dict[str, frozenset[str]] = {
+    APPROVE: frozenset({ProposalStatus.PROPOSED, ProposalStatus.DEFERRED}),
+    DECLINE: frozenset({ProposalStatus.PROPOSED, ProposalStatus.DEFERRED}),
+    DEFER: frozenset({ProposalStatus.PROPOSED}),
+}
+TARGET = {
+    APPROVE: ProposalStatus.APPROVED,
+    DECLINE: ProposalStatus.DECLINED,
+    DEFER: ProposalStatus.DEFERRED,
+}
+# Decisions that can be taken back (to proposed). An approval can only be
+# reversed until one side has answered it; booked is final here.
+REVERSIBLE = frozenset(
+    {ProposalStatus.APPROVED, ProposalStatus.DECLINED, ProposalStatus.DEFERRED}
+)
+
+
+def may_decide(proposal: MatchProposal, action: str) -> bool:
+    return proposal.status in DECIDABLE.get(action, frozenset())
+
+
+def may_reverse(proposal: MatchProposal) -> bool:
+    if proposal.status not in REVERSIBLE:
+        return False
+    if proposal.status == ProposalStatus.APPROVED:
+        return proposal.school_confirmed is None and proposal.company_confirmed is None
+    return True
+
+
+def _free_places(session: Session, placement: Placement, *, besides: int) -> int:
+    """Places not booked and not taken by other approved proposals."""
+    taken = session.exec(
+        select(func.coalesce(func.sum(MatchProposal.students), 0))
+        .where(MatchProposal.placement_id == placement.id)
+        .where(MatchProposal.status == ProposalStatus.APPROVED)
+        .where(MatchProposal.id != besides)
+    ).one()
+    return placement.places - placement.places_booked - int(taken)
+
+
+def _check(
+    proposals: Sequence[MatchProposal],
+    action: str,
+    decline_reason: str,
+    comment: str,
+) -> None:
+    if action not in ACTIONS:
+        raise InvalidDecision(f"unknown action {action!r}")
+    if action == DECLINE:
+        if decline_reason not in DECLINE_REASONS:
+            raise DeclineReasonRequired(decline_reason)
+        if decline_reason == "other" and not comment.strip():
+            raise CommentRequired()
+    wrong = [p.id or 0 for p in proposals if not may_decide(p, action)]
+    if wrong:
+        raise InvalidDecision(
+            f"cannot {action} proposals in their current state", proposal_ids=wrong
+        )
+
+
+def _approval_hook() -> Any:
+    """The bookings feature's hook, if that feature is installed."""
+    try:
+        return importlib.import_module("moraspar.bookings.services")
+    except ImportError:
+        return None
+
+
+def _apply(
+    session: Session,
+    proposal: MatchProposal,
+    *,
+    action: str,
+    actor: User | None,
+    decline_reason: str,
+    comment: str,
+) -> None:
+    previous = proposal.status
+    if action == APPROVE:
+        placement = session.get(Placement, proposal.placement_id)
+        need = session.get(Need, proposal.need_id)
+        if placement is None or need is None:  # pragma: no cover - FKs
+            raise InvalidDecision("the need or placement is gone")
+        if need.status != PostingStatus.OPEN or placement.status != PostingStatus.OPEN:
+            raise InvalidDecision(
+                "the need or the placement is no longer open",
+                proposal_ids=[proposal.id or 0],
+            )
+        free = _free_places(session, placement, besides=proposal.id or 0)
+        if free < 1:
+            raise NoFreePlaces(
+                "the placement has no free places left", proposal_ids=[proposal.id or 0]
+            )
+        # A ranked-only pair (0 students allocated) is approved for as many
+        # students as fit, so the booking knows how many to confirm.
+        wanted = proposal.students or need.students
+        proposal.students = max(1, min(wanted, free))
+    proposal.status = TARGET[action]
+    proposal.decided_by_id = actor.id if actor else None
+    proposal.decided_at = utcnow()
+    proposal.decline_reason = decline_reason if action == DECLINE else ""
+    proposal.comment = comment.strip()
+    proposal.updated_at = utcnow()
+    session.add(proposal)
+    details: dict[str, Any] = {"from": previous, "to": proposal.status}
+    if action == DECLINE:
+        details["reason"] = decline_reason
+    if proposal.comment:
+        details["comment"] = proposal.comment
+    if action == APPROVE:
+        details["students"] = proposal.students
+    audit.record(
+        session,
+        actor=actor,
+        action=f"proposal.{action}",
+        entity="match_proposal",
+        entity_id=proposal.id,
+        **details,
+    )
+    session.flush()
+    if action == APPROVE:
+        bookings = _approval_hook()
+        if bookings is not None and hasattr(bookings, "on_proposal_approved"):
+            bookings.on_proposal_approved(session, proposal=proposal, actor=actor)
+
+
+def decide(
+    session: Session,
+    *,
+    proposal: MatchProposal,
+    action: str,
+    actor: User | None,
+    decline_reason: str = "",
+    comment: str = "",
+) -> MatchProposal:
+    """Approve, decline (with a reason from DECLINE_REASONS) or defer one proposal.
+
+    Raises InvalidDecision (nothing written) when the proposal's state does not
+    allow it, NoFreePlaces when approving a full placement, and
+    DeclineReasonRequired / CommentRequired for an incomplete decline.
+    Approving calls moraspar.bookings.services.on_proposal_approved when it
+    exists.
+    """
+    _check([proposal], action, decline_reason, comment)
+    _apply(
+        session,
+        proposal,
+        action=action,
+        actor=actor,
+        decline_reason=decline_reason,
+        comment=comment,
+    )
+    return proposal
+
+
+def decide_many(
+    session: Session,
+    *,
+    proposal_ids: Sequence[int],
+    action: str,
+    actor: User | None,
+    decline_reason: str = "",
+    comment: str = "",
+) -> list[MatchProposal]:
+    """The same decision on several proposals: all of them or none.
+
+    Raises InvalidDecision naming the proposals that cannot take it (unknown
+    ids included) before anything is written.
+    """
+    wanted = sorted(set(proposal_ids))
+    if not wanted:
+        raise InvalidDecision("no proposals selected")
+    proposals = session.exec(
+        select(MatchProposal)
+        .where(col(MatchProposal.id).in_(wanted))
+        .order_by(col(MatchProposal.score).desc(), col(MatchProposal.id))
+    ).all()
+    missing = set(wanted) - {p.id for p in proposals}
+    if missing:
+        raise InvalidDecision("unknown proposals", proposal_ids=sorted(missing))
+    _check(proposals, action, decline_reason, comment)
+    for proposal in proposals:
+        _apply(
+            session,
+            proposal,
+            action=action,
+            actor=actor,
+            decline_reason=decline_reason,
+            comment=comment,
+        )
+    return list(proposals)
+
+
+def reverse(
+    session: Session, *, proposal: MatchProposal, actor: User | None, reason: str
+) -> MatchProposal:
+    """Take a decision back: the proposal is proposed again. `reason` required.
+
+    Raises InvalidDecision for proposed, booked or withdrawn proposals, and for
+    approvals that the school or the company has already answered.
+    """
+    if not reason.strip():
+        raise ReverseReasonRequired()
+    if not may_reverse(proposal):
+        raise InvalidDecision(
+            f"cannot reverse a {proposal.status} proposal",
+            proposal_ids=[proposal.id or 0],
+        )
+    exists = session.exec(
+        select(Booking.id).where(Booking.proposal_id == proposal.id)
+    ).first()
+    if exists is not None:
+        raise InvalidDecision("the proposal is booked", proposal_ids=[proposal.id or 0])
+    previous = proposal.status
+    proposal.status = ProposalStatus.PROPOSED
+    proposal.decided_by_id = None
+    proposal.decided_at = None
+    proposal.decline_reason = ""
+    proposal.comment = ""
+    proposal.school_confirmed = None
+    proposal.company_confirmed = None
+    proposal.updated_at = utcnow()
+    session.add(proposal)
+    audit.record(
+        session,
+        actor=actor,
+        action="proposal.reverse",
+        entity="match_proposal",
+        entity_id=proposal.id,
+        **{"from": previous, "to": ProposalStatus.PROPOSED, "reason": reason.strip()},
+    )
+    session.flush()
+    bookings = _approval_hook()
+    if (
+        previous == ProposalStatus.APPROVED
+        and bookings is not None
+        and hasattr(bookings, "on_proposal_reversed")
+    ):
+        bookings.on_proposal_reversed(session, proposal=proposal, actor=actor)
+    return proposal
+
+
+# -- the review board --------------------------------------------------------
+
+GROUPS = ("", "need", "company")
+STATUS_ALL = "all"
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    status: str = ProposalStatus.PROPOSED  # or STATUS_ALL
+    kind: str = ""
+    programme_id: int | None = None
+    locality: str = ""
+    period_from: date | None = None
+    period_to: date | None = None
+    group: str = ""  # "", "need" or "company"
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    proposal: MatchProposal
+    need: Need
+    placement: Placement
+    company: Organisation
+    school: Organisation
+    programme: Programme | None
+
+    @property
+    def free_places(self) -> int:
+        return max(0, self.placement.places - self.placement.places_booked)
+
+    def group_key(self, group: str) -> tuple[Any, str]:
+        if group == "need":
+            return self.need.id, self.need.title
+        if group == "company":
+            return self.company.id, self.company.name
+        return None, ""
+
+
+School = aliased(Organisation, name="school")
+
+
+def board_query(filters: BoardFilters) -> Any:
+    """Proposals with their need, placement, company, school and programme in
+    one statement (no N+1), best first, or grouped and best first within."""
+    query = (
+        select(  # type: ignore[call-overload]  # six entities: past the stubs' overloads
+            MatchProposal, Need, Placement, Organisation, School, Programme
+        )
+        .join(Need, col(Need.id) == MatchProposal.need_id)
+        .join(Placement, col(Placement.id) == MatchProposal.placement_id)
+        .join(Organisation, col(Organisation.id) == Placement.company_id)
+        .join(School, School.id == Need.school_id)
+        .outerjoin(Programme, col(Programme.id) == Need.programme_id)
+    )
+    if filters.status != STATUS_ALL:
+        query = query.where(MatchProposal.status == filters.status)
+    if filters.kind:
+        query = query.where(Need.kind == filters.kind)
+    if filters.programme_id is not None:
+        query = query.where(Need.programme_id == filters.programme_id)
+    if filters.locality:
+        query = query.where(
+            func.lower(Placement.locality) == filters.locality.strip().lower()
+        )
+    # Period filter: the need's period overlaps [from, to]; open ends overlap.
+    if filters.period_from is not None:
+        query = query.where(
+            sa.or_(
+                col(Need.end_date).is_(None), col(Need.end_date) >= filters.period_from
+            )
+        )
+    if filters.period_to is not None:
+        query = query.where(
+            sa.or_(
+                col(Need.start_date).is_(None),
+                col(Need.start_date) <= filters.period_to,
+            )
+        )
+    order: list[Any] = []
+    if filters.group == "need":
+        order += [col(Need.title), col(Need.id)]
+    elif filters.group == "company":
+        order += [col(Organisation.name), col(Organisation.id)]
+    order += [col(MatchProposal.score).desc(), col(MatchProposal.id)]
+    return query.order_by(*order)
+
+
+def board(
+    session: Session, *, filters: BoardFilters, page: int, per_page: int
+) -> Page[BoardRow]:
+    result = paginate(session, board_query(filters), page=page, per_page=per_page)
+    rows = [BoardRow(*row) for row in result.items]
+    return Page(
+        items=rows, page=result.page, per_page=result.per_page, total=result.total
+    )
+
+
+def board_options(session: Session) -> dict[str, Any]:
+    """What the board's filters can choose from: programmes and localities."""
+    programmes = session.exec(
+        select(Programme.id, Programme.name, Organisation.name)
+        .join(Organisation, col(Organisation.id) == Programme.school_id)
+        .where(
+            col(Programme.id).in_(
+                select(Need.programme_id)
+                .join(MatchProposal, col(MatchProposal.need_id) == Need.id)
+                .where(col(Need.programme_id).is_not(None))
+            )
+        )
+        .order_by(col(Programme.name), col(Programme.id))
+    ).all()
+    localities = session.exec(
+        select(Placement.locality)
+        .join(MatchProposal, col(MatchProposal.placement_id) == Placement.id)
+        .where(Placement.locality != "")
+        .distinct()
+        .order_by(col(Placement.locality))
+    ).all()
+    return {"programmes": programmes, "localities": localities}
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    proposal: MatchProposal
+    need: Need
+    placement: Placement
+    company: Organisation
+    school: Organisation
+    programme: Programme | None
+    history: Sequence[tuple[AuditEvent, User | None]]
+
+    @property
+    def free_places(self) -> int:
+        return max(0, self.placement.places - self.placement.places_booked)
+
+
+def proposal_view(session: Session, *, proposal_id: int) -> ProposalView | None:
+    row = session.exec(
+        board_query(BoardFilters(status=STATUS_ALL)).where(
+            MatchProposal.id == proposal_id
+        )
+    ).first()
+    if row is None:
+        return None
+    history = session.exec(
+        select(AuditEvent, User)
+        .outerjoin(User, col(User.id) == AuditEvent.actor_id)
+        .where(AuditEvent.entity == "match_proposal")
+        .where(AuditEvent.entity_id == proposal_id)
+        .order_by(col(AuditEvent.at), col(AuditEvent.id))
+    ).all()
+    proposal, need, placement, company, school, programme = row
+    return ProposalView(
+        proposal=proposal,
+        need=need,
+        placement=placement,
+        company=company,
+        school=school,
+        programme=programme,
+        history=history,
+    )
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    rows = session.exec(
+        select(MatchProposal.status, func.count()).group_by(col(MatchProposal.status))
+    ).all()
+    return {status: int(n) for status, n in rows}
+
+
+# -- the allocation overview -------------------------------------------------
+
+# Why a need is not (fully) covered, checked in this order.
+NO_HOST = "no_host"  # no open placement of the need's kind
+TOO_FAR = "too_far"  # hosts of that kind, but all beyond the need's max_km
+NO_PERIOD = "no_period"  # hosts within reach, but no period overlaps
+NO_PLACES = "no_places"  # hosts within reach and period, too few free places
+TAKEN = "taken"  # suitable free places exist but went to other needs
+NOT_RANKED = "not_ranked"  # new since the run, or left out of it
+
+
+@dataclass
+class NeedCoverage:
+    need: Need
+    school: Organisation
+    students: int
+    covered: int = 0  # students in non-declined proposals
+    proposals: int = 0
+    reason: str = ""  # one of the constants above when covered < students
+    hosts: int = 0  # open placements of the need's kind
+    nearest_km: float | None = None
+
+    @property
+    def uncovered(self) -> int:
+        return max(0, self.students - self.covered)
+
+
+@dataclass
+class AllocationOverview:
+    run: MatchRun | None
+    needs: list[NeedCoverage] = field(default_factory=list)
+
+    @property
+    def students(self) -> int:
+        return sum(n.students for n in self.needs)
+
+    @property
+    def covered(self) -> int:
+        return sum(min(n.covered, n.students) for n in self.needs)
+
+    @property
+    def uncovered_needs(self) -> list[NeedCoverage]:
+        return [n for n in self.needs if n.uncovered > 0]
+
+    def count(self, reason: str) -> int:
+        return sum(1 for n in self.uncovered_needs if n.reason == reason)
+
+
+COVERING = (
+    ProposalStatus.PROPOSED,
+    ProposalStatus.DEFERRED,
+    ProposalStatus.APPROVED,
+    ProposalStatus.BOOKED,
+)
+
+# Proposals holding places that places_booked does not count yet.
+PLANNED = (ProposalStatus.PROPOSED, ProposalStatus.DEFERRED, ProposalStatus.APPROVED)
+
+
+def _overlaps(
+    a_start: date | None, a_end: date | None, b_start: date | None, b_end: date | None
+) -> bool:
+    lo = max(d for d in (a_start, b_start, date.min) if d is not None)
+    hi = min(d for d in (a_end, b_end, date.max) if d is not None)
+    return lo <= hi
+
+
+def _diagnose(
+    coverage: NeedCoverage,
+    hosts: Sequence[tuple[Placement, Organisation]],
+    allocated: dict[int, dict[int, int]],
+) -> None:
+    """Set coverage.reason; `allocated` = {placement id: {need id: students}}
+    of the proposals not yet booked (proposed, deferred, approved)."""
+    need = coverage.need
+    coverage.hosts = len(hosts)
+    if not hosts:
+        coverage.reason = NO_HOST
+        return
+    here = runs._position(need.lat, need.lon, need.locality)
+    in_reach = []
+    for placement, company in hosts:
+        there = runs._position(placement.lat, placement.lon, placement.locality)
+        if there[0] is None:
+            there = runs._position(company.lat, company.lon, company.locality)
+        km: float | None = None
+        if here[0] is not None and there[0] is not None:
+            km = km_between(here, there)  # type: ignore[arg-type]
+            if coverage.nearest_km is None or km < coverage.nearest_km:
+                coverage.nearest_km = km
+        # Like the ranker: an unknown position never fails the radius.
+        if km is None or need.max_km is None or km <= need.max_km:
+            in_reach.append(placement)
+    if not in_reach:
+        coverage.reason = TOO_FAR
+        return
+    in_time = [
+        p
+        for p in in_reach
+        if _overlaps(need.start_date, need.end_date, p.start_date, p.end_date)
+    ]
+    if not in_time:
+        coverage.reason = NO_PERIOD
+        return
+    # Places still free once every proposal (of any need) has its students;
+    # booked students are already in places_booked.
+    left = 0
+    to_others = 0
+    for p in in_time:
+        planned = allocated.get(p.id or 0, {})
+        left += max(0, p.places - p.places_booked - sum(planned.values()))
+        to_others += sum(n for need_id, n in planned.items() if need_id != need.id)
+    if coverage.covered + left >= coverage.students:
+        coverage.reason = NOT_RANKED  # free places unused: the run has not seen it
+    elif to_others > 0:
+        coverage.reason = TAKEN
+    else:
+        coverage.reason = NO_PLACES
+
+
+def allocation_overview(
+    session: Session, *, today: date | None = None
+) -> AllocationOverview:
+    """Per open need: students, students covered by non-declined proposals, and
+    for needs not fully covered the first reason that explains it."""
+    run = runs.latest_run(session, status=RunStatus.DONE)
+    overview = AllocationOverview(run=run)
+    if run is None:
+        return overview
+    today = today or date.today()
+    needs = session.exec(
+        select(Need, Organisation)
+        .join(Organisation, col(Organisation.id) == Need.school_id)
+        .where(Need.status == PostingStatus.OPEN)
+        .where(sa.or_(col(Need.end_date).is_(None), col(Need.end_date) >= today))
+        .order_by(col(Need.start_date), col(Need.id))
+    ).all()
+    covered: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for need_id, students, n in session.exec(
+        select(
+            MatchProposal.need_id,
+            func.coalesce(func.sum(MatchProposal.students), 0),
+            func.count(),
+        )
+        .where(col(MatchProposal.status).in_(COVERING))
+        .group_by(col(MatchProposal.need_id))
+    ).all():
+        covered[need_id] = [int(students), int(n)]
+    allocated: dict[int, dict[int, int]] = defaultdict(dict)
+    for placement_id, need_id, students in session.exec(
+        select(
+            MatchProposal.placement_id,
+            MatchProposal.need_id,
+            func.coalesce(func.sum(MatchProposal.students), 0),
+        )
+        .where(col(MatchProposal.status).in_(PLANNED))
+        .group_by(col(MatchProposal.placement_id), col(MatchProposal.need_id))
+    ).all():
+        allocated[placement_id][need_id] = int(students)
+    hosts: dict[str, list[tuple[Placement, Organisation]]] = defaultdict(list)
+    for placement, company in runs.open_placements(session, today=today):
+        hosts[placement.kind].append((placement, company))
+    for need, school in needs:
+        students, proposals = covered.get(need.id or 0, [0, 0])
+        coverage = NeedCoverage(
+            need=need,
+            school=school,
+            students=need.students,
+            covered=students,
+            proposals=proposals,
+        )
+        if coverage.uncovered > 0:
+            _diagnose(coverage, hosts.get(need.kind, []), allocated)
+        overview.needs.append(coverage)
+    return overview

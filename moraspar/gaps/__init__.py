@@ -1,0 +1,1 @@
+"""The skills-gap picture: demand (skill gaps) against supply (programmes)."""

@@ -1,0 +1,1 @@
+"""Council meetings: agenda, decisions, and the exported minutes."""

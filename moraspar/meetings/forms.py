@@ -1,0 +1,90 @@
+"""Forms of council meetings: the meeting itself and a decision per item."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
+
+from moraspar.choices import as_choices
+from moraspar.council.forms import decline_reason_choices
+from moraspar.validators import NoPersonalNumber
+
+TOO_LONG = _l("At most %(max)d characters.")
+
+OUTCOME_CHOICES = [
+    ("", _l("No change to the proposal")),
+    ("approve", _l("Approve the proposal")),
+    ("decline", _l("Decline the proposal")),
+    ("defer", _l("Defer the proposal")),
+]
+
+
+def _council_id(value: object) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(str(value))
+
+
+class MeetingForm(FlaskForm):
+    title = StringField(
+        _l("Title"),
+        validators=[
+            DataRequired(message=_l("Enter a title for the meeting.")),
+            Length(max=200, message=TOO_LONG),
+            NoPersonalNumber(),
+        ],
+        description=_l("E.g. Kompetensrådet, spring meeting."),
+    )
+    held_on = DateField(
+        _l("Date"),
+        validators=[InputRequired(message=_l("Enter the date of the meeting."))],
+    )
+    council_id = SelectField(
+        _l("Council"),
+        coerce=_council_id,
+        validators=[InputRequired(message=_l("Choose the council that meets."))],
+    )
+    notes = TextAreaField(
+        _l("Notes"),
+        validators=[Optional(), Length(max=8000, message=TOO_LONG), NoPersonalNumber()],
+        description=_l("Place, participants' organisations, anything to prepare."),
+    )
+
+    def set_councils(self, councils: list[tuple[int, str]]) -> None:
+        self.council_id.choices = as_choices(councils)
+
+
+class DecisionForm(FlaskForm):
+    decision = TextAreaField(
+        _l("Decision"),
+        validators=[
+            DataRequired(message=_l("Write down what the council decided.")),
+            Length(max=2000, message=TOO_LONG),
+            NoPersonalNumber(),
+        ],
+    )
+    outcome = SelectField(
+        _l("What happens to the proposal"),
+        choices=as_choices(OUTCOME_CHOICES),
+        validators=[Optional()],
+    )
+    decline_reason = SelectField(
+        _l("Reason for declining"),
+        choices=decline_reason_choices(),
+        default="",
+        description=_l("Needed when the proposal is declined."),
+    )
+
+    def validate_decline_reason(self, field: SelectField) -> None:
+        if self.outcome.data == "decline" and not field.data:
+            raise ValidationError(_l("Choose why the proposal is declined."))
+
+
+class ConfirmForm(FlaskForm):
+    """CSRF only: adding picked items, moving, removing, marking held."""

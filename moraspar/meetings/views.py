@@ -1,0 +1,430 @@
+"""Council meetings: list, prepare the agenda, record decisions, export."""
+
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from moraspar.council import services as council_services
+from moraspar.db import get_session
+from moraspar.export import FORMATS, export_response
+from moraspar.gazetteer import LOCALITIES
+from moraspar.meetings import documents, forms, services
+from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
+from moraspar.pagination import page_number, paginate
+
+bp = Blueprint("meetings", __name__)
+
+PER_PAGE = 25
+LISTS = ("proposals", "gaps")
+
+
+def _actor() -> User:
+    user = get_session().get(User, current_user.id)
+    if user is None:
+        abort(403)
+    return user
+
+
+def _meeting(meeting_id: int) -> tuple[Meeting, Council]:
+    """The meeting and its council; 404 if unknown, 403 if not the user's."""
+    db = get_session()
+    meeting = db.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    if not services.may_manage(db, user=_actor(), council_id=meeting.council_id):
+        abort(403)
+    council = db.get(Council, meeting.council_id)
+    if council is None:
+        abort(404)
+    return meeting, council
+
+
+def _item(meeting: Meeting, item_id: int) -> MeetingItem:
+    item = get_session().get(MeetingItem, item_id)
+    if item is None or item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+def _council_choices(user: User) -> list[tuple[int, str]]:
+    return [
+        (c.id, c.name)
+        for c in services.councils_for(get_session(), user=user)
+        if c.id is not None
+    ]
+
+
+def _data(form: forms.MeetingForm) -> services.MeetingData:
+    return services.MeetingData(
+        title=form.title.data or "",
+        held_on=form.held_on.data,
+        council_id=int(form.council_id.data),
+        notes=form.notes.data or "",
+    )
+
+
+def _held_refusal(meeting: Meeting) -> BaseResponse:
+    flash(_("The meeting is held: its agenda can no longer change."), "error")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+
+
+@bp.route("/")
+def index() -> str:
+    db = get_session()
+    user = _actor()
+    page = paginate(
+        db,
+        services.meetings_query(user=user),
+        page=page_number(request.args.get("page")),
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "meetings/index.html",
+        page=page,
+        may_create=bool(_council_choices(user)),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> str | BaseResponse:
+    user = _actor()
+    choices = _council_choices(user)
+    form = forms.MeetingForm()
+    form.set_councils(choices)
+    if request.method == "GET" and len(choices) == 1:
+        form.council_id.data = choices[0][0]
+    if choices and form.validate_on_submit():
+        db = get_session()
+        try:
+            meeting = services.create_meeting(db, actor=user, data=_data(form))
+        except services.NotAMember:
+            form.council_id.errors = [_("You are not a member of that council.")]
+        else:
+            db.commit()
+            flash(
+                _("Meeting created. Now put proposals and gaps on the agenda."),
+                "success",
+            )
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    return render_template(
+        "meetings/form.html", form=form, meeting=None, choices=choices
+    )
+
+
+@bp.route("/<int:meeting_id>")
+def show(meeting_id: int) -> str:
+    meeting, council = _meeting(meeting_id)
+    items = services.agenda(get_session(), meeting=meeting)
+    return render_template(
+        "meetings/show.html",
+        meeting=meeting,
+        council=council,
+        items=items,
+        held=meeting.status == services.HELD,
+        confirm=forms.ConfirmForm(),
+        subject=documents.item_subject,
+        formats=FORMATS,
+    )
+
+
+@bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
+def edit(meeting_id: int) -> str | BaseResponse:
+    meeting, _council = _meeting(meeting_id)
+    user = _actor()
+    choices = _council_choices(user)
+    form = forms.MeetingForm(obj=meeting)
+    form.set_councils(choices)
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.update_meeting(db, actor=user, meeting=meeting, data=_data(form))
+        except services.NotAMember:
+            form.council_id.errors = [_("You are not a member of that council.")]
+        else:
+            db.commit()
+            flash(_("Meeting saved."), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    return render_template(
+        "meetings/form.html", form=form, meeting=meeting, choices=choices
+    )
+
+
+def _ids(name: str) -> list[int]:
+    ids = []
+    for raw in request.form.getlist(name):
+        try:
+            ids.append(int(raw))
+        except ValueError:
+            continue
+    return ids
+
+
+@bp.route("/<int:meeting_id>/proposals", methods=["GET", "POST"])
+def pick_proposals(meeting_id: int) -> str | BaseResponse:
+    meeting, council = _meeting(meeting_id)
+    db = get_session()
+    form = forms.ConfirmForm()
+    if request.method == "POST":
+        if meeting.status == services.HELD:
+            return _held_refusal(meeting)
+        if form.validate_on_submit():
+            added = services.add_proposals(
+                db, actor=_actor(), meeting=meeting, proposal_ids=_ids("proposal_id")
+            )
+            db.commit()
+            if added:
+                flash(
+                    ngettext(
+                        "%(num)d proposal added to the agenda.",
+                        "%(num)d proposals added to the agenda.",
+                        added,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("meetings.show", meeting_id=meeting.id))
+            flash(_("Tick at least one proposal to add."), "error")
+        return redirect(request.full_path.rstrip("?"))
+    filters = services.ProposalFilters(
+        status=request.args.get("status", ""),
+        q=request.args.get("q", "").strip()[:200],
+        locality=request.args.get("locality", ""),
+    )
+    page = paginate(
+        db,
+        services.proposal_candidates_query(filters),
+        page=page_number(request.args.get("page")),
+        per_page=PER_PAGE,
+    )
+    present, _gaps = services.on_agenda(db, meeting=meeting)
+    return render_template(
+        "meetings/pick_proposals.html",
+        meeting=meeting,
+        council=council,
+        page=page,
+        filters=filters,
+        present=present,
+        form=form,
+        statuses=[ProposalStatus.PROPOSED, ProposalStatus.DEFERRED],
+        localities=sorted(LOCALITIES),
+    )
+
+
+@bp.route("/<int:meeting_id>/gaps", methods=["GET", "POST"])
+def pick_gaps(meeting_id: int) -> str | BaseResponse:
+    meeting, council = _meeting(meeting_id)
+    db = get_session()
+    form = forms.ConfirmForm()
+    if request.method == "POST":
+        if meeting.status == services.HELD:
+            return _held_refusal(meeting)
+        if form.validate_on_submit():
+            added = services.add_gaps(
+                db, actor=_actor(), meeting=meeting, gap_ids=_ids("gap_id")
+            )
+            db.commit()
+            if added:
+                flash(
+                    ngettext(
+                        "%(num)d skill gap added to the agenda.",
+                        "%(num)d skill gaps added to the agenda.",
+                        added,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("meetings.show", meeting_id=meeting.id))
+            flash(_("Tick at least one skill gap to add."), "error")
+        return redirect(request.full_path.rstrip("?"))
+    q = request.args.get("q", "").strip()[:200]
+    locality = request.args.get("locality", "")
+    page = paginate(
+        db,
+        services.gap_candidates_query(q=q, locality=locality),
+        page=page_number(request.args.get("page")),
+        per_page=PER_PAGE,
+    )
+    _proposals, present = services.on_agenda(db, meeting=meeting)
+    return render_template(
+        "meetings/pick_gaps.html",
+        meeting=meeting,
+        council=council,
+        page=page,
+        q=q,
+        locality=locality,
+        present=present,
+        form=form,
+        localities=sorted(LOCALITIES),
+    )
+
+
+@bp.route("/<int:meeting_id>/items/<int:item_id>/move", methods=["POST"])
+def move_item(meeting_id: int, item_id: int) -> BaseResponse:
+    meeting, _council = _meeting(meeting_id)
+    item = _item(meeting, item_id)
+    if meeting.status == services.HELD:
+        return _held_refusal(meeting)
+    if forms.ConfirmForm().validate_on_submit():
+        step = -1 if request.form.get("direction") == "up" else 1
+        db = get_session()
+        services.move_item(db, actor=_actor(), meeting=meeting, item=item, step=step)
+        db.commit()
+        flash(_("Agenda reordered."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="agenda"))
+
+
+@bp.route("/<int:meeting_id>/items/<int:item_id>/remove", methods=["POST"])
+def remove_item(meeting_id: int, item_id: int) -> BaseResponse:
+    meeting, _council = _meeting(meeting_id)
+    item = _item(meeting, item_id)
+    if meeting.status == services.HELD:
+        return _held_refusal(meeting)
+    if forms.ConfirmForm().validate_on_submit():
+        db = get_session()
+        services.remove_item(db, actor=_actor(), meeting=meeting, item=item)
+        db.commit()
+        flash(
+            _("Item removed from the agenda. The proposal or gap itself is unchanged."),
+            "success",
+        )
+    return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="agenda"))
+
+
+def _refusal(error: services.DecisionRefused) -> str:
+    cause = error.__cause__
+    if isinstance(cause, council_services.NoFreePlaces):
+        return _("The placement has no free places left, so it cannot be approved.")
+    if isinstance(cause, council_services.DeclineReasonRequired):
+        return _("Choose why the proposal is declined.")
+    return _(
+        "The proposal cannot be decided that way in its current state. "
+        "Look at it on the review board."
+    )
+
+
+@bp.route("/<int:meeting_id>/items/<int:item_id>/decide", methods=["GET", "POST"])
+def decide(meeting_id: int, item_id: int) -> str | BaseResponse:
+    meeting, council = _meeting(meeting_id)
+    item = _item(meeting, item_id)
+    db = get_session()
+    entry = next(
+        e for e in services.agenda(db, meeting=meeting) if e.item.id == item.id
+    )
+    form = forms.DecisionForm(
+        data={"decision": item.decision} if request.method == "GET" else None
+    )
+    if form.validate_on_submit():
+        outcome = form.outcome.data or ""
+        try:
+            result = services.decide_item(
+                db,
+                actor=_actor(),
+                meeting=meeting,
+                item=item,
+                decision=form.decision.data or "",
+                outcome=outcome,
+                decline_reason=form.decline_reason.data or "",
+            )
+        except services.NotAProposal:
+            db.rollback()
+            form.outcome.errors = [
+                _("Only proposal items can be approved, declined or deferred.")
+            ]
+        except services.DecisionRefused as error:
+            db.rollback()
+            form.outcome.errors = [_refusal(error)]
+        else:
+            db.commit()
+            if result.applied:
+                flash(_("Decision recorded and the proposal updated."), "success")
+            else:
+                flash(_("Decision recorded."), "success")
+            return redirect(
+                url_for(
+                    "meetings.show", meeting_id=meeting.id, _anchor=f"item-{item.id}"
+                )
+            )
+    return render_template(
+        "meetings/decide.html",
+        meeting=meeting,
+        council=council,
+        entry=entry,
+        form=form,
+        subject=documents.item_subject(entry),
+        details=documents.item_details(entry),
+    )
+
+
+@bp.route("/<int:meeting_id>/held", methods=["GET", "POST"])
+def held(meeting_id: int) -> str | BaseResponse:
+    meeting, council = _meeting(meeting_id)
+    form = forms.ConfirmForm()
+    if meeting.status == services.HELD:
+        flash(_("The meeting is already marked as held."), "success")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    if form.validate_on_submit():
+        db = get_session()
+        services.mark_held(db, actor=_actor(), meeting=meeting)
+        db.commit()
+        flash(_("Meeting marked as held. The agenda is now fixed."), "success")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    undecided = sum(
+        1
+        for e in services.agenda(get_session(), meeting=meeting)
+        if not e.item.decision
+    )
+    return render_template(
+        "meetings/held.html",
+        meeting=meeting,
+        council=council,
+        form=form,
+        undecided=undecided,
+    )
+
+
+def _filename(meeting: Meeting, suffix: str) -> str:
+    return f"{meeting.held_on.isoformat()} {meeting.title} {suffix}".strip()
+
+
+@bp.route("/<int:meeting_id>/minutes.odt")
+def export_document(meeting_id: int) -> Response:
+    meeting, council = _meeting(meeting_id)
+    items = services.agenda(get_session(), meeting=meeting)
+    body = documents.meeting_odt(meeting=meeting, council=council, items=items)
+    name = f"{_filename(meeting, _('minutes'))}.odt"
+    response = Response(body, mimetype=documents.ODT_MIMETYPE)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="meeting-{meeting.id}.odt"; '
+        f"filename*=UTF-8''{quote(name, safe='')}"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/<int:meeting_id>/export/<list_name>")
+def export_list(meeting_id: int, list_name: str) -> Response:
+    meeting, _council = _meeting(meeting_id)
+    if list_name not in LISTS:
+        abort(404)
+    fmt = request.args.get("format", "xlsx")
+    if fmt not in FORMATS:
+        abort(400)
+    items = services.agenda(get_session(), meeting=meeting)
+    if list_name == "proposals":
+        headers, rows = documents.proposal_rows(items)
+        suffix = _("proposals")
+    else:
+        headers, rows = documents.gap_rows(items)
+        suffix = _("skill gaps")
+    return export_response(headers, rows, fmt=fmt, filename=_filename(meeting, suffix))

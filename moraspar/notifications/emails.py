@@ -1,0 +1,87 @@
+"""Notification emails, rendered without Flask.
+
+The notification services run in a request, in a CLI command and in a plain
+thread (the concurrency test), so they cannot rely on Flask's render_template
+or on Flask-Babel's request locale. This module renders the same templates
+(templates/email/proposal_*.txt) with its own Jinja environment and the same
+Babel catalogue, in the *recipient's* language rather than the actor's.
+
+A template has two blocks, `subject` and `body`; the variables are the
+notification's params plus `link` (absolute) and `period` (formatted).
+"""
+
+import os
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from babel.dates import format_date
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader
+
+from moraspar.config import ENV_PREFIX
+from moraspar.paths import template_folder, translations_folder
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # the same default as config.py
+LANGUAGES = ("sv", "en")
+
+
+def base_url() -> str:
+    """The site's address for links in emails: MORASPAR_BASE_URL, as in config."""
+    return (os.environ.get(f"{ENV_PREFIX}_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def template_name(kind: str) -> str:
+    stem = kind if kind.startswith("proposal_") else f"proposal_{kind}"
+    return f"email/{stem}.txt"
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _environment(language: str) -> Environment:
+    translations: NullTranslations = Translations.load(
+        translations_folder(), [language], domain="messages"
+    )
+    env = Environment(
+        loader=FileSystemLoader(template_folder()),
+        extensions=["jinja2.ext.i18n"],
+        autoescape=False,  # noqa: S701 - plain-text mail, never HTML  # nosec B701
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def format_period(start: str | None, end: str | None, language: str) -> str:
+    """ISO dates from a notification's params, written for the language."""
+
+    def fmt(value: str) -> str:
+        return format_date(date.fromisoformat(value), "medium", locale=language)
+
+    if start and end:
+        return f"{fmt(start)} – {fmt(end)}"
+    one = start or end
+    return fmt(one) if one else "–"
+
+
+def render(
+    kind: str,
+    params: dict[str, Any],
+    *,
+    link: str,
+    language: str,
+    base: str | None = None,
+) -> tuple[str, str]:
+    """(subject, body) of the email for a notification, in language."""
+    language = language if language in LANGUAGES else LANGUAGES[0]
+    env = _environment(language)
+    template = env.get_template(template_name(kind))
+    values = {
+        **params,
+        "link": f"{base if base is not None else base_url()}{link}",
+        "period": format_period(params.get("start"), params.get("end"), language),
+    }
+    context = template.new_context(values)
+    subject = "".join(template.blocks["subject"](context)).strip()
+    body = "".join(template.blocks["body"](context)).strip() + "\n"
+    # One line, and no header injection from a posting's title.
+    return " ".join(subject.split())[:300], body

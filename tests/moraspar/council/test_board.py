@@ -1,0 +1,463 @@
+"""The review board: listing, filters, groups, decisions, bulk, reversal."""
+
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from moraspar.council import services
+from moraspar.models import (
+    AuditEvent,
+    MatchProposal,
+    Organisation,
+    ProposalStatus,
+    Role,
+)
+
+REASONS = [
+    {"code": "shared_skills", "value": None, "values": ["fordonsteknik"]},
+    {"code": "distance_km", "value": 12.5, "values": []},
+    {"code": "overlap_weeks", "value": 14.7, "values": []},
+    {"code": "free_places", "value": 2.0, "values": []},
+]
+PARTS = {"text": 0.8, "skills": 0.5, "period": 1.0, "distance": 0.6, "capacity": 0.66}
+
+
+@pytest.fixture
+def propose(
+    db: Session,
+    make_school: Callable[..., Organisation],
+    make_company: Callable[..., Organisation],
+    make_need: Any,
+    make_placement: Any,
+) -> Callable[..., MatchProposal]:
+    """A stored proposal between a fresh need and placement (or given ones)."""
+    school = make_school(name="Mora gymnasium")
+
+    def make(
+        score: float,
+        *,
+        need: Any = None,
+        placement: Any = None,
+        company: Organisation | None = None,
+        kind: str = "apl",
+        status: str = ProposalStatus.PROPOSED,
+        students: int = 2,
+        title: str = "APL fordon",
+    ) -> MatchProposal:
+        if need is None:
+            need = make_need(school, kind=kind, title=title)
+        if placement is None:
+            placement = make_placement(company or make_company(), kind=kind, places=4)
+        proposal = MatchProposal(
+            need_id=need.id,
+            placement_id=placement.id,
+            score=score,
+            parts=PARTS,
+            reasons=REASONS,
+            students=students,
+            status=status,
+        )
+        db.add(proposal)
+        db.commit()
+        return proposal
+
+    return make
+
+
+def _titles(page: str) -> list[str]:
+    return re.findall(r'<label for="select-(\d+)">', page)
+
+
+def _audit(db: Session, action: str) -> list[AuditEvent]:
+    return list(db.exec(select(AuditEvent).where(AuditEvent.action == action)).all())
+
+
+def _reload(db: Session, proposal: MatchProposal) -> MatchProposal:
+    db.expire_all()
+    found = db.get(MatchProposal, proposal.id)
+    assert found is not None
+    return found
+
+
+def test_board_lists_best_first_with_reasons_in_english(
+    client: Any, auth: Any, propose: Any
+) -> None:
+    low = propose(0.41)
+    high = propose(0.93)
+    mid = propose(0.67)
+    auth.login(Role.COUNCIL, language="en")
+
+    page = client.get("/council/board").get_data(as_text=True)
+
+    assert _titles(page) == [str(high.id), str(mid.id), str(low.id)]
+    assert "Shared skills: fordonsteknik" in page
+    assert "Distance: 12.5 km" in page
+    assert "Periods overlap by 14.7 weeks" in page
+    assert "2 free places for 3 students" in page
+    assert '<meter min="0" max="1"' in page
+    assert "style=" not in page
+
+
+def test_board_filters_by_kind_and_status(client: Any, auth: Any, propose: Any) -> None:
+    apl = propose(0.9)
+    prao = propose(0.8, kind="prao")
+    approved = propose(0.7, status=ProposalStatus.APPROVED)
+    auth.login(Role.COUNCIL, language="en")
+
+    assert _titles(client.get("/council/board?kind=prao").get_data(as_text=True)) == [
+        str(prao.id)
+    ]
+    assert _titles(
+        client.get("/council/board?status=approved").get_data(as_text=True)
+    ) == [str(approved.id)]
+    everything = client.get("/council/board?status=all").get_data(as_text=True)
+    assert _titles(everything) == [str(apl.id), str(prao.id), str(approved.id)]
+
+
+def test_board_filters_by_period_and_programme(
+    client: Any,
+    auth: Any,
+    propose: Any,
+    make_school: Any,
+    make_need: Any,
+    make_programme: Any,
+) -> None:
+    school = make_school()
+    programme = make_programme(school)
+    spring = propose(0.9)  # the factory's need runs Feb–May 2027
+    autumn = propose(
+        0.5,
+        need=make_need(
+            school,
+            programme_id=programme.id,
+            start_date=date(2027, 9, 1),
+            end_date=date(2027, 11, 1),
+        ),
+    )
+    auth.login(Role.COUNCIL, language="en")
+
+    page = client.get("/council/board?from=2027-08-01&to=2027-12-31")
+    assert _titles(page.get_data(as_text=True)) == [str(autumn.id)]
+    page = client.get(f"/council/board?programme={programme.id}")
+    assert _titles(page.get_data(as_text=True)) == [str(autumn.id)]
+    page = client.get("/council/board?to=2027-06-01")
+    assert _titles(page.get_data(as_text=True)) == [str(spring.id)]
+
+
+def test_board_groups_by_need_and_by_company(
+    client: Any, auth: Any, propose: Any, make_company: Any, make_need: Any
+) -> None:
+    first = propose(0.5, title="A need")
+    same_need = propose(0.9, need=None, title="B need")
+    company = make_company(name="Zeta Bil AB")
+    by_zeta = propose(0.7, company=company, title="C need")
+    auth.login(Role.COUNCIL, language="en")
+
+    page = client.get("/council/board?group=need").get_data(as_text=True)
+    assert page.count('class="board__group"') == 3
+    assert _titles(page) == [str(first.id), str(same_need.id), str(by_zeta.id)]
+
+    page = client.get("/council/board?group=company").get_data(as_text=True)
+    assert "Company: Zeta Bil AB" in page
+    assert _titles(page)[-1] == str(by_zeta.id)
+
+
+def test_board_groups_several_proposals_of_one_need(
+    client: Any, auth: Any, propose: Any, make_school: Any, make_need: Any
+) -> None:
+    need = make_need(make_school(), title="Shared need")
+    worse = propose(0.3, need=need)
+    better = propose(0.8, need=need)
+    auth.login(Role.COUNCIL, language="en")
+
+    page = client.get("/council/board?group=need").get_data(as_text=True)
+
+    assert page.count("Need: Shared need") == 1
+    assert _titles(page) == [str(better.id), str(worse.id)]
+
+
+def test_board_query_count_does_not_grow_with_rows(
+    client: Any, auth: Any, propose: Any, count_queries: Any
+) -> None:
+    auth.login(Role.COUNCIL, language="en")
+    propose(0.5)
+    client.get("/council/board")
+    before = count_queries.count
+    client.get("/council/board")
+    one_row = count_queries.count - before
+    for i in range(6):
+        propose(0.1 * i)
+    before = count_queries.count
+    page = client.get("/council/board").get_data(as_text=True)
+    many_rows = count_queries.count - before
+
+    assert len(_titles(page)) == 7
+    assert many_rows == one_row
+
+
+def test_approve_writes_audit_and_notifies(
+    client: Any, auth: Any, propose: Any, db: Session
+) -> None:
+    proposal = propose(0.8)
+    user = auth.login(Role.COUNCIL, language="en")
+
+    response = client.post_form(
+        f"/council/proposals/{proposal.id}/decide",
+        {"action": "approve", "next": "/council/board"},
+    )
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/council/board")
+    stored = _reload(db, proposal)
+    assert stored.status == ProposalStatus.APPROVED
+    assert stored.decided_by_id == user.id and stored.decided_at is not None
+    (event,) = _audit(db, "proposal.approve")
+    assert event.entity_id == proposal.id and event.actor_id == user.id
+    assert event.details["from"] == "proposed"
+
+
+def test_approve_calls_the_bookings_hook(
+    client: Any,
+    auth: Any,
+    propose: Any,
+    db: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[int | None, int | None]] = []
+
+    class Hook:
+        @staticmethod
+        def on_proposal_approved(
+            session: Session, *, proposal: Any, actor: Any
+        ) -> None:
+            calls.append((proposal.id, actor.id))
+
+    monkeypatch.setattr(services, "_approval_hook", lambda: Hook)
+    proposal = propose(0.8)
+    user = auth.login(Role.COUNCIL, language="en")
+
+    client.post_form(f"/council/proposals/{proposal.id}/decide", {"action": "approve"})
+
+    assert calls == [(proposal.id, user.id)]
+
+
+def test_approve_runs_the_real_bookings_hook_when_present(
+    client: Any, auth: Any, propose: Any, db: Session
+) -> None:
+    pytest.importorskip("moraspar.bookings.services")
+    proposal = propose(0.8)
+    auth.login(Role.COUNCIL, language="en")
+
+    response = client.post_form(
+        f"/council/proposals/{proposal.id}/decide", {"action": "approve"}
+    )
+
+    assert response.status_code == 302
+    assert _reload(db, proposal).status == ProposalStatus.APPROVED
+    # The bookings hook ran in the same transaction and left its trace.
+    assert _audit(db, "proposal.notify")
+
+
+def test_decline_needs_a_reason_and_records_it(
+    client: Any, auth: Any, propose: Any, db: Session
+) -> None:
+    proposal = propose(0.8)
+    auth.login(Role.COUNCIL, language="en")
+
+    refused = client.post_form(
+        f"/council/proposals/{proposal.id}/decide", {"action": "decline"}
+    )
+    assert refused.status_code == 400
+    assert "Choose why the proposal is declined." in refused.get_data(as_text=True)
+    assert _reload(db, proposal).status == ProposalStatus.PROPOSED
+
+    other = client.post_form(
+        f"/council/proposals/{proposal.id}/decide",
+        {"action": "decline", "decline_reason": "other"},
+    )
+    assert other.status_code == 400
+    assert _reload(db, proposal).status == ProposalStatus.PROPOSED
+
+    personal = client.post_form(
+        f"/council/proposals/{proposal.id}/decide",
+        {"action": "decline", "decline_reason": "other", "comment": "Elev 0501011234"},
+    )
+    assert personal.status_code == 400
+    assert "personal identity number" in personal.get_data(as_text=True)
+
+    client.post_form(
+        f"/council/proposals/{proposal.id}/decide",
+        {"action": "decline", "decline_reason": "too_far", "comment": "Bussen går ej"},
+    )
+    stored = _reload(db, proposal)
+    assert stored.status == ProposalStatus.DECLINED
+    assert (stored.decline_reason, stored.comment) == ("too_far", "Bussen går ej")
+    (event,) = _audit(db, "proposal.decline")
+    assert event.details["reason"] == "too_far"
+
+
+def test_defer_then_reverse_with_reason(
+    client: Any, auth: Any, propose: Any, db: Session
+) -> None:
+    proposal = propose(0.8)
+    auth.login(Role.COUNCIL, language="en")
+
+    client.post_form(f"/council/proposals/{proposal.id}/decide", {"action": "defer"})
+    assert _reload(db, proposal).status == ProposalStatus.DEFERRED
+    assert len(_audit(db, "proposal.defer")) == 1
+
+    missing = client.post_form(f"/council/proposals/{proposal.id}/reverse", {})
+    assert missing.status_code == 400
+    assert _reload(db, proposal).status == ProposalStatus.DEFERRED
+
+    client.post_form(
+        f"/council/proposals/{proposal.id}/reverse", {"reason": "Nya uppgifter"}
+    )
+    stored = _reload(db, proposal)
+    assert stored.status == ProposalStatus.PROPOSED
+    assert stored.decided_at is None
+    (event,) = _audit(db, "proposal.reverse")
+    assert event.details == {
+        "from": "deferred",
+        "to": "proposed",
+        "reason": "Nya uppgifter",
+    }
+    page = client.get(f"/council/proposals/{proposal.id}").get_data(as_text=True)
+    assert "Decision reversed" in page and "Nya uppgifter" in page
+
+
+def test_undecidable_proposal_is_refused_without_writing(
+    client: Any, auth: Any, propose: Any, db: Session
+) -> None:
+    proposal = propose(0.8, status=ProposalStatus.DECLINED)
+    auth.login(Role.COUNCIL, language="en")
+
+    response = client.post_form(
+        f"/council/proposals/{proposal.id}/decide",
+        {"action": "approve"},
+        follow_redirects=True,
+    )
+
+    assert "Nothing was changed" in response.get_data(as_text=True)
+    assert _reload(db, proposal).status == ProposalStatus.DECLINED
+    assert _audit(db, "proposal.approve") == []
+
+
+def test_bulk_decline_with_reason_and_all_or_nothing(
+    client: Any, auth: Any, propose: Any, db: Session
+) -> None:
+    a, b = propose(0.8), propose(0.7)
+    done = propose(0.6, status=ProposalStatus.APPROVED)
+    auth.login(Role.COUNCIL, language="en")
+
+    mixed = client.post_form(
+        "/council/proposals/bulk",
+        {"proposal": [a.id, done.id], "bulk_action": "defer"},
+        follow_redirects=True,
+    )
+    assert "Nothing was changed" in mixed.get_data(as_text=True)
+    assert _reload(db, a).status == ProposalStatus.PROPOSED
+
+    no_reason = client.post_form(
+        "/council/proposals/bulk", {"proposal": [a.id, b.id], "bulk_action": "decline"}
+    )
+    assert no_reason.status_code == 302
+    assert _reload(db, a).status == ProposalStatus.PROPOSED
+
+    client.post_form(
+        "/council/proposals/bulk",
+        {
+            "proposal": [a.id, b.id],
+            "bulk_action": "decline",
+            "bulk_reason": "wrong_period",
+            "next": "/council/board?kind=apl",
+        },
+    )
+    assert _reload(db, a).status == ProposalStatus.DECLINED
+    assert _reload(db, b).decline_reason == "wrong_period"
+    assert {e.entity_id for e in _audit(db, "proposal.decline")} == {a.id, b.id}
+
+
+def test_bulk_approve(client: Any, auth: Any, propose: Any, db: Session) -> None:
+    a, b = propose(0.8), propose(0.7)
+    auth.login(Role.ADMIN, language="en")
+
+    response = client.post_form(
+        "/council/proposals/bulk",
+        {"proposal": [a.id, b.id], "bulk_action": "approve"},
+        follow_redirects=True,
+    )
+
+    assert "Approve: 2 proposals." in response.get_data(as_text=True)
+    assert _reload(db, a).status == _reload(db, b).status == ProposalStatus.APPROVED
+    assert len(_audit(db, "proposal.approve")) == 2
+
+
+def test_approval_is_limited_by_free_places(
+    db: Session, propose: Any, make_company: Any, make_placement: Any, make_user: Any
+) -> None:
+    placement = make_placement(make_company(), places=3)
+    first = propose(0.9, placement=placement, students=2)
+    second = propose(0.8, placement=placement, students=0)
+    third = propose(0.7, placement=placement, students=1)
+    council = make_user(Role.COUNCIL)
+
+    services.decide(db, proposal=first, action="approve", actor=council)
+    services.decide(db, proposal=second, action="approve", actor=council)
+    assert second.students == 1  # ranked only: as many as still fit
+    with pytest.raises(services.NoFreePlaces):
+        services.decide(db, proposal=third, action="approve", actor=council)
+
+
+def test_approval_answered_by_a_side_cannot_be_reversed(
+    db: Session, propose: Any, make_user: Any
+) -> None:
+    proposal = propose(0.9, status=ProposalStatus.APPROVED)
+    proposal.school_confirmed = True
+    with pytest.raises(services.InvalidDecision):
+        services.reverse(
+            db, proposal=proposal, actor=make_user(Role.COUNCIL), reason="Oops"
+        )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/council/board",
+        "/council/allocation",
+        "/council/runs",
+        "/council/proposals/1",
+    ],
+)
+def test_teacher_is_refused(client: Any, auth: Any, url: str) -> None:
+    auth.login(Role.TEACHER)
+    assert client.get(url).status_code == 403
+
+
+def test_teacher_cannot_decide(
+    client: Any, auth: Any, propose: Any, db: Session
+) -> None:
+    proposal = propose(0.8)
+    auth.login(Role.TEACHER)
+    response = client.post_form(
+        f"/council/proposals/{proposal.id}/decide", {"action": "approve"}
+    )
+    assert response.status_code == 403
+    assert _reload(db, proposal).status == ProposalStatus.PROPOSED
+
+
+def test_proposal_of_a_closed_placement_cannot_be_approved(
+    db: Session, propose: Any, make_company: Any, make_placement: Any, make_user: Any
+) -> None:
+    placement = make_placement(make_company(), status="closed")
+    proposal = propose(0.9, placement=placement)
+
+    with pytest.raises(services.InvalidDecision):
+        services.decide(
+            db, proposal=proposal, action="approve", actor=make_user(Role.COUNCIL)
+        )
+    assert proposal.status == ProposalStatus.PROPOSED
