@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,8 +61,31 @@ def data(n_needs: int, n_offers: int) -> tuple[list[Posting], list[Posting]]:
     return make_postings(n_needs, "n", 1, vocab), make_postings(n_offers, "o", 2, vocab)
 
 
+def _text(p: Posting) -> str:
+    return " ".join([p.title, p.text, *p.skills])
+
+
+def plain(needs: list[Posting], offers: list[Posting], k: int) -> None:
+    """The issue's plain baseline: sklearn char_wb 3-5 TF-IDF, one sparse matrix
+    product of needs x offers, then top-k per row (kinds compared per row)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5))
+    vec.fit([_text(p) for p in [*needs, *offers]])
+    sims = sp.csr_matrix(
+        vec.transform([_text(p) for p in needs])
+        @ vec.transform([_text(p) for p in offers]).T
+    )
+    kinds_o = np.array([p.kind for p in offers])
+    for i, p in enumerate(needs):
+        row = sims.getrow(i).toarray().ravel()
+        row[kinds_o != p.kind] = -np.inf
+        np.argpartition(-row, k)[:k]
+
+
 def baseline(needs: list[Posting], offers: list[Posting], k: int) -> None:
-    """Plain char_wb 3-5 TF-IDF, sparse products in blocks, top-k, same filters."""
+    """Optimised char_wb 3-5 TF-IDF: float32, sparse products in blocks of 200
+    needs, top-k, same kind filter."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     def text(p: Posting) -> str:
@@ -83,7 +107,10 @@ def baseline(needs: list[Posting], offers: list[Posting], k: int) -> None:
 def run_child(method: str, n_needs: int, n_offers: int) -> None:
     needs, offers = data(n_needs, n_offers)
     t0 = time.perf_counter()
-    if method == "baseline":
+    if method == "plain":
+        plain(needs, offers, 10)
+        extra = {}
+    elif method == "baseline":
         baseline(needs, offers, 10)
         extra = {}
     elif method == "rank":
@@ -116,7 +143,8 @@ def main() -> None:
     print("| task | method | wall s | peak MB (process) | notes |")
     print("| --- | --- | --- | --- | --- |")
     rows = [
-        ("rank k=10", "baseline", "char 3-5 TF-IDF + sparse top-k"),
+        ("rank k=10", "plain", "plain baseline: char_wb 3-5 TF-IDF + sparse top-k"),
+        ("rank k=10", "baseline", "optimised baseline: same, float32, blockwise"),
         ("rank k=10", "rank", "matching.rank"),
         ("allocate k=20", "allocate", "matching.allocate (rank not timed)"),
     ]
@@ -134,8 +162,9 @@ def main() -> None:
         notes = ", ".join(f"{k}={v}" for k, v in got.items())
         print(f"| {task} | {label} | {seconds[method]:.2f} | {peak:.0f} | {notes} |")
     print(
-        "\nspeed-up of rank over baseline: "
-        f"{seconds['baseline'] / seconds['rank']:.1f}x"
+        "\nspeed-up of rank over the plain baseline: "
+        f"{seconds['plain'] / seconds['rank']:.1f}x "
+        f"(over the optimised one: {seconds['baseline'] / seconds['rank']:.1f}x)"
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from sklearn.linear_model import LogisticRegression
 
 from matching.errors import InvalidArgument, InvalidWeights
 from matching.geo import haversine_km
@@ -19,6 +20,7 @@ from matching.text import (
     CharNgrams,
     FloatMatrix,
     LatentSpace,
+    PairedSpace,
     posting_text,
     skill_key,
     stem,
@@ -35,24 +37,33 @@ PART_NAMES = ("text", "skills", "period", "distance", "capacity")
 class Weights:
     """How much each part counts in a match's score (a weighted mean of parts).
 
-    `latent` and `chars` mix the two text similarities into the ``text`` part
-    (cosine in the latent space and in raw character n-grams). `text`, `skills`,
-    `period`, `distance` and `capacity` weigh the parts; `distance_scale_km` is
-    the distance at which the ``distance`` part has fallen to 1/e.
+    `latent`, `paired` and `chars` mix three text similarities into the ``text``
+    part: cosine in the latent space (LSA of character n-grams), in the paired
+    space (a CCA learned from halves of the same postings, see `Ranker`) and in
+    raw character n-grams. `text`, `skills`, `period`, `distance` and `capacity`
+    weigh the parts; `distance_scale_km` is the distance at which the
+    ``distance`` part has fallen to 1/e.
 
-    How the defaults were set (all by hand so far; not yet learned from data):
-    - `latent`/`chars`: latent cosine alone scored best in bench/quality.py
-      (skill-list protocol); a little of the raw n-gram cosine is kept for
-      exact-word matches in free text. A leak-free fit (e.g. logistic
-      regression on parts over a held-out split) is still to do.
+    How the defaults were obtained:
+    - `latent`/`paired`/`chars` are learned, not set: when no `Weights` are given,
+      `Ranker.fit` fits a logistic regression on its own self-supervised pairs
+      (two random halves of one posting = positive, halves of two different
+      postings = negative; features = the three cosines) and uses its clipped,
+      normalised coefficients (see `Ranker.weights_`). The class defaults here
+      are those learned values rounded, from fitting on the T1 postings of
+      bench/quality.py (seeds 0-2 gave latent 0.32-0.35, paired 0.65-0.69,
+      chars 0.0); they only apply when `Weights` are passed explicitly.
+    - `skills`: kept small by hand. The self-supervised halves are disjoint by
+      construction, so they cannot teach the value of a shared label.
     - `period`, `distance`, `capacity`, `distance_scale_km`: no data with real
       placements exists to learn them from, so they are kept small enough that
       a clearly better text match still wins; they reorder offers of similar
       relevance.
     """
 
-    latent: float = 0.8
-    chars: float = 0.2
+    latent: float = 0.35
+    paired: float = 0.65
+    chars: float = 0.0
     text: float = 0.8
     skills: float = 0.05
     period: float = 0.05
@@ -67,12 +78,17 @@ class Weights:
                 raise InvalidWeights(f"weight {f.name} must be a finite number")
             if value < 0:
                 raise InvalidWeights(f"weight {f.name} must be >= 0, got {value}")
-        if self.latent + self.chars <= 0:
-            raise InvalidWeights("latent + chars must be > 0")
+        if self.latent + self.paired + self.chars <= 0:
+            raise InvalidWeights("latent + paired + chars must be > 0")
         if sum(self.part_weights()) <= 0:
             raise InvalidWeights("at least one part weight must be > 0")
         if self.distance_scale_km <= 0:
             raise InvalidWeights("distance_scale_km must be > 0")
+
+    def text_mix(self) -> tuple[float, float, float]:
+        """(latent, paired, chars), normalised to sum to 1."""
+        total = self.latent + self.paired + self.chars
+        return (self.latent / total, self.paired / total, self.chars / total)
 
     def part_weights(self) -> tuple[float, float, float, float, float]:
         """Weights in the order of `PART_NAMES`."""
@@ -92,7 +108,7 @@ class _Side:
     lon: F64
     max_km: F64  # +inf when none
     chars: sp.csr_matrix
-    latent: FloatMatrix
+    latent: FloatMatrix  # search vectors: their dot is the latent+paired cosine
     skill_keys: list[dict[str, str]]
     stems: list[dict[str, str]]  # stem -> first word with it
 
@@ -104,12 +120,23 @@ def _ordinal(d: date | None, open_value: float) -> float:
 class Ranker:
     """Fits a Swedish text model on postings and ranks offers for needs.
 
-    Follows scikit-learn conventions: parameters in `__init__`, `fit` learns the
-    character n-gram vocabulary (`chars_`) and latent space (`latent_`) from the
-    postings given, and all randomness comes from `random_state`.
+    Follows scikit-learn conventions: parameters in `__init__`, `fit` learns
+    from the postings given (and nothing else) the character n-gram vocabulary
+    (`chars_`), the latent space (`latent_`, LSA of `base_components` dims), the
+    paired space (`paired_`) and, unless `weights` are given, the text mix
+    (`weights_`); all randomness comes from `random_state`.
 
-    `n_components` is the latent dimension, `candidates` how many offers per need
-    the fast latent search passes on to exact scoring (at least 5 * k are used).
+    Self-supervision: each posting's skills (or, with fewer than two skills, the
+    words of its title and text) are split into two random halves. Two halves of
+    one posting look like a need and an offer of one occupation, so they are
+    used as positive pairs: a CCA over them gives `paired_`, and a logistic
+    regression of positive against mismatched halves on a fresh split gives the
+    weights of the latent, paired and character cosines.
+
+    `n_components` is the dimension of the latent cosine and of the paired
+    space, `candidates` how many offers per need the fast latent search passes
+    on to exact scoring (at least 5 * k are used), `max_pairs` caps the number
+    of self-supervised pairs per fit.
     """
 
     def __init__(
@@ -117,11 +144,15 @@ class Ranker:
         *,
         weights: Weights | None = None,
         n_components: int = 100,
+        base_components: int = 200,
         candidates: int = 50,
+        max_pairs: int = 4000,
         random_state: int = 0,
     ) -> None:
         self.weights = weights
         self.n_components = n_components
+        self.base_components = base_components
+        self.max_pairs = max_pairs
         self.candidates = candidates
         self.random_state = random_state
 
@@ -135,10 +166,80 @@ class Ranker:
         self.chars_ = CharNgrams(3, 5, sublinear_tf=True)
         x = self.chars_.fit_transform(docs)
         self.latent_ = LatentSpace(
-            self.n_components, random_state=self.random_state
+            max(self.n_components, self.base_components),
+            random_state=self.random_state,
         ).fit(x)
-        self.weights_ = self.weights if self.weights is not None else Weights()
+        # Content order, so the halves do not depend on the order of the input.
+        ordered = sorted(postings, key=lambda p: (p.title, p.text, p.skills))
+        rng = np.random.default_rng(self.random_state)
+        a, b = self._halves(ordered, rng)
+        self.paired_ = PairedSpace(self.n_components).fit(
+            self.latent_.transform(self.chars_.transform(a)),
+            self.latent_.transform(self.chars_.transform(b)),
+        )
+        if self.weights is not None:
+            self.weights_ = self.weights
+        else:
+            self.weights_ = self._learn_weights(*self._halves(ordered, rng), rng)
         return x
+
+    def _halves(
+        self, postings: Sequence[Posting], rng: np.random.Generator
+    ) -> tuple[list[str], list[str]]:
+        """Texts of two random halves of (a sample of) the postings."""
+        units = [_units(p) for p in postings]
+        units = [u for u in units if len(u) >= 2]
+        if len(units) > self.max_pairs:
+            keep = np.sort(rng.choice(len(units), self.max_pairs, replace=False))
+            units = [units[i] for i in keep]
+        rounds = max(1, min(5, self.max_pairs // max(1, len(units))))
+        a: list[str] = []
+        b: list[str] = []
+        for _ in range(rounds):
+            for u in units:
+                perm = rng.permutation(len(u))
+                cut = len(u) // 2
+                a.append(" ".join(u[i] for i in perm[:cut]))
+                b.append(" ".join(u[i] for i in perm[cut:]))
+        return a, b
+
+    def _learn_weights(
+        self, a: list[str], b: list[str], rng: np.random.Generator
+    ) -> Weights:
+        """The text mix from a logistic regression on self-supervised pairs."""
+        default = Weights()
+        if len(a) < 20:
+            return default
+        xa, xb = self.chars_.transform(a), self.chars_.transform(b)
+        za, zb = self.latent_.transform(xa), self.latent_.transform(xb)
+        la = self.latent_.transform(xa, self.n_components)
+        lb = self.latent_.transform(xb, self.n_components)
+        pa, pb = self.paired_.transform(za), self.paired_.transform(zb)
+        same = np.arange(len(a))
+        other = rng.permutation(len(a))
+
+        def features(j: npt.NDArray[np.int64]) -> F64:
+            return np.column_stack(
+                [
+                    (la * lb[j]).sum(axis=1),
+                    (pa * pb[j]).sum(axis=1),
+                    np.asarray(xa.multiply(xb[j]).sum(axis=1)).ravel(),
+                ]
+            ).astype(np.float64)
+
+        x = np.vstack([features(same), features(other)])
+        y = np.r_[np.ones(len(a)), np.zeros(len(a))]
+        coef = LogisticRegression(C=1.0).fit(x, y).coef_[0]
+        coef = np.maximum(coef, 0.0)
+        if coef.sum() <= 0:
+            return default
+        coef = np.round(coef / coef.sum(), 4)
+        return replace(
+            default,
+            latent=float(coef[0]),
+            paired=float(coef[1]),
+            chars=float(coef[2]),
+        )
 
     def fit_rank(
         self, needs: Sequence[Posting], offers: Sequence[Posting], *, k: int = 10
@@ -177,9 +278,23 @@ class Ranker:
                 dtype=np.float64,
             ).reshape(n),
             chars=chars,
-            latent=self.latent_.transform(chars),
+            latent=self._search_vectors(chars),
             skill_keys=[{skill_key(s): s for s in p.skills} for p in postings],
             stems=[_stem_words(f"{p.title} {p.text}") for p in postings],
+        )
+
+    def _search_vectors(self, chars: sp.csr_matrix) -> FloatMatrix:
+        """Rows whose dot product is the latent and paired cosines, mixed as the
+        weights say and rescaled to sum to one (the plain latent cosine when
+        both weigh 0)."""
+        m_latent, m_paired, _ = self.weights_.text_mix()
+        lsa = self.latent_.transform(chars, self.n_components)
+        if m_latent + m_paired <= 0:
+            return lsa
+        share = m_latent / (m_latent + m_paired)
+        paired = self.paired_.transform(self.latent_.transform(chars))
+        return np.hstack(
+            [np.sqrt(share) * lsa, np.sqrt(1.0 - share) * paired], dtype=np.float32
         )
 
     def rank(
@@ -233,9 +348,12 @@ class Ranker:
         w = self.weights_
         pw = np.array(w.part_weights(), dtype=np.float64)
         pw = pw / pw.sum()
-        mix = np.array([w.latent, w.chars]) / (w.latent + w.chars)
+        m_latent, m_paired, m_chars = w.text_mix()
+        m_search = m_latent + m_paired
 
-        latent = ns.latent[block] @ os_.latent[oi].T  # (b, m) float32
+        # (b, m); rounded so that float32 summation order (which depends on
+        # where a row sits in the input) cannot reorder equal texts.
+        latent = np.round(ns.latent[block] @ os_.latent[oi].T, 6)
         ok, period, km = _hard_and_soft(ns, os_, block, oi)
         soft = (
             pw[2] * period
@@ -266,7 +384,9 @@ class Ranker:
             offers_j = oi[pos]
             chars = chars_all[r][valid[r]]
             lat = latent[r, pos].astype(np.float64)
-            text = np.clip(mix[0] * lat + mix[1] * chars, 0.0, 1.0)
+            text = np.clip(
+                (m_search * lat if m_search > 0 else 0.0) + m_chars * chars, 0.0, 1.0
+            )
             need_keys = ns.skill_keys[int(i)]
             skills = np.array(
                 [_skill_share(need_keys, os_.skill_keys[int(j)]) for j in offers_j]
@@ -276,7 +396,7 @@ class Ranker:
             parts = np.vstack([text, skills, period[r, pos], dist, cap])
             score = np.clip(pw @ parts, 0.0, 1.0)
             # Best first; equal scores fall back to offer id via position order.
-            order = np.lexsort((pos, -np.round(score, 9)))[:k]
+            order = np.lexsort((pos, -np.round(score, 6)))[:k]
             out[int(i)] = [
                 self._match(
                     ns,
@@ -364,6 +484,14 @@ def _top_indices(scores: F64, c: int) -> npt.NDArray[np.int64]:
             idx[r] = np.concatenate([above, tied])[:c]
     finite = np.isfinite(np.take_along_axis(scores, idx, 1))
     return np.where(finite, idx, -1)
+
+
+def _units(p: Posting) -> list[str]:
+    """What a posting is split into for self-supervision: its skills, or the
+    words of its title and text when it lists fewer than two skills."""
+    if len(p.skills) >= 2:
+        return list(p.skills)
+    return words(f"{p.title} {p.text}")
 
 
 def _stem_words(text: str) -> dict[str, str]:

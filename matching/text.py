@@ -13,9 +13,9 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+import scipy.linalg
 import scipy.sparse as sp
 import snowballstemmer
-from sklearn.decomposition import TruncatedSVD
 
 _WORD = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("swedish")
@@ -151,7 +151,7 @@ class LatentSpace:
         self,
         n_components: int = 100,
         *,
-        max_fit_rows: int = 3000,
+        max_fit_rows: int = 1500,
         random_state: int = 0,
     ):
         self.n_components = n_components
@@ -168,22 +168,31 @@ class LatentSpace:
             order = order[
                 np.sort(rng.choice(x.shape[0], self.max_fit_rows, replace=False))
             ]
-        rows = x[order]
+        rows = sp.csr_matrix(x[order], dtype=np.float64)
         # The SVD needs fewer components than either side of the matrix.
-        dims = max(1, min(self.n_components, rows.shape[0] - 1, rows.shape[1] - 1))
-        self.svd_ = TruncatedSVD(
-            n_components=dims, algorithm="randomized", random_state=self.random_state
-        )
-        if dims < 1 or rows.shape[0] < 2 or rows.shape[1] < 2:
+        dims = max(0, min(self.n_components, rows.shape[0] - 1, rows.shape[1] - 1))
+        if dims < 1:
             self.components_ = np.zeros((0, x.shape[1]), dtype=np.float32)
-        else:
-            self.svd_.fit(rows)
-            self.components_ = np.asarray(self.svd_.components_, dtype=np.float32)
+            return self
+        # Exact truncated SVD through the small (rows x rows) Gram matrix: with
+        # at most `max_fit_rows` rows this is far cheaper than a randomized SVD
+        # over ~10^5 n-gram columns, and it needs no random numbers.
+        gram = np.asarray((rows @ rows.T).toarray())
+        n = gram.shape[0]
+        vals, vecs = scipy.linalg.eigh(gram, subset_by_index=[n - dims, n - 1])
+        keep = np.argsort(-vals, kind="stable")
+        keep = keep[vals[keep] > 1e-10 * max(float(vals.max()), 1e-30)]
+        vals, vecs = vals[keep], vecs[:, keep]
+        comps = np.asarray(rows.T @ vecs).T / np.sqrt(vals)[:, None]
+        # Fix each component's sign so the result does not depend on LAPACK.
+        signs = np.where(comps.sum(axis=1) < 0, -1.0, 1.0)
+        self.components_ = np.asarray(comps * signs[:, None], dtype=np.float32)
         return self
 
-    def transform(self, x: sp.csr_matrix) -> FloatMatrix:
-        """(n_docs, n_components) float32 unit rows (zero rows stay zero)."""
-        z = np.asarray(x @ self.components_.T, dtype=np.float32)
+    def transform(self, x: sp.csr_matrix, dims: int | None = None) -> FloatMatrix:
+        """(n_docs, dims or n_components) float32 unit rows (zero rows stay zero);
+        `dims` keeps only the leading (largest) components."""
+        z = np.asarray(x @ self.components_[:dims].T, dtype=np.float32)
         norms = np.linalg.norm(z, axis=1, keepdims=True)
         norms[norms == 0.0] = 1.0
         return np.asarray(z / norms, dtype=np.float32)
@@ -198,3 +207,55 @@ def _canonical_order(x: sp.csr_matrix) -> npt.NDArray[np.int64]:
         for a, b in zip(x.indptr[:-1], x.indptr[1:], strict=True)
     ]
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
+class PairedSpace:
+    """A shared space learned from pairs of halves of the same postings.
+
+    Splitting a posting's skills (or words) in two gives the same structure as a
+    need and an offer of one occupation; a symmetric, ridge-regularised CCA on the
+    two halves' latent vectors finds the directions in which the halves agree, so
+    skills that occur together embed close even when two postings share no label.
+    Closed form (eigendecompositions only), so it is deterministic and fast.
+    """
+
+    def __init__(self, n_components: int = 100, *, reg: float = 0.1):
+        self.n_components = n_components
+        self.reg = reg
+
+    def fit(self, za: FloatMatrix, zb: FloatMatrix) -> PairedSpace:
+        """Fit on two (n_pairs, d) arrays whose rows i are halves of one posting."""
+        a = za.astype(np.float64)
+        b = zb.astype(np.float64)
+        d = a.shape[1]
+        if a.shape[0] < 2 or d == 0:
+            self.mean_ = np.zeros(d)
+            self.projection_ = np.zeros((d, 0), dtype=np.float32)
+            self.correlations_ = np.zeros(0)
+            return self
+        self.mean_ = np.asarray((a.mean(axis=0) + b.mean(axis=0)) / 2.0)
+        a -= self.mean_
+        b -= self.mean_
+        n = a.shape[0]
+        cov = (a.T @ a + b.T @ b) / (2.0 * n)
+        cross = (a.T @ b + b.T @ a) / (2.0 * n)
+        cov += np.eye(d) * (self.reg * np.trace(cov) / d + 1e-12)
+        w, v = np.linalg.eigh(cov)
+        whiten = (v * np.maximum(w, 1e-12) ** -0.5) @ v.T
+        rho, u = np.linalg.eigh(whiten @ cross @ whiten)
+        top = np.argsort(-rho, kind="stable")[: self.n_components]
+        # Fix each direction's sign so the result does not depend on LAPACK.
+        u = u[:, top] * np.where(u[:, top].sum(axis=0) < 0, -1.0, 1.0)
+        self.correlations_ = rho[top]
+        # Directions weighed by how well the halves agree along them.
+        self.projection_ = np.asarray(
+            whiten @ u * np.maximum(rho[top], 0.0), dtype=np.float32
+        )
+        return self
+
+    def transform(self, z: FloatMatrix) -> FloatMatrix:
+        """(n, n_components) float32 unit rows of the (n, d) latent rows `z`."""
+        e = (z - self.mean_.astype(np.float32)) @ self.projection_
+        norms = np.linalg.norm(e, axis=1, keepdims=True)
+        norms[norms == 0.0] = 1.0
+        return np.asarray(e / norms, dtype=np.float32)

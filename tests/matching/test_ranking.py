@@ -229,3 +229,42 @@ def test_fitted_ranker_can_be_reused():
     assert hasattr(ranker, "latent_")
     got = ranker.rank([need(title="svetsare")], corpus, k=1)
     assert ids(got["n"]) == ["o1"]
+
+
+def _corpus(seed=5):
+    rng = random.Random(seed)
+    fields = [
+        ["svetsning", "plåtslageri", "CNC-bearbetning", "ritningsläsning", "lödning"],
+        ["omvårdnad", "läkemedelshantering", "hygienrutiner", "dokumentation"],
+        ["matlagning", "bakning", "livsmedelshygien", "menyplanering", "disk"],
+    ]
+    return [
+        Posting(f"p{i}", "apl", "", skills=tuple(rng.sample(f, 3)))
+        for i, f in enumerate(rng.choice(fields) for _ in range(30))
+    ]
+
+
+def test_learned_text_mix_is_deterministic_and_a_proper_mix():
+    corpus = _corpus()
+    first = Ranker(random_state=1).fit(corpus).weights_
+    again = Ranker(random_state=1).fit(list(reversed(corpus))).weights_
+    assert first == again
+    mix = first.text_mix()
+    assert all(w >= 0 for w in mix)
+    assert math.isclose(sum(mix), 1.0)
+
+
+def test_self_supervised_fit_reads_only_the_postings_content():
+    corpus = _corpus()
+    renamed = [
+        Posting(f"x{p.id}", p.kind, p.title, skills=p.skills, count=3) for p in corpus
+    ]
+    a = Ranker(random_state=0).fit(corpus)
+    b = Ranker(random_state=0).fit(renamed)
+    assert a.weights_ == b.weights_
+    assert (a.paired_.projection_ == b.paired_.projection_).all()
+
+
+def test_explicit_weights_are_used_as_given():
+    w = Weights(latent=1.0, paired=0.0, chars=0.0)
+    assert Ranker(weights=w).fit(_corpus()).weights_ is w

@@ -1,0 +1,11 @@
+"""The upper bound: the same users on an endpoint that does nothing."""
+
+from locust import HttpUser, between, task
+
+
+class Trivial(HttpUser):
+    wait_time = between(0.5, 1.5)
+
+    @task
+    def ping(self) -> None:
+        self.client.get("/ping", name="/ping (trivial Flask)")
