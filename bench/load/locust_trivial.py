@@ -4,7 +4,7 @@ from locust import HttpUser, between, task
 
 
 class Trivial(HttpUser):
-    wait_time = between(0.5, 1.5)
+    wait_time = between(2, 5)  # the same offered load as the app's users
 
     @task
     def ping(self) -> None:

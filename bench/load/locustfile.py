@@ -16,7 +16,9 @@ QUERIES = ["svetsning", "bil", "omvårdnad", "snickare", "el", "kock", "skog", "
 
 class SignedIn(HttpUser):
     abstract = True
-    wait_time = between(0.5, 1.5)
+    # A person reading a page before the next click; 50 such users offer about
+    # 15 requests a second.
+    wait_time = between(2, 5)
     email = ""
 
     def csrf(self, path: str) -> str:
