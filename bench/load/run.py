@@ -130,7 +130,9 @@ def main() -> None:
         try:
             _wait(f"http://127.0.0.1:{port}/" + ("healthz" if port == 8731 else "ping"))
             results[name] = _rows(
-                _locust(locustfile, port, args.users, args.seconds, out)
+                _locust(
+                    locustfile, port, args.users, args.seconds, out, args.spawn_rate
+                )
             )
         finally:
             server.terminate()
