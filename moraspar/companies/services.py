@@ -179,11 +179,20 @@ def placement_search_text(placement: Placement, company: Organisation) -> str:
     )
 
 
-def _apply_placement(
-    placement: Placement, company: Organisation, data: dict[str, Any]
+def _assign(
+    posting: Any,
+    fields: Any,
+    data: dict[str, Any],
+    *,
+    blank_is_none: tuple[str, ...] = (),
 ) -> list[str]:
+    """Copy the given form fields onto posting; return the names that changed.
+
+    Text is stripped, skills become a list, and the fields in blank_is_none
+    store None rather than an empty string.
+    """
     changed = []
-    for name in PLACEMENT_FIELDS:
+    for name in fields:
         if name not in data:
             continue
         value = data[name]
@@ -191,9 +200,18 @@ def _apply_placement(
             value = value.strip()
         if name == "skills":
             value = list(value or [])
-        if getattr(placement, name) != value:
+        if name in blank_is_none:
+            value = value or None
+        if getattr(posting, name) != value:
             changed.append(name)
-            setattr(placement, name, value)
+            setattr(posting, name, value)
+    return changed
+
+
+def _apply_placement(
+    placement: Placement, company: Organisation, data: dict[str, Any]
+) -> list[str]:
+    changed = _assign(placement, PLACEMENT_FIELDS, data)
     locality = placement.locality or company.locality
     placement.locality = locality
     # A placement at the company's own locality is at the company's position
@@ -321,20 +339,7 @@ def skill_gap_search_text(gap: SkillGap, company: Organisation) -> str:
 def _apply_skill_gap(
     gap: SkillGap, company: Organisation, data: dict[str, Any]
 ) -> list[str]:
-    changed = []
-    for name in SKILL_GAP_FIELDS:
-        if name not in data:
-            continue
-        value = data[name]
-        if isinstance(value, str):
-            value = value.strip()
-        if name == "skills":
-            value = list(value or [])
-        if name == "ssyk_code":
-            value = value or None
-        if getattr(gap, name) != value:
-            changed.append(name)
-            setattr(gap, name, value)
+    changed = _assign(gap, SKILL_GAP_FIELDS, data, blank_is_none=("ssyk_code",))
     gap.search_text = skill_gap_search_text(gap, company)
     gap.updated_at = utcnow()
     return changed
