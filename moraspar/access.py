@@ -113,6 +113,7 @@ RULES: Mapping[str, Rule] = {
     "admin.users": ADMIN,
     "admin.invite": ADMIN,
     "admin.user_active": ADMIN,
+    "admin.user_two_factor_off": ADMIN,
     "admin.organisations": ADMIN,
     "admin.organisation_new": ADMIN,
     "admin.approve_company": ADMIN,

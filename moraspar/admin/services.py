@@ -5,7 +5,12 @@ from typing import Any
 from sqlmodel import Session, col, func, or_, select
 
 from moraspar import audit, orgnumber
-from moraspar.auth.services import EmailTaken, create_user, find_by_email
+from moraspar.auth.services import (
+    EmailTaken,
+    create_user,
+    find_by_email,
+    rotate_session_token,
+)
 from moraspar.gazetteer import coordinates
 from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
 
@@ -32,6 +37,15 @@ class OrgNumberTaken(AdminError):
 
 class CannotDeactivateSelf(AdminError):
     pass
+
+
+class TwoFactorNotOn(AdminError):
+    pass
+
+
+class CannotTurnOffOwnTwoFactor(AdminError):
+    """An admin's own second factor goes off on their profile page, which asks
+    for the password: a borrowed session must not strip it."""
 
 
 def invite_user(
@@ -170,3 +184,22 @@ def set_user_active(session: Session, *, user: User, active: bool, actor: User) 
     if user.id == actor.id and not active:
         raise CannotDeactivateSelf()
     set_active(session, user=user, active=active, actor=actor)
+
+
+def turn_off_two_factor(session: Session, *, user: User, actor: User) -> None:
+    """For a user who lost their phone: sign-in takes the password alone again.
+    Every session of the user ends, as on a password change: whoever held the
+    second factor may also hold a signed-in browser."""
+    if not user.totp_secret:
+        raise TwoFactorNotOn()
+    if user.id == actor.id:
+        raise CannotTurnOffOwnTwoFactor()
+    user.totp_secret = None
+    rotate_session_token(session, user)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.totp_reset",
+        entity="user",
+        entity_id=user.id,
+    )

@@ -156,6 +156,44 @@ def user_active(user_id: int) -> Response | str:
     )
 
 
+@bp.route("/users/<int:user_id>/two-factor", methods=["GET", "POST"])
+def user_two_factor_off(user_id: int) -> Response | str:
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not user.totp_secret:
+        flash(
+            _(
+                "%(name)s does not use two-step sign-in: there is nothing to turn off.",
+                name=user.display_name,
+            ),
+            "info",
+        )
+        return redirect(url_for("admin.users"))
+    form = forms.ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.turn_off_two_factor(db, user=user, actor=_actor())
+        except services.CannotTurnOffOwnTwoFactor:
+            flash(
+                _("Turn your own two-step sign-in off on your profile page."),
+                "error",
+            )
+            return redirect(url_for("admin.users"))
+        db.commit()
+        flash(
+            _(
+                "Two-step sign-in is off for %(name)s, who is signed out and "
+                "can now sign in with the password alone.",
+                name=user.display_name,
+            ),
+            "success",
+        )
+        return redirect(url_for("admin.users"))
+    return render_template("admin/confirm_two_factor_off.html", form=form, user=user)
+
+
 @bp.route("/organisations")
 def organisations() -> str:
     kind = request.args.get("kind", "")
