@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from moraspar import audit
 from moraspar.auth.services import new_session_token
@@ -15,6 +15,7 @@ from moraspar.models import (
     Organisation,
     Placement,
     PostingStatus,
+    Role,
     SkillGap,
     User,
     utcnow,
@@ -22,6 +23,10 @@ from moraspar.models import (
 
 ANONYMOUS_NAME = "Borttagen användare"  # shown as is in both languages
 _PROPOSAL_FINAL = ("declined", "withdrawn", "booked")
+
+
+class LastAdmin(Exception):
+    """Without an active administrator nobody could invite or approve anyone."""
 
 
 def _plain(value: Any) -> Any:
@@ -99,6 +104,8 @@ def _created_by(session: Session, model: Any, user: User) -> list[Any]:
 def anonymise_user(session: Session, *, user: User, actor: User) -> None:
     """Remove the person, keep the records: decisions and postings stay, with
     no name or address pointing back to them."""
+    if user.role == Role.ADMIN and _is_last_admin(session, user):
+        raise LastAdmin()
     user.email = f"deleted-{user.id}@invalid.example"
     user.display_name = ANONYMOUS_NAME
     user.password_hash = None
@@ -119,6 +126,17 @@ def anonymise_user(session: Session, *, user: User, actor: User) -> None:
         entity_id=user.id,
     )
     session.flush()
+
+
+def _is_last_admin(session: Session, user: User) -> bool:
+    others = session.exec(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN)
+        .where(User.active == True)  # noqa: E712
+        .where(User.id != user.id)
+    ).one()
+    return others == 0
 
 
 def purge(session: Session, *, months: int, today: date) -> dict[str, int]:

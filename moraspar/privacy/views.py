@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired
 
 from moraspar.auth.services import InvalidCredentials, authenticate
 from moraspar.db import get_session
-from moraspar.models import Role, User
+from moraspar.models import User
 from moraspar.privacy import services
 
 bp = Blueprint("privacy", __name__)
@@ -60,12 +60,13 @@ def delete_account() -> Response | str:
         except InvalidCredentials:
             form.password.errors.append(_("The password is wrong."))
         else:
-            if user.role == Role.ADMIN and _last_admin(db, user):
+            try:
+                services.anonymise_user(db, user=user, actor=user)
+            except services.LastAdmin:
                 flash(
                     _("You are the last administrator and cannot be deleted."), "error"
                 )
                 return redirect(url_for("privacy.my_data"))
-            services.anonymise_user(db, user=user, actor=user)
             db.commit()
             logout_user()
             session.clear()
@@ -75,17 +76,3 @@ def delete_account() -> Response | str:
             )
             return redirect(url_for("auth.login"))
     return render_template("privacy/my_data.html", form=form)
-
-
-def _last_admin(db: object, user: User) -> bool:
-    from sqlmodel import Session, func, select
-
-    assert isinstance(db, Session)
-    others = db.exec(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == Role.ADMIN)
-        .where(User.active == True)  # noqa: E712
-        .where(User.id != user.id)
-    ).one()
-    return others == 0

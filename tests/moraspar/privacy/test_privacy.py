@@ -4,9 +4,11 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 
 from moraspar.models import AuditEvent, MatchProposal, Role, User, utcnow
+from moraspar.privacy import services
 from tests.conftest import PASSWORD
 
 
@@ -71,10 +73,25 @@ def test_deletion_needs_the_password_and_anonymises(
 def test_last_admin_cannot_delete_themselves(
     client: Any, auth: Any, db: Session
 ) -> None:
-    admin = auth.login(Role.ADMIN)
-    client.post_form("/my-data/delete", {"password": PASSWORD})
+    admin = auth.login(Role.ADMIN, language="en")
+    response = client.post_form(
+        "/my-data/delete", {"password": PASSWORD}, follow_redirects=True
+    )
+    assert "You are the last administrator" in response.get_data(as_text=True)
     db.expire_all()
     assert db.get(User, admin.id).active is True  # type: ignore[union-attr]
+
+
+def test_an_admin_may_go_while_another_active_one_stays(
+    make_user: Any, db: Session
+) -> None:
+    admin = make_user(Role.ADMIN)
+    make_user(Role.ADMIN, active=False)  # a deactivated one does not count
+    with pytest.raises(services.LastAdmin):
+        services.anonymise_user(db, user=admin, actor=admin)
+    make_user(Role.ADMIN)
+    services.anonymise_user(db, user=admin, actor=admin)
+    assert admin.active is False
 
 
 def test_purge_blanks_old_contacts_only(
