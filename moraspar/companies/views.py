@@ -109,6 +109,42 @@ def _page(query: Any) -> Page[Any]:
     )
 
 
+def _confirm_close(
+    posting: Placement | SkillGap,
+    company: Organisation,
+    *,
+    kind: str,
+    listing: str,
+    already_closed: str,
+    closed: str,
+) -> Response | str:
+    """Closing is final, so GET asks first and POST closes; both end on the
+    listing endpoint."""
+    form = forms.ConfirmForm()
+    if posting.status == PostingStatus.CLOSED:
+        flash(already_closed, "error")
+        return redirect(url_for(listing))
+    if form.validate_on_submit():
+        db = get_session()
+        services.set_status(
+            db,
+            posting=posting,
+            company=company,
+            status=PostingStatus.CLOSED,
+            actor=_actor(),
+        )
+        db.commit()
+        flash(closed, "success")
+        return redirect(url_for(listing))
+    return render_template(
+        "companies/confirm_close.html",
+        form=form,
+        title=posting.title,
+        kind=kind,
+        cancel=url_for(listing),
+    )
+
+
 # -- dashboard and profile -------------------------------------------------
 
 
@@ -315,31 +351,14 @@ def placement_status(placement_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/placements/<int:placement_id>/close", methods=["GET", "POST"])
 def placement_close(placement_id: int) -> Response | str:
-    db = get_session()
     placement, company = _owned(Placement, placement_id)
-    form = forms.ConfirmForm()
-    if placement.status == PostingStatus.CLOSED:
-        flash(_("The placement is already closed."), "error")
-        return redirect(url_for("companies.placements"))
-    if form.validate_on_submit():
-        services.set_status(
-            db,
-            posting=placement,
-            company=company,
-            status=PostingStatus.CLOSED,
-            actor=_actor(),
-        )
-        db.commit()
-        flash(
-            _("The placement “%(title)s” is closed.", title=placement.title), "success"
-        )
-        return redirect(url_for("companies.placements"))
-    return render_template(
-        "companies/confirm_close.html",
-        form=form,
-        title=placement.title,
+    return _confirm_close(
+        placement,
+        company,
         kind="placement",
-        cancel=url_for("companies.placements"),
+        listing="companies.placements",
+        already_closed=_("The placement is already closed."),
+        closed=_("The placement “%(title)s” is closed.", title=placement.title),
     )
 
 
@@ -450,29 +469,14 @@ def skill_gap_edit(gap_id: int) -> Response | str:
 
 @bp.route("/skill-gaps/<int:gap_id>/close", methods=["GET", "POST"])
 def skill_gap_close(gap_id: int) -> Response | str:
-    db = get_session()
     gap, company = _owned(SkillGap, gap_id)
-    form = forms.ConfirmForm()
-    if gap.status == PostingStatus.CLOSED:
-        flash(_("The skill gap is already closed."), "error")
-        return redirect(url_for("companies.skill_gaps"))
-    if form.validate_on_submit():
-        services.set_status(
-            db,
-            posting=gap,
-            company=company,
-            status=PostingStatus.CLOSED,
-            actor=_actor(),
-        )
-        db.commit()
-        flash(_("The skill gap “%(title)s” is closed.", title=gap.title), "success")
-        return redirect(url_for("companies.skill_gaps"))
-    return render_template(
-        "companies/confirm_close.html",
-        form=form,
-        title=gap.title,
+    return _confirm_close(
+        gap,
+        company,
         kind="skill_gap",
-        cancel=url_for("companies.skill_gaps"),
+        listing="companies.skill_gaps",
+        already_closed=_("The skill gap is already closed."),
+        closed=_("The skill gap “%(title)s” is closed.", title=gap.title),
     )
 
 
