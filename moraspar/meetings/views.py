@@ -1,5 +1,6 @@
 """Council meetings: list, prepare the agenda, record decisions, export."""
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import (
@@ -172,31 +173,48 @@ def _ids(name: str) -> list[int]:
     return ids
 
 
+def _add_ticked(
+    meeting: Meeting,
+    form: forms.ConfirmForm,
+    *,
+    add: Callable[[], int],
+    added: Callable[[int], str],
+    none_ticked: str,
+) -> BaseResponse:
+    """The POST half of the proposal and gap pickers. add puts the ticked rows
+    on the agenda and returns how many; with none, back to the same filtered
+    page."""
+    if meeting.status == services.HELD:
+        return _held_refusal(meeting)
+    if form.validate_on_submit():
+        count = add()
+        get_session().commit()
+        if count:
+            flash(added(count), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+        flash(none_ticked, "error")
+    return redirect(request.full_path.rstrip("?"))
+
+
 @bp.route("/<int:meeting_id>/proposals", methods=["GET", "POST"])
 def pick_proposals(meeting_id: int) -> str | BaseResponse:
     meeting, council = _meeting(meeting_id)
     db = get_session()
     form = forms.ConfirmForm()
     if request.method == "POST":
-        if meeting.status == services.HELD:
-            return _held_refusal(meeting)
-        if form.validate_on_submit():
-            added = services.add_proposals(
+        return _add_ticked(
+            meeting,
+            form,
+            add=lambda: services.add_proposals(
                 db, actor=_actor(), meeting=meeting, proposal_ids=_ids("proposal_id")
-            )
-            db.commit()
-            if added:
-                flash(
-                    ngettext(
-                        "%(num)d proposal added to the agenda.",
-                        "%(num)d proposals added to the agenda.",
-                        added,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("meetings.show", meeting_id=meeting.id))
-            flash(_("Tick at least one proposal to add."), "error")
-        return redirect(request.full_path.rstrip("?"))
+            ),
+            added=lambda num: ngettext(
+                "%(num)d proposal added to the agenda.",
+                "%(num)d proposals added to the agenda.",
+                num,
+            ),
+            none_ticked=_("Tick at least one proposal to add."),
+        )
     filters = services.ProposalFilters(
         status=request.args.get("status", ""),
         q=request.args.get("q", "").strip()[:200],
@@ -228,25 +246,19 @@ def pick_gaps(meeting_id: int) -> str | BaseResponse:
     db = get_session()
     form = forms.ConfirmForm()
     if request.method == "POST":
-        if meeting.status == services.HELD:
-            return _held_refusal(meeting)
-        if form.validate_on_submit():
-            added = services.add_gaps(
+        return _add_ticked(
+            meeting,
+            form,
+            add=lambda: services.add_gaps(
                 db, actor=_actor(), meeting=meeting, gap_ids=_ids("gap_id")
-            )
-            db.commit()
-            if added:
-                flash(
-                    ngettext(
-                        "%(num)d skill gap added to the agenda.",
-                        "%(num)d skill gaps added to the agenda.",
-                        added,
-                    ),
-                    "success",
-                )
-                return redirect(url_for("meetings.show", meeting_id=meeting.id))
-            flash(_("Tick at least one skill gap to add."), "error")
-        return redirect(request.full_path.rstrip("?"))
+            ),
+            added=lambda num: ngettext(
+                "%(num)d skill gap added to the agenda.",
+                "%(num)d skill gaps added to the agenda.",
+                num,
+            ),
+            none_ticked=_("Tick at least one skill gap to add."),
+        )
     q = request.args.get("q", "").strip()[:200]
     locality = request.args.get("locality", "")
     page = paginate(
