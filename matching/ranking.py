@@ -1,9 +1,15 @@
-"""Ranking offers for needs: hard filters, learned text similarity, soft signals."""
+"""Ranking offers for needs: hard filters, learned text similarity, soft signals.
+
+Two stages. The search: every need's text vector against every offer's of the
+same kind (one float32 matrix product per block of needs), with the hard rules
+applied to the whole block as masks; the `candidates` best by text go on. The
+rescoring: every part of the score for those candidates only, then the best k.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
@@ -13,24 +19,34 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from matching.errors import InvalidArgument, InvalidWeights
-from matching.geo import haversine_km
+from matching.geo import EARTH_RADIUS_KM, haversine_km
 from matching.postings import Posting, check_unique
 from matching.results import Match, Reason
 from matching.text import (
     CharNgrams,
+    Document,
     FloatMatrix,
     LatentSpace,
     PairedSpace,
-    posting_text,
+    posting_units,
     skill_key,
     stem,
+    unit_rows,
     words,
 )
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 PART_NAMES = ("text", "skills", "period", "distance", "capacity")
+
+_Pick = tuple[int, float, list[float], float]
+"""A ranked offer: (offer index, score, parts in PART_NAMES order, km)."""
+
+RELATED_SKILL_MIN = 0.5
+"""Cosine in the paired space from which an offer's skill counts as related to
+one of the need's skills (the ``related_skills`` reason)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +115,7 @@ class Weights:
 class _Side:
     """Column arrays of one side (needs or offers), in input order."""
 
+    postings: Sequence[Posting]
     ids: list[str]
     kind: list[str]
     count: F64
@@ -107,10 +124,11 @@ class _Side:
     lat: F64  # NaN when unknown
     lon: F64
     max_km: F64  # +inf when none
-    chars: sp.csr_matrix
-    latent: FloatMatrix  # search vectors: their dot is the latent+paired cosine
-    skill_keys: list[dict[str, str]]
-    stems: list[dict[str, str]]  # stem -> first word with it
+    xyz: F64  # (n, 4): unit vector on the sphere, or (0, 0, 0, 1) when unknown
+    search: FloatMatrix  # rows whose dot is the latent+paired text cosine
+    chars: sp.csr_matrix | None  # TF-IDF rows, kept only when chars weigh > 0
+    keys: sp.csr_matrix  # (n, n_keys) skill-key incidence, for the skills part
+    n_skills: F64  # distinct skill keys per posting
 
 
 def _ordinal(d: date | None, open_value: float) -> float:
@@ -134,9 +152,10 @@ class Ranker:
     weights of the latent, paired and character cosines.
 
     `n_components` is the dimension of the latent cosine and of the paired
-    space, `candidates` how many offers per need the fast latent search passes
-    on to exact scoring (at least 5 * k are used), `max_pairs` caps the number
-    of self-supervised pairs per fit.
+    space, `candidates` how many offers per need the search passes on to the
+    rescoring (at least 5 * k; all of them when text weighs less than half of
+    the score, so that the other parts can reorder freely), `max_pairs` caps
+    the number of self-supervised pairs per fit.
     """
 
     def __init__(
@@ -158,67 +177,73 @@ class Ranker:
 
     def fit(self, postings: Sequence[Posting]) -> Ranker:
         """Learn the text model from `postings` (usually needs and offers)."""
-        self._fit_chars(postings)
+        self._fit([_document(p) for p in postings], postings)
         return self
 
-    def _fit_chars(self, postings: Sequence[Posting]) -> sp.csr_matrix:
-        docs = [posting_text(p.title, p.text, p.skills) for p in postings]
-        self.chars_ = CharNgrams(3, 5, sublinear_tf=True)
+    def _fit(self, docs: list[Document], postings: Sequence[Posting]) -> sp.csr_matrix:
+        self.chars_ = CharNgrams(3, 4, sublinear_tf=True)
         x = self.chars_.fit_transform(docs)
+        # Content order, so that neither the LSA sample nor the halves depend
+        # on the order of the input.
+        order = np.array(
+            sorted(range(len(docs)), key=lambda i: tuple(docs[i])), dtype=np.int64
+        )
         self.latent_ = LatentSpace(
             max(self.n_components, self.base_components),
             random_state=self.random_state,
-        ).fit(x)
-        # Content order, so the halves do not depend on the order of the input.
-        ordered = sorted(postings, key=lambda p: (p.title, p.text, p.skills))
+        ).fit(x, order)
+        units = [u for u in (_units(postings[i]) for i in order) if len(u) >= 2]
         rng = np.random.default_rng(self.random_state)
-        a, b = self._halves(ordered, rng)
+        a, b = self._halves(units, rng)
         self.paired_ = PairedSpace(self.n_components).fit(
-            self.latent_.transform(self.chars_.transform(a)),
-            self.latent_.transform(self.chars_.transform(b)),
+            self._base(self.chars_.transform(a)), self._base(self.chars_.transform(b))
         )
         if self.weights is not None:
             self.weights_ = self.weights
         else:
-            self.weights_ = self._learn_weights(*self._halves(ordered, rng), rng)
+            self.weights_ = self._learn_weights(*self._halves(units, rng), rng)
         return x
 
+    def _base(self, chars: sp.csr_matrix) -> FloatMatrix:
+        """Unit rows in the full latent space (the paired space's input)."""
+        return unit_rows(self.latent_.project(chars))
+
     def _halves(
-        self, postings: Sequence[Posting], rng: np.random.Generator
-    ) -> tuple[list[str], list[str]]:
-        """Texts of two random halves of (a sample of) the postings."""
-        units = [_units(p) for p in postings]
-        units = [u for u in units if len(u) >= 2]
+        self, units: Sequence[list[str]], rng: np.random.Generator
+    ) -> tuple[list[Document], list[Document]]:
+        """Two random halves of (a sample of) the postings' units (two or more
+        each), as documents."""
         if len(units) > self.max_pairs:
             keep = np.sort(rng.choice(len(units), self.max_pairs, replace=False))
             units = [units[i] for i in keep]
         rounds = max(1, min(5, self.max_pairs // max(1, len(units))))
-        a: list[str] = []
-        b: list[str] = []
+        a: list[Document] = []
+        b: list[Document] = []
         for _ in range(rounds):
             for u in units:
                 perm = rng.permutation(len(u))
                 cut = len(u) // 2
-                a.append(" ".join(u[i] for i in perm[:cut]))
-                b.append(" ".join(u[i] for i in perm[cut:]))
+                a.append([u[i] for i in perm[:cut]])
+                b.append([u[i] for i in perm[cut:]])
         return a, b
 
     def _learn_weights(
-        self, a: list[str], b: list[str], rng: np.random.Generator
+        self, a: list[Document], b: list[Document], rng: np.random.Generator
     ) -> Weights:
         """The text mix from a logistic regression on self-supervised pairs."""
         default = Weights()
         if len(a) < 20:
             return default
         xa, xb = self.chars_.transform(a), self.chars_.transform(b)
-        za, zb = self.latent_.transform(xa), self.latent_.transform(xb)
-        la = self.latent_.transform(xa, self.n_components)
-        lb = self.latent_.transform(xb, self.n_components)
-        pa, pb = self.paired_.transform(za), self.paired_.transform(zb)
+        za, zb = self.latent_.project(xa), self.latent_.project(xb)
+        d = self.n_components
+        la, lb = unit_rows(za[:, :d]), unit_rows(zb[:, :d])
+        pa = self.paired_.transform(unit_rows(za))
+        pb = self.paired_.transform(unit_rows(zb))
         same = np.arange(len(a))
         other = rng.permutation(len(a))
 
-        def features(j: npt.NDArray[np.int64]) -> F64:
+        def features(j: I64) -> F64:
             return np.column_stack(
                 [
                     (la * lb[j]).sum(axis=1),
@@ -230,6 +255,8 @@ class Ranker:
         x = np.vstack([features(same), features(other)])
         y = np.r_[np.ones(len(a)), np.zeros(len(a))]
         coef = LogisticRegression(C=1.0).fit(x, y).coef_[0]
+        # A text similarity may not count against a match: more alike text must
+        # never lower a score, so negative coefficients are dropped.
         coef = np.maximum(coef, 0.0)
         if coef.sum() <= 0:
             return default
@@ -248,53 +275,15 @@ class Ranker:
         _check_k(k)
         check_unique(needs, "need")
         check_unique(offers, "offer")
-        x = self._fit_chars([*needs, *offers])
+        everything = [*needs, *offers]
+        x = self._fit([_document(p) for p in everything], everything)
         n = len(needs)
+        keys = _KeyIndex()
         return self._rank(
-            needs, offers, k, self._side(needs, x[:n]), self._side(offers, x[n:])
-        )
-
-    def _side(
-        self, postings: Sequence[Posting], chars: sp.csr_matrix | None = None
-    ) -> _Side:
-        if chars is None:
-            docs = [posting_text(p.title, p.text, p.skills) for p in postings]
-            chars = self.chars_.transform(docs)
-        n = len(postings)
-        return _Side(
-            ids=[p.id for p in postings],
-            kind=[p.kind for p in postings],
-            count=np.array([p.count for p in postings], dtype=np.float64),
-            start=np.array([_ordinal(p.start, -np.inf) for p in postings]),
-            end=np.array([_ordinal(p.end, np.inf) for p in postings]),
-            lat=np.array(
-                [np.nan if p.lat is None else p.lat for p in postings], dtype=np.float64
-            ).reshape(n),
-            lon=np.array(
-                [np.nan if p.lon is None else p.lon for p in postings], dtype=np.float64
-            ).reshape(n),
-            max_km=np.array(
-                [np.inf if p.max_km is None else p.max_km for p in postings],
-                dtype=np.float64,
-            ).reshape(n),
-            chars=chars,
-            latent=self._search_vectors(chars),
-            skill_keys=[{skill_key(s): s for s in p.skills} for p in postings],
-            stems=[_stem_words(f"{p.title} {p.text}") for p in postings],
-        )
-
-    def _search_vectors(self, chars: sp.csr_matrix) -> FloatMatrix:
-        """Rows whose dot product is the latent and paired cosines, mixed as the
-        weights say and rescaled to sum to one (the plain latent cosine when
-        both weigh 0)."""
-        m_latent, m_paired, _ = self.weights_.text_mix()
-        lsa = self.latent_.transform(chars, self.n_components)
-        if m_latent + m_paired <= 0:
-            return lsa
-        share = m_latent / (m_latent + m_paired)
-        paired = self.paired_.transform(self.latent_.transform(chars))
-        return np.hstack(
-            [np.sqrt(share) * lsa, np.sqrt(1.0 - share) * paired], dtype=np.float32
+            k,
+            self._side(needs, keys, x[:n]),
+            self._side(offers, keys, x[n:]),
+            keys,
         )
 
     def rank(
@@ -304,126 +293,438 @@ class Ranker:
         _check_k(k)
         check_unique(needs, "need")
         check_unique(offers, "offer")
-        return self._rank(needs, offers, k, self._side(needs), self._side(offers))
+        keys = _KeyIndex()
+        ns, os_ = self._side(needs, keys), self._side(offers, keys)
+        return self._rank(k, ns, os_, keys)
+
+    def _side(
+        self,
+        postings: Sequence[Posting],
+        keys: _KeyIndex,
+        chars: sp.csr_matrix | None = None,
+    ) -> _Side:
+        if chars is None:
+            chars = self.chars_.transform([_document(p) for p in postings])
+        n = len(postings)
+        lat = np.array([np.nan if p.lat is None else p.lat for p in postings])
+        lon = np.array([np.nan if p.lon is None else p.lon for p in postings])
+        incidence = keys.incidence(postings)
+        return _Side(
+            postings=postings,
+            ids=[p.id for p in postings],
+            kind=[p.kind for p in postings],
+            count=np.array([p.count for p in postings], dtype=np.float64),
+            start=np.array([_ordinal(p.start, -np.inf) for p in postings]),
+            end=np.array([_ordinal(p.end, np.inf) for p in postings]),
+            lat=lat.reshape(n),
+            lon=lon.reshape(n),
+            max_km=np.array(
+                [np.inf if p.max_km is None else p.max_km for p in postings],
+                dtype=np.float64,
+            ).reshape(n),
+            xyz=_sphere(lat.reshape(n), lon.reshape(n)),
+            search=self._search_vectors(chars),
+            chars=chars if self.weights_.text_mix()[2] > 0 else None,
+            keys=incidence,
+            n_skills=np.diff(incidence.indptr).astype(np.float64),
+        )
+
+    def _search_vectors(self, chars: sp.csr_matrix) -> FloatMatrix:
+        """Rows whose dot product is the latent and paired cosines, mixed as the
+        weights say and rescaled to sum to one (the plain latent cosine when
+        both weigh 0)."""
+        m_latent, m_paired, _ = self.weights_.text_mix()
+        z = self.latent_.project(chars)
+        lsa = unit_rows(z[:, : self.n_components])
+        if m_latent + m_paired <= 0:
+            return lsa
+        share = m_latent / (m_latent + m_paired)
+        paired = self.paired_.transform(unit_rows(z))
+        return np.hstack(
+            [np.sqrt(share) * lsa, np.sqrt(1.0 - share) * paired], dtype=np.float32
+        )
+
+    def _label_vectors(self, labels: Sequence[str]) -> FloatMatrix:
+        """Unit rows of single skill labels in the paired space."""
+        if not labels:
+            return np.zeros((0, self.paired_.projection_.shape[1]), dtype=np.float32)
+        x = self.chars_.transform([[label] for label in labels])
+        return self.paired_.transform(self._base(x))
 
     def _rank(
-        self,
-        needs: Sequence[Posting],
-        offers: Sequence[Posting],
-        k: int,
-        need_side: _Side,
-        offer_side: _Side,
+        self, k: int, ns: _Side, os_: _Side, keys: _KeyIndex
     ) -> dict[str, list[Match]]:
-        result: dict[str, list[Match]] = {p.id: [] for p in needs}
-        if not needs or not offers:
+        result: dict[str, list[Match]] = {i: [] for i in ns.ids}
+        if not ns.ids or not os_.ids:
             return result
-        for kind in sorted(set(need_side.kind)):
-            ni = np.array([i for i, x in enumerate(need_side.kind) if x == kind])
-            # Offers sorted by id, so index order breaks score ties by offer id.
+        ns = replace(ns, keys=keys.widen(ns.keys))
+        os_ = replace(os_, keys=keys.widen(os_.keys))
+        picked: list[tuple[int, list[_Pick]]] = []
+        for kind in sorted(set(ns.kind)):
+            # Both sides sorted by id: the computation, and so every tie and
+            # every rounding, is the same whatever the order of the input, and
+            # index order breaks score ties by offer id.
+            ni = np.array(
+                sorted(
+                    (i for i, x in enumerate(ns.kind) if x == kind),
+                    key=ns.ids.__getitem__,
+                ),
+                dtype=np.int64,
+            )
             oi = np.array(
                 sorted(
-                    (j for j, x in enumerate(offer_side.kind) if x == kind),
-                    key=lambda j: offer_side.ids[j],
+                    (j for j, x in enumerate(os_.kind) if x == kind),
+                    key=os_.ids.__getitem__,
                 ),
                 dtype=np.int64,
             )
             if oi.size == 0:
                 continue
+            offers = _Block.of(os_, oi)
             for start in range(0, ni.size, _BLOCK):
                 block = ni[start : start + _BLOCK]
-                for i, matches in self._rank_block(
-                    need_side, offer_side, block, oi, k
-                ).items():
-                    result[need_side.ids[i]] = matches
+                picked.extend(self._rank_block(ns, os_, offers, block, k))
+        explain = _Explainer(self, ns, os_, picked)
+        for i, picks in picked:
+            result[ns.ids[i]] = explain(i, picks)
         return result
 
     def _rank_block(
         self,
         ns: _Side,
         os_: _Side,
-        block: npt.NDArray[np.int64],
-        oi: npt.NDArray[np.int64],
+        offers: _Block,
+        block: I64,
         k: int,
-    ) -> dict[int, list[Match]]:
+    ) -> list[tuple[int, list[_Pick]]]:
+        """For each need of `block`: its best k (offer index, score, parts, km)."""
         w = self.weights_
         pw = np.array(w.part_weights(), dtype=np.float64)
         pw = pw / pw.sum()
         m_latent, m_paired, m_chars = w.text_mix()
-        m_search = m_latent + m_paired
+        oi = offers.index
+        m = oi.size
 
-        # (b, m); rounded so that float32 summation order (which depends on
-        # where a row sits in the input) cannot reorder equal texts.
-        latent = np.round(ns.latent[block] @ os_.latent[oi].T, 6)
-        ok, period, km = _hard_and_soft(ns, os_, block, oi)
-        soft = (
-            pw[2] * period
-            + pw[3] * _distance_part(km, w.distance_scale_km)
-            + pw[4] * np.minimum(os_.count[oi][None, :] / ns.count[block][:, None], 1.0)
+        # Stage 1: text cosine for the whole block, hard rules as masks.
+        text = ns.search[block] @ offers.search.T
+        # Cosines lie in [-1, 1]; a pair the rules forbid is pushed below -2.
+        # Shifting rather than setting one value keeps the scores distinct,
+        # which selection needs to stay fast (many equal keys slow it down).
+        np.subtract(text, _FORBIDDEN, out=text, where=~_allowed(ns, offers, block))
+        c = m if pw[0] < 0.5 else min(m, max(self.candidates, 5 * k))
+        if c < m:
+            cand = np.argpartition(text, m - c, axis=1)[:, m - c :]
+        else:
+            cand = np.broadcast_to(np.arange(m), (block.size, m))
+        found = np.take_along_axis(text, cand, axis=1)
+        keep = found > 1.0 - _FORBIDDEN
+        row = np.repeat(np.arange(block.size), keep.sum(axis=1))
+        pos = cand[keep]
+        need = block[row]
+        offer = oi[pos]
+
+        # Stage 2: every part, for the candidates only.
+        km = haversine_km(ns.lat[need], ns.lon[need], os_.lat[offer], os_.lon[offer])
+        # The search tested the radius on chords with a little slack; here the
+        # rule is applied exactly (NaN, an unknown position, never fails it).
+        exact = ~(km > ns.max_km[need])
+        row, pos, need, offer, km = (
+            row[exact],
+            pos[exact],
+            need[exact],
+            offer[exact],
+            km[exact],
         )
-        # Cheap score for the search: chars and skills are only added for the
-        # candidates, so give them their most likely value, the latent one.
-        quick = pw[0] * np.clip(latent, 0.0, 1.0) + soft
-        quick = np.where(ok, quick, -np.inf)
-
-        n_cand = min(oi.size, max(self.candidates, 5 * k))
-        out: dict[int, list[Match]] = {}
-        cand = _top_indices(quick, n_cand)  # (b, c) positions into oi, -1 = none
-        valid = cand >= 0
-        flat_r = np.repeat(block, valid.sum(axis=1))
-        flat_j = oi[cand[valid]]
-        # Row-wise dot products of the pairs only, in one sparse operation.
-        chars_all = np.zeros(cand.shape, dtype=np.float64)
-        chars_all[valid] = np.asarray(
-            ns.chars[flat_r].multiply(os_.chars[flat_j]).sum(axis=1)
-        ).ravel()
-        for r, i in enumerate(block):
-            pos = cand[r][cand[r] >= 0]
-            if pos.size == 0:
-                out[int(i)] = []
-                continue
-            offers_j = oi[pos]
-            chars = chars_all[r][valid[r]]
-            lat = latent[r, pos].astype(np.float64)
-            text = np.clip(
-                (m_search * lat if m_search > 0 else 0.0) + m_chars * chars, 0.0, 1.0
+        cosine = found[keep][exact].astype(np.float64)
+        text_part = (m_latent + m_paired) * cosine if m_latent + m_paired > 0 else 0.0
+        if m_chars > 0 and ns.chars is not None and os_.chars is not None:
+            text_part = (
+                text_part
+                + m_chars
+                * np.asarray(
+                    ns.chars[need].multiply(os_.chars[offer]).sum(axis=1)
+                ).ravel()
             )
-            need_keys = ns.skill_keys[int(i)]
-            skills = np.array(
-                [_skill_share(need_keys, os_.skill_keys[int(j)]) for j in offers_j]
+        shared = np.asarray(ns.keys[need].multiply(os_.keys[offer]).sum(axis=1))
+        lo = np.maximum(ns.start[need], os_.start[offer])
+        hi = np.minimum(ns.end[need], os_.end[offer])
+        need_full = np.isfinite(ns.start[need]) & np.isfinite(ns.end[need])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            covered = np.where(
+                need_full, (hi - lo + 1.0) / (ns.end[need] - ns.start[need] + 1.0), 1.0
             )
-            dist = _distance_part(km[r, pos], w.distance_scale_km)
-            cap = np.minimum(os_.count[offers_j] / ns.count[int(i)], 1.0)
-            parts = np.vstack([text, skills, period[r, pos], dist, cap])
-            score = np.clip(pw @ parts, 0.0, 1.0)
-            # Best first; equal scores fall back to offer id via position order.
-            order = np.lexsort((pos, -np.round(score, 6)))[:k]
-            out[int(i)] = [
-                self._match(
-                    ns,
-                    os_,
-                    int(i),
-                    int(offers_j[o]),
-                    float(score[o]),
-                    parts[:, o],
-                    float(km[r, pos[o]]),
-                )
-                for o in order
+            skills = np.where(
+                ns.n_skills[need] > 0, shared.ravel() / ns.n_skills[need], 0.0
+            )
+        parts = np.vstack(
+            [
+                np.clip(text_part, 0.0, 1.0),
+                np.clip(skills, 0.0, 1.0),
+                np.clip(np.nan_to_num(covered, nan=1.0), 0.0, 1.0),
+                _distance_part(km, w.distance_scale_km),
+                np.minimum(os_.count[offer] / ns.count[need], 1.0),
             ]
-        return out
-
-    def _match(
-        self, ns: _Side, os_: _Side, i: int, j: int, score: float, parts: F64, km: float
-    ) -> Match:
-        return Match(
-            need_id=ns.ids[i],
-            offer_id=os_.ids[j],
-            score=score,
-            parts={name: float(v) for name, v in zip(PART_NAMES, parts, strict=True)},
-            reasons=_reasons(ns, os_, i, j, km, self),
         )
+        score = np.clip(pw @ parts, 0.0, 1.0)
+        # Best first within each need; equal scores (to 6 decimals, so that the
+        # float32 search cannot split equal texts) by offer id, i.e. position.
+        order = np.lexsort((pos, -np.round(score, 6), row))
+        row_sorted = row[order]
+        firsts = np.searchsorted(row_sorted, np.arange(block.size))
+        lasts = np.searchsorted(row_sorted, np.arange(block.size), side="right")
+        top = np.concatenate(
+            [order[a : min(b, a + k)] for a, b in zip(firsts, lasts, strict=True)]
+        ).astype(np.int64)
+        flat = zip(
+            offer[top].tolist(),
+            score[top].tolist(),
+            parts[:, top].T.tolist(),
+            km[top].tolist(),
+            strict=True,
+        )
+        picks = list(flat)
+        out = []
+        start = 0
+        for r, (a, b) in enumerate(zip(firsts, lasts, strict=True)):
+            size = min(b - a, k)
+            out.append((int(block[r]), picks[start : start + size]))
+            start += size
+        return out
 
 
 _BLOCK = 256
+_FORBIDDEN = 4.0
+
+
+@dataclass(frozen=True)
+class _Block:
+    """The offers of one kind, in id order, with what the search needs."""
+
+    index: I64
+    search: FloatMatrix
+    start: F64
+    end: F64
+    xyz: F64
+    any_period: bool
+    any_position: bool
+
+    @classmethod
+    def of(cls, side: _Side, index: I64) -> _Block:
+        start, end = side.start[index], side.end[index]
+        return cls(
+            index=index,
+            search=np.ascontiguousarray(side.search[index]),
+            start=start,
+            end=end,
+            xyz=side.xyz[index],
+            any_period=bool(np.isfinite(start).any() or np.isfinite(end).any()),
+            any_position=bool(np.isfinite(side.lat[index]).any()),
+        )
+
+
+def _allowed(ns: _Side, offers: _Block, block: I64) -> npt.NDArray[np.bool_]:
+    """(b, m) mask of the pairs that pass the period and distance rules."""
+    ok = np.ones((block.size, offers.index.size), dtype=bool)
+    n_start, n_end = ns.start[block], ns.end[block]
+    if offers.any_period and (np.isfinite(n_start).any() or np.isfinite(n_end).any()):
+        # Open ends are -+inf, so "any time" always overlaps.
+        ok &= n_start[:, None] <= offers.end[None, :]
+        ok &= offers.start[None, :] <= n_end[:, None]
+    limited = np.isfinite(ns.max_km[block]) & np.isfinite(ns.lat[block])
+    if offers.any_position and limited.any():
+        # Within max_km on the sphere <=> the unit vectors' dot product is at
+        # least cos(max_km / R): one small matrix product instead of a
+        # haversine per pair. An offer with no position has (0, 0, 0, 1) and
+        # every need a 1 in that slot, so it always passes; the slack of a
+        # metre keeps rounding from dropping a pair the exact rule keeps.
+        angle = np.minimum((ns.max_km[block] + 1e-3) / EARTH_RADIUS_KM, np.pi)
+        threshold = np.where(limited, np.cos(angle), -np.inf)
+        need_xyz = ns.xyz[block].copy()
+        need_xyz[:, 3] = 1.0
+        ok &= need_xyz @ offers.xyz.T >= threshold[:, None]
+    return ok
+
+
+def _sphere(lat: F64, lon: F64) -> F64:
+    """(n, 4) rows: the unit vector of each position and a 4th slot that is 1
+    (and the vector 0) when the position is unknown."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    known = np.isfinite(lat)
+    xyz = np.column_stack(
+        [
+            np.cos(phi) * np.cos(lam),
+            np.cos(phi) * np.sin(lam),
+            np.sin(phi),
+            np.zeros_like(phi),
+        ]
+    )
+    xyz[~known] = (0.0, 0.0, 0.0, 1.0)
+    return np.asarray(xyz, dtype=np.float64)
+
+
+class _KeyIndex:
+    """Skill keys (stems of a label) numbered across both sides of one call."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def incidence(self, postings: Sequence[Posting]) -> sp.csr_matrix:
+        indptr = [0]
+        indices: list[int] = []
+        for p in postings:
+            row = {self.ids.setdefault(skill_key(s), len(self.ids)) for s in p.skills}
+            indices.extend(row)
+            indptr.append(len(indices))
+        return sp.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), indices, indptr),
+            shape=(len(postings), len(self.ids)),
+        )
+
+    def widen(self, x: sp.csr_matrix) -> sp.csr_matrix:
+        """`x` with a column for every key numbered so far (the other side may
+        have added some after `x` was built)."""
+        return sp.csr_matrix(
+            (x.data, x.indices, x.indptr), shape=(x.shape[0], len(self.ids))
+        )
+
+
+class _Explainer:
+    """Builds a need's `Match`es with their reasons; caches per posting and per
+    value, since the same offer and the same distances recur across needs."""
+
+    def __init__(
+        self,
+        ranker: Ranker,
+        ns: _Side,
+        os_: _Side,
+        picked: Sequence[tuple[int, Sequence[_Pick]]],
+    ) -> None:
+        self.ns = ns
+        self.os = os_
+        self.need_keys: dict[int, dict[str, str]] = {}
+        self.offer_keys: dict[int, dict[str, str]] = {}
+        self.need_stems: dict[int, dict[str, str]] = {}
+        self.offer_stems: dict[int, dict[str, str]] = {}
+        self.values: dict[tuple[str, float], Reason] = {}
+        self.any_time = Reason("any_time")
+        # Every skill label that a reason may compare, embedded in one batch.
+        labels = sorted(
+            {s for i, picks in picked if picks for s in ns.postings[i].skills}
+            | {
+                s
+                for _, picks in picked
+                for j, *_ in picks
+                for s in os_.postings[j].skills
+            }
+        )
+        self.label_row = {label: r for r, label in enumerate(labels)}
+        self.label_vectors = ranker._label_vectors(labels)
+
+    def __call__(self, i: int, picks: Sequence[_Pick]) -> list[Match]:
+        ns, os_ = self.ns, self.os
+        need_keys = _cached(self.need_keys, i, ns.postings, _skill_keys)
+        offer_keys = [
+            _cached(self.offer_keys, j, os_.postings, _skill_keys) for j, *_ in picks
+        ]
+        related = self.related(need_keys, offer_keys)
+        return [
+            Match(
+                need_id=ns.ids[i],
+                offer_id=os_.ids[j],
+                score=score,
+                parts=dict(zip(PART_NAMES, parts, strict=True)),
+                reasons=self.reasons(i, j, km, need_keys, keys, close, parts[1] > 0),
+            )
+            for (j, score, parts, km), keys, close in zip(
+                picks, offer_keys, related, strict=True
+            )
+        ]
+
+    def _value(self, code: str, value: float) -> Reason:
+        reason = self.values.get((code, value))
+        if reason is None:
+            reason = self.values[(code, value)] = Reason(code, value=value)
+        return reason
+
+    def reasons(
+        self,
+        i: int,
+        j: int,
+        km: float,
+        need_keys: dict[str, str],
+        offer_keys: dict[str, str],
+        related: tuple[str, ...],
+        has_shared: bool,
+    ) -> tuple[Reason, ...]:
+        ns, os_ = self.ns, self.os
+        reasons: list[Reason] = []
+        if has_shared:
+            shared = tuple(
+                label for key, label in offer_keys.items() if key in need_keys
+            )
+            reasons.append(Reason("shared_skills", values=shared))
+        if related:
+            reasons.append(Reason("related_skills", values=related))
+        need_stems = _cached(self.need_stems, i, ns.postings, _stem_words)
+        if need_stems:
+            offer_stems = _cached(self.offer_stems, j, os_.postings, _stem_words)
+            terms = [word for s, word in offer_stems.items() if s in need_stems]
+            if terms:
+                reasons.append(Reason("shared_terms", values=tuple(terms[:5])))
+        if not math.isnan(km):
+            reasons.append(self._value("distance_km", round(km, 1)))
+        lo = max(ns.start[i], os_.start[j])
+        hi = min(ns.end[i], os_.end[j])
+        if math.isfinite(lo) and math.isfinite(hi):
+            weeks = round(float(hi - lo + 1.0) / 7.0, 1)
+            reasons.append(self._value("overlap_weeks", weeks))
+        else:
+            reasons.append(self.any_time)
+        places = float(os_.count[j])
+        code = "all_places" if places >= ns.count[i] else "free_places"
+        reasons.append(self._value(code, places))
+        return tuple(reasons)
+
+    def related(
+        self, need_keys: dict[str, str], offer_keys: Sequence[dict[str, str]]
+    ) -> list[tuple[str, ...]]:
+        """Per offer: its skills the need does not list that lie closest to one
+        of the need's skills (at least `RELATED_SKILL_MIN`), best first, <= 3.
+        One matrix product for all of the need's offers."""
+        others = [
+            [label for key, label in keys.items() if key not in need_keys]
+            for keys in offer_keys
+        ]
+        if not need_keys or not any(others):
+            return [() for _ in offer_keys]
+        rows = self.label_row
+        mine = self.label_vectors[[rows[s] for s in need_keys.values()]]
+        theirs = self.label_vectors[[rows[s] for labels in others for s in labels]]
+        best = (theirs @ mine.T).max(axis=1)
+        out: list[tuple[str, ...]] = []
+        start = 0
+        for labels in others:
+            sims = best[start : start + len(labels)]
+            start += len(labels)
+            order = np.argsort(-sims, kind="stable")[:3]
+            out.append(tuple(labels[o] for o in order if sims[o] >= RELATED_SKILL_MIN))
+        return out
+
+
+def _cached(
+    cache: dict[int, dict[str, str]],
+    index: int,
+    postings: Sequence[Posting],
+    make: Callable[[Posting], dict[str, str]],
+) -> dict[str, str]:
+    found = cache.get(index)
+    if found is None:
+        found = cache[index] = make(postings[index])
+    return found
+
+
+def _skill_keys(p: Posting) -> dict[str, str]:
+    return {skill_key(s): s for s in p.skills}
 
 
 def _check_k(k: int) -> None:
@@ -431,59 +732,12 @@ def _check_k(k: int) -> None:
         raise InvalidArgument(f"k must be an int >= 1, got {k!r}")
 
 
-def _hard_and_soft(
-    ns: _Side, os_: _Side, block: npt.NDArray[np.int64], oi: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.bool_], F64, F64]:
-    """Hard-filter mask, period part and km matrix for a block of needs."""
-    n_start, n_end = ns.start[block][:, None], ns.end[block][:, None]
-    o_start, o_end = os_.start[oi][None, :], os_.end[oi][None, :]
-    lo = np.maximum(n_start, o_start)
-    hi = np.minimum(n_end, o_end)
-    ok = lo <= hi  # open ends are +-inf, so "any time" always overlaps
-    need_full = np.isfinite(n_start) & np.isfinite(n_end)
-    with np.errstate(invalid="ignore"):
-        covered = np.where(need_full, (hi - lo + 1.0) / (n_end - n_start + 1.0), 1.0)
-    period = np.clip(np.nan_to_num(covered, nan=1.0), 0.0, 1.0)
-    n_lat, o_lat = ns.lat[block], os_.lat[oi]
-    if np.isnan(n_lat).all() or np.isnan(o_lat).all():
-        km = np.full(ok.shape, np.nan)
-    else:
-        # float32 keeps metres-level precision at Mora's scale and halves the time.
-        km = haversine_km(
-            n_lat.astype(np.float32)[:, None],
-            ns.lon[block].astype(np.float32)[:, None],
-            o_lat.astype(np.float32)[None, :],
-            os_.lon[oi].astype(np.float32)[None, :],
-        )
-    # NaN (unknown position) compares False, so it never fails the radius.
-    ok &= ~(km > ns.max_km[block][:, None])
-    return ok, period, km
-
-
 def _distance_part(km: F64, scale_km: float) -> F64:
     return np.where(np.isnan(km), 0.5, np.exp(-np.nan_to_num(km) / scale_km))
 
 
-def _top_indices(scores: F64, c: int) -> npt.NDArray[np.int64]:
-    """Column indices of each row's `c` best finite scores, -1 padding; ties go
-    to the lower index so the choice is deterministic."""
-    b, m = scores.shape
-    if c >= m:
-        idx = np.broadcast_to(np.arange(m), (b, m)).copy()
-    else:
-        part = np.argpartition(-scores, c, axis=1)
-        idx = part[:, :c].copy()
-        thr = np.take_along_axis(scores, idx, 1).min(axis=1)
-        # Only rows where the cut falls inside a run of equal scores need care.
-        tied_rows = np.flatnonzero(
-            np.take_along_axis(scores, part[:, c : c + 1], 1)[:, 0] == thr
-        )
-        for r in tied_rows:
-            above = np.flatnonzero(scores[r] > thr[r])
-            tied = np.flatnonzero(scores[r] == thr[r])
-            idx[r] = np.concatenate([above, tied])[:c]
-    finite = np.isfinite(np.take_along_axis(scores, idx, 1))
-    return np.where(finite, idx, -1)
+def _document(p: Posting) -> Document:
+    return posting_units(p.title, p.text, p.skills)
 
 
 def _units(p: Posting) -> list[str]:
@@ -494,48 +748,13 @@ def _units(p: Posting) -> list[str]:
     return words(f"{p.title} {p.text}")
 
 
-def _stem_words(text: str) -> dict[str, str]:
+def _stem_words(p: Posting) -> dict[str, str]:
     found: dict[str, str] = {}
-    for w in words(text):
+    for w in words(f"{p.title} {p.text}"):
         # Stop words are too short to tell anyone why two postings match.
         if len(w) > 3:
             found.setdefault(stem(w), w)
     return found
-
-
-def _skill_share(need: dict[str, str], offer: dict[str, str]) -> float:
-    if not need:
-        return 0.0
-    return sum(1 for key in need if key in offer) / len(need)
-
-
-def _reasons(
-    ns: _Side, os_: _Side, i: int, j: int, km: float, ranker: Ranker
-) -> tuple[Reason, ...]:
-    reasons: list[Reason] = []
-    need_keys, offer_keys = ns.skill_keys[i], os_.skill_keys[j]
-    shared = tuple(label for key, label in offer_keys.items() if key in need_keys)
-    if shared:
-        reasons.append(Reason("shared_skills", values=shared))
-    terms = [word for s, word in os_.stems[j].items() if s in ns.stems[i]]
-    if terms:
-        reasons.append(Reason("shared_terms", values=tuple(terms[:5])))
-    if not math.isnan(km):
-        reasons.append(Reason("distance_km", value=round(km, 1)))
-    lo = max(ns.start[i], os_.start[j])
-    hi = min(ns.end[i], os_.end[j])
-    if math.isfinite(lo) and math.isfinite(hi):
-        reasons.append(
-            Reason("overlap_weeks", value=round(float(hi - lo + 1.0) / 7.0, 1))
-        )
-    else:
-        reasons.append(Reason("any_time"))
-    places = float(os_.count[j])
-    if places >= ns.count[i]:
-        reasons.append(Reason("all_places", value=places))
-    else:
-        reasons.append(Reason("free_places", value=places))
-    return tuple(reasons)
 
 
 def rank(

@@ -1,14 +1,17 @@
-"""Swedish text features: words, stems, character n-grams and a latent space.
+"""Swedish text features: words, stems, character n-grams and learned spaces.
 
 Everything here is fitted on the postings being ranked; no vocabulary ships
-with the library.
+with the library. A document is a sequence of units (a title, a text, each
+skill label); units repeat a lot across postings (the same skill label on
+thousands of placements), so each distinct unit and each distinct word is
+read once per call and documents are assembled with sparse products.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +24,7 @@ _WORD = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("swedish")
 
 FloatMatrix = npt.NDArray[np.float32]
+Document = Sequence[str]
 
 
 def normalise(text: str) -> str:
@@ -39,15 +43,16 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
+@lru_cache(maxsize=100_000)
 def skill_key(label: str) -> str:
     """A skill label reduced to its stems, so "Svetsning, MIG" == "mig-svetsning"
     only when they share all stems: used to spot shared skills."""
     return " ".join(sorted(stem(w) for w in words(label)))
 
 
-def posting_text(title: str, text: str, skills: Sequence[str]) -> str:
-    """The one string a posting is read as (title, text, then skills)."""
-    return " ".join([title, text, *skills])
+def posting_units(title: str, text: str, skills: Sequence[str]) -> tuple[str, ...]:
+    """The units a posting is read as: title, text, then each skill label."""
+    return (title, text, *skills)
 
 
 @lru_cache(maxsize=200_000)
@@ -63,64 +68,85 @@ def _ngrams(word: str, low: int, high: int) -> tuple[str, ...]:
     return tuple(grams) if grams else (padded,)
 
 
-def _l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+def l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
+    """`x` with every non-zero row scaled to unit length (in place, returned)."""
+    squares = np.asarray(x.multiply(x).sum(axis=1)).ravel()
+    norms = np.sqrt(squares, dtype=np.float32)
     norms[norms == 0.0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+    x.data /= np.repeat(norms, np.diff(x.indptr))
+    return x
+
+
+def unit_rows(z: npt.NDArray[np.floating]) -> FloatMatrix:
+    """Dense rows scaled to unit length (zero rows stay zero), as float32."""
+    norms = np.linalg.norm(z, axis=1, keepdims=True)
+    norms[norms == 0.0] = 1.0
+    return np.asarray(z / norms, dtype=np.float32)
 
 
 class CharNgrams:
     """TF-IDF over character n-grams inside word boundaries (like char_wb).
 
-    Counts are built once per distinct word and summed per document through a
-    sparse (documents x words) @ (words x n-grams) product, which is what makes
-    tens of thousands of short postings cheap to vectorise.
+    Documents are sequences of units. Each distinct unit is split into words
+    once, each distinct word into n-grams once; a document's counts are the
+    sparse product (documents x words) @ (words x n-grams).
     """
 
-    def __init__(self, low: int = 3, high: int = 5, *, sublinear_tf: bool = False):
+    def __init__(self, low: int = 3, high: int = 4, *, sublinear_tf: bool = True):
         self.low = low
         self.high = high
         self.sublinear_tf = sublinear_tf
 
-    def _counts(self, docs: Iterable[str], grow: bool) -> sp.csr_matrix:
+    def _counts(self, docs: Sequence[Document], grow: bool) -> sp.csr_matrix:
+        unit_words: dict[str, list[int]] = {}
         word_ids: dict[str, int] = {}
         indptr = [0]
         indices: list[int] = []
         for doc in docs:
-            for w in words(doc):
-                indices.append(word_ids.setdefault(w, len(word_ids)))
+            for unit in doc:
+                ids = unit_words.get(unit)
+                if ids is None:
+                    ids = [word_ids.setdefault(w, len(word_ids)) for w in words(unit)]
+                    unit_words[unit] = ids
+                indices.extend(ids)
             indptr.append(len(indices))
         doc_word = sp.csr_matrix(
             (np.ones(len(indices), dtype=np.float32), indices, indptr),
             shape=(len(indptr) - 1, len(word_ids)),
         )
-        doc_word.sum_duplicates()
         if grow:
             # Built from sorted words, so the feature order (and everything fitted
             # on it) does not depend on the order of the documents.
-            vocab: dict[str, int] = {}
-            for w in sorted(word_ids):
-                for g in _ngrams(w, self.low, self.high):
-                    vocab.setdefault(g, len(vocab))
-            self.vocabulary_ = vocab
+            seen: set[str] = set()
+            for w in word_ids:
+                seen.update(_ngrams(w, self.low, self.high))
+            # Sorted, so the feature order (and everything fitted on it) does
+            # not depend on the order of the documents.
+            self.vocabulary_ = {g: i for i, g in enumerate(sorted(seen))}
+            self._word_grams: dict[str, list[int]] = {}
         vocab = self.vocabulary_
+        known = self._word_grams
         w_indptr = [0]
         w_indices: list[int] = []
         for w in word_ids:
-            w_indices.extend(
-                j
-                for j in map(vocab.get, _ngrams(w, self.low, self.high))
-                if j is not None
-            )
+            grams = known.get(w)
+            if grams is None:
+                grams = known[w] = [
+                    j
+                    for j in map(vocab.get, _ngrams(w, self.low, self.high))
+                    if j is not None
+                ]
+            w_indices.extend(grams)
             w_indptr.append(len(w_indices))
         word_gram = sp.csr_matrix(
             (np.ones(len(w_indices), dtype=np.float32), w_indices, w_indptr),
             shape=(len(word_ids), len(vocab)),
         )
-        word_gram.sum_duplicates()
+        # The product has no duplicate entries; its column order within a row
+        # is left unsorted, which nothing downstream needs.
         return sp.csr_matrix(doc_word @ word_gram)
 
-    def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+    def fit_transform(self, docs: Sequence[Document]) -> sp.csr_matrix:
         """Learn n-grams and idf from `docs`; return (n_docs, n_grams) l2 rows."""
         counts = self._counts(docs, grow=True)
         df = np.bincount(counts.indices, minlength=counts.shape[1])
@@ -128,16 +154,17 @@ class CharNgrams:
         self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
         return self._weigh(counts)
 
-    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+    def transform(self, docs: Sequence[Document]) -> sp.csr_matrix:
         """(n_docs, n_grams) l2-normalised TF-IDF rows; unseen n-grams dropped."""
         return self._weigh(self._counts(docs, grow=False))
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        x = counts.astype(np.float32)
+        x = sp.csr_matrix(counts, dtype=np.float32)
         if self.sublinear_tf:
-            x.data = 1.0 + np.log(x.data)
-        x = sp.csr_matrix(x @ sp.diags(self.idf_))
-        return _l2_rows(x)
+            np.log(x.data, out=x.data)
+            x.data += 1.0
+        x.data *= self.idf_[x.indices]
+        return l2_rows(x)
 
 
 class LatentSpace:
@@ -151,18 +178,25 @@ class LatentSpace:
         self,
         n_components: int = 100,
         *,
-        max_fit_rows: int = 1500,
+        max_fit_rows: int = 1000,
         random_state: int = 0,
     ):
         self.n_components = n_components
         self.max_fit_rows = max_fit_rows
         self.random_state = random_state
 
-    def fit(self, x: sp.csr_matrix) -> LatentSpace:
-        """Fit on the (n_docs, n_features) TF-IDF matrix `x`."""
+    def fit(
+        self, x: sp.csr_matrix, order: npt.NDArray[np.int64] | None = None
+    ) -> LatentSpace:
+        """Fit on the (n_docs, n_features) TF-IDF matrix `x`.
+
+        `order`, when given, is a permutation of the rows that depends only on
+        their content (the caller may know a cheaper one than sorting rows).
+        """
         # Rows in an order set by their content, so that the sample and the fit
         # do not depend on the order of the input.
-        order = _canonical_order(x)
+        if order is None:
+            order = _canonical_order(x)
         if x.shape[0] > self.max_fit_rows:
             rng = np.random.default_rng(self.random_state)
             order = order[
@@ -176,26 +210,26 @@ class LatentSpace:
             return self
         # Exact truncated SVD through the small (rows x rows) Gram matrix: with
         # at most `max_fit_rows` rows this is far cheaper than a randomized SVD
-        # over ~10^5 n-gram columns, and it needs no random numbers.
+        # over ~10^4 n-gram columns, and it needs no random numbers.
         gram = np.asarray((rows @ rows.T).toarray())
         n = gram.shape[0]
-        vals, vecs = scipy.linalg.eigh(gram, subset_by_index=[n - dims, n - 1])
+        vals, vecs = scipy.linalg.eigh(
+            gram, subset_by_index=[n - dims, n - 1], driver="evx"
+        )
         keep = np.argsort(-vals, kind="stable")
         keep = keep[vals[keep] > 1e-10 * max(float(vals.max()), 1e-30)]
         vals, vecs = vals[keep], vecs[:, keep]
-        comps = np.asarray(rows.T @ vecs).T / np.sqrt(vals)[:, None]
+        comps = np.ascontiguousarray(
+            (sp.csr_matrix(rows.T) @ (vecs / np.sqrt(vals))).T, dtype=np.float32
+        )
         # Fix each component's sign so the result does not depend on LAPACK.
-        signs = np.where(comps.sum(axis=1) < 0, -1.0, 1.0)
-        self.components_ = np.asarray(comps * signs[:, None], dtype=np.float32)
+        comps[comps.sum(axis=1) < 0] *= -1.0
+        self.components_ = comps
         return self
 
-    def transform(self, x: sp.csr_matrix, dims: int | None = None) -> FloatMatrix:
-        """(n_docs, dims or n_components) float32 unit rows (zero rows stay zero);
-        `dims` keeps only the leading (largest) components."""
-        z = np.asarray(x @ self.components_[:dims].T, dtype=np.float32)
-        norms = np.linalg.norm(z, axis=1, keepdims=True)
-        norms[norms == 0.0] = 1.0
-        return np.asarray(z / norms, dtype=np.float32)
+    def project(self, x: sp.csr_matrix) -> FloatMatrix:
+        """(n_docs, n_components) float32 coordinates, not normalised."""
+        return np.asarray(x @ self.components_.T, dtype=np.float32)
 
 
 def _canonical_order(x: sp.csr_matrix) -> npt.NDArray[np.int64]:
@@ -219,7 +253,7 @@ class PairedSpace:
     Closed form (eigendecompositions only), so it is deterministic and fast.
     """
 
-    def __init__(self, n_components: int = 100, *, reg: float = 0.1):
+    def __init__(self, n_components: int = 100, *, reg: float = 0.5):
         self.n_components = n_components
         self.reg = reg
 
@@ -229,13 +263,13 @@ class PairedSpace:
         b = zb.astype(np.float64)
         d = a.shape[1]
         if a.shape[0] < 2 or d == 0:
-            self.mean_ = np.zeros(d)
+            self.mean_ = np.zeros(d, dtype=np.float32)
             self.projection_ = np.zeros((d, 0), dtype=np.float32)
             self.correlations_ = np.zeros(0)
             return self
-        self.mean_ = np.asarray((a.mean(axis=0) + b.mean(axis=0)) / 2.0)
-        a -= self.mean_
-        b -= self.mean_
+        mean = (a.mean(axis=0) + b.mean(axis=0)) / 2.0
+        a -= mean
+        b -= mean
         n = a.shape[0]
         cov = (a.T @ a + b.T @ b) / (2.0 * n)
         cross = (a.T @ b + b.T @ a) / (2.0 * n)
@@ -246,6 +280,7 @@ class PairedSpace:
         top = np.argsort(-rho, kind="stable")[: self.n_components]
         # Fix each direction's sign so the result does not depend on LAPACK.
         u = u[:, top] * np.where(u[:, top].sum(axis=0) < 0, -1.0, 1.0)
+        self.mean_ = mean.astype(np.float32)
         self.correlations_ = rho[top]
         # Directions weighed by how well the halves agree along them.
         self.projection_ = np.asarray(
@@ -255,7 +290,4 @@ class PairedSpace:
 
     def transform(self, z: FloatMatrix) -> FloatMatrix:
         """(n, n_components) float32 unit rows of the (n, d) latent rows `z`."""
-        e = (z - self.mean_.astype(np.float32)) @ self.projection_
-        norms = np.linalg.norm(e, axis=1, keepdims=True)
-        norms[norms == 0.0] = 1.0
-        return np.asarray(e / norms, dtype=np.float32)
+        return unit_rows((z - self.mean_) @ self.projection_)
