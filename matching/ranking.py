@@ -16,7 +16,6 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
 
 from matching.errors import InvalidArgument, InvalidWeights
 from matching.geo import EARTH_RADIUS_KM, haversine_km
@@ -62,26 +61,31 @@ class Weights:
 
     How the defaults were obtained:
     - `latent`/`paired`/`chars` are learned, not set: when no `Weights` are given,
-      `Ranker.fit` fits a logistic regression on its own self-supervised pairs
-      (two random halves of one posting = positive, halves of two different
-      postings = negative; features = the three cosines) and uses its clipped,
-      normalised coefficients (see `Ranker.weights_`). The class defaults here
-      are those learned values rounded, from fitting on the T1 postings of
-      bench/quality.py (seeds 0-2 gave latent 0.32-0.35, paired 0.65-0.69,
-      chars 0.0); they only apply when `Weights` are passed explicitly.
-    - `skills`: kept small by hand. The self-supervised halves are disjoint by
-      construction, so they cannot teach the value of a shared label.
+      `Ranker.fit` picks the mix that best retrieves one half of a posting from
+      the other on its own self-supervised pairs (mean reciprocal rank, the
+      simplest mix within a standard error of the best; see
+      `Ranker._learn_weights` and `Ranker.weights_`). The class defaults here
+      are what that picks on the T1 postings of bench/quality.py (the paired
+      space alone, for every seed); they only apply when `Weights` are passed
+      explicitly.
+    - `skills` is 0: the share of the need's skill labels that the offer also
+      lists. An identical label already gives identical n-grams, so the text
+      part counts it, and the self-supervised halves (disjoint by construction)
+      cannot teach what an extra weight is worth. The part is still computed
+      and shown, and `moraspar refit-ranker` gives it a weight when the
+      council's decisions show one helps. (At 0.05, T1 falls from 0.623 to
+      0.600: in T1 a need never shares a label with its own group's offer.)
     - `period`, `distance`, `capacity`, `distance_scale_km`: no data with real
       placements exists to learn them from, so they are kept small enough that
       a clearly better text match still wins; they reorder offers of similar
       relevance.
     """
 
-    latent: float = 0.35
-    paired: float = 0.65
+    latent: float = 0.0
+    paired: float = 1.0
     chars: float = 0.0
     text: float = 0.8
-    skills: float = 0.05
+    skills: float = 0.0
     period: float = 0.05
     distance: float = 0.05
     capacity: float = 0.05
@@ -147,15 +151,22 @@ class Ranker:
     Self-supervision: each posting's skills (or, with fewer than two skills, the
     words of its title and text) are split into two random halves. Two halves of
     one posting look like a need and an offer of one occupation, so they are
-    used as positive pairs: a CCA over them gives `paired_`, and a logistic
-    regression of positive against mismatched halves on a fresh split gives the
-    weights of the latent, paired and character cosines.
+    used as positive pairs: a CCA over them gives `paired_`, and retrieval of
+    one half from the other on a fresh split picks the mix of the latent,
+    paired and character cosines.
+
+    When ranking, the text vectors of each kind are first moved towards their
+    nearest postings on the other side and offers close to every need are
+    penalised (see `_transduce`), so the text similarity of a pair also reads
+    the neighbourhoods of both.
 
     `n_components` is the dimension of the latent cosine and of the paired
-    space, `candidates` how many offers per need the search passes on to the
+    space, `base_components` that of the LSA the paired space is learned from,
+    `candidates` how many offers per need the search passes on to the
     rescoring (at least 5 * k; all of them when text weighs less than half of
     the score, so that the other parts can reorder freely), `max_pairs` caps
-    the number of self-supervised pairs per fit.
+    the number of self-supervised pairs per fit; `expand_k`, `expand_weight`
+    and `hub_k` set the neighbourhood steps (0 turns each off).
     """
 
     def __init__(
@@ -163,9 +174,12 @@ class Ranker:
         *,
         weights: Weights | None = None,
         n_components: int = 100,
-        base_components: int = 200,
+        base_components: int = 300,
         candidates: int = 50,
         max_pairs: int = 4000,
+        expand_k: int = 10,
+        expand_weight: float = 0.5,
+        hub_k: int = 10,
         random_state: int = 0,
     ) -> None:
         self.weights = weights
@@ -173,12 +187,41 @@ class Ranker:
         self.base_components = base_components
         self.max_pairs = max_pairs
         self.candidates = candidates
+        self.expand_k = expand_k
+        self.expand_weight = expand_weight
+        self.hub_k = hub_k
         self.random_state = random_state
 
     def fit(self, postings: Sequence[Posting]) -> Ranker:
         """Learn the text model from `postings` (usually needs and offers)."""
+        self._check_params()
         self._fit([_document(p) for p in postings], postings)
         return self
+
+    def _check_params(self) -> None:
+        """Raise `InvalidArgument` for a parameter no fit can use."""
+        for name, low in (
+            ("n_components", 1),
+            ("base_components", 1),
+            ("candidates", 1),
+            ("max_pairs", 1),
+            ("expand_k", 0),
+            ("hub_k", 0),
+            ("random_state", 0),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise InvalidArgument(f"{name} must be an int >= {low}, got {value!r}")
+        weight = self.expand_weight
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, int | float)
+            or not math.isfinite(weight)
+            or weight < 0
+        ):
+            raise InvalidArgument(
+                f"expand_weight must be a finite number >= 0, got {weight!r}"
+            )
 
     def _fit(self, docs: list[Document], postings: Sequence[Posting]) -> sp.csr_matrix:
         self.chars_ = CharNgrams(3, 4, sublinear_tf=True)
@@ -230,42 +273,59 @@ class Ranker:
     def _learn_weights(
         self, a: list[Document], b: list[Document], rng: np.random.Generator
     ) -> Weights:
-        """The text mix from a logistic regression on self-supervised pairs."""
+        """The text mix that retrieves best on self-supervised pairs.
+
+        For up to `_MIX_PAIRS` fresh pairs of halves, every half a ranks all
+        halves b, scored by the mean reciprocal rank of a's own other half (a
+        ranking objective, because ranking is what the mix is for). Mixes of
+        the latent, paired and character cosines on a grid in steps of 0.2 are
+        compared, and the simplest one within a standard error of the best
+        wins.
+        """
         default = Weights()
         if len(a) < 20:
-            return default
+            # Too few pairs to learn a space or a mix from: plain LSA cosine.
+            return replace(default, latent=1.0, paired=0.0, chars=0.0)
+        if len(a) > _MIX_PAIRS:
+            keep = np.sort(rng.choice(len(a), _MIX_PAIRS, replace=False))
+            a, b = [a[i] for i in keep], [b[i] for i in keep]
         xa, xb = self.chars_.transform(a), self.chars_.transform(b)
         za, zb = self.latent_.project(xa), self.latent_.project(xb)
         d = self.n_components
-        la, lb = unit_rows(za[:, :d]), unit_rows(zb[:, :d])
-        pa = self.paired_.transform(unit_rows(za))
-        pb = self.paired_.transform(unit_rows(zb))
-        same = np.arange(len(a))
-        other = rng.permutation(len(a))
-
-        def features(j: I64) -> F64:
-            return np.column_stack(
-                [
-                    (la * lb[j]).sum(axis=1),
-                    (pa * pb[j]).sum(axis=1),
-                    np.asarray(xa.multiply(xb[j]).sum(axis=1)).ravel(),
-                ]
-            ).astype(np.float64)
-
-        x = np.vstack([features(same), features(other)])
-        y = np.r_[np.ones(len(a)), np.zeros(len(a))]
-        coef = LogisticRegression(C=1.0).fit(x, y).coef_[0]
-        # A text similarity may not count against a match: more alike text must
-        # never lower a score, so negative coefficients are dropped.
-        coef = np.maximum(coef, 0.0)
-        if coef.sum() <= 0:
+        latent = unit_rows(za[:, :d]) @ unit_rows(zb[:, :d]).T
+        paired = (
+            self.paired_.transform(unit_rows(za))
+            @ self.paired_.transform(unit_rows(zb)).T
+        )
+        chars = np.asarray((xa @ xb.T).toarray(), dtype=np.float32)
+        tried: list[tuple[float, float, tuple[float, float, float]]] = []
+        for i in range(_MIX_STEPS + 1):
+            for j in range(_MIX_STEPS + 1 - i):
+                mix = (
+                    i / _MIX_STEPS,
+                    1.0 - (i + j) / _MIX_STEPS,
+                    j / _MIX_STEPS,
+                )
+                s = mix[0] * latent + mix[1] * paired + mix[2] * chars
+                rank = (s > np.diag(s)[:, None]).sum(axis=1)
+                reciprocal = 1.0 / (1.0 + rank)
+                error = float(reciprocal.std() / np.sqrt(len(reciprocal)))
+                tried.append((float(reciprocal.mean()), error, mix))
+        # The one-standard-error rule: of the mixes within one standard error
+        # of the best, take the simplest (fewest similarities mixed), then the
+        # best of those; differences smaller than the noise decide nothing.
+        top_mrr, top_error, _ = max(tried, key=lambda t: t[0])
+        near = [t for t in tried if t[0] >= top_mrr - top_error]
+        m_latent, m_paired, m_chars = min(
+            near, key=lambda t: (sum(w > 0 for w in t[2]), -t[0])
+        )[2]
+        if m_latent + m_paired + m_chars <= 0:
             return default
-        coef = np.round(coef / coef.sum(), 4)
         return replace(
             default,
-            latent=float(coef[0]),
-            paired=float(coef[1]),
-            chars=float(coef[2]),
+            latent=round(m_latent, 4),
+            paired=round(m_paired, 4),
+            chars=round(m_chars, 4),
         )
 
     def fit_rank(
@@ -273,6 +333,7 @@ class Ranker:
     ) -> dict[str, list[Match]]:
         """`fit` on needs + offers, then `rank`, vectorising each posting once."""
         _check_k(k)
+        self._check_params()
         check_unique(needs, "need")
         check_unique(offers, "offer")
         everything = [*needs, *offers]
@@ -335,11 +396,13 @@ class Ranker:
         both weigh 0)."""
         m_latent, m_paired, _ = self.weights_.text_mix()
         z = self.latent_.project(chars)
-        lsa = unit_rows(z[:, : self.n_components])
-        if m_latent + m_paired <= 0:
-            return lsa
-        share = m_latent / (m_latent + m_paired)
+        if m_paired <= 0:
+            return unit_rows(z[:, : self.n_components])
         paired = self.paired_.transform(unit_rows(z))
+        if m_latent <= 0:
+            return paired
+        share = m_latent / (m_latent + m_paired)
+        lsa = unit_rows(z[:, : self.n_components])
         return np.hstack(
             [np.sqrt(share) * lsa, np.sqrt(1.0 - share) * paired], dtype=np.float32
         )
@@ -380,14 +443,58 @@ class Ranker:
             )
             if oi.size == 0:
                 continue
-            offers = _Block.of(os_, oi)
+            need_vecs, offer_vecs, penalty = self._transduce(
+                ns.search[ni], os_.search[oi]
+            )
+            offers = _Block.of(os_, oi, offer_vecs, penalty)
             for start in range(0, ni.size, _BLOCK):
-                block = ni[start : start + _BLOCK]
-                picked.extend(self._rank_block(ns, os_, offers, block, k))
+                picked.extend(
+                    self._rank_block(
+                        ns,
+                        os_,
+                        offers,
+                        ni[start : start + _BLOCK],
+                        need_vecs[start : start + _BLOCK],
+                        k,
+                    )
+                )
         explain = _Explainer(self, ns, os_, picked)
         for i, picks in picked:
             result[ns.ids[i]] = explain(i, picks)
         return result
+
+    def _transduce(
+        self, needs: FloatMatrix, offers: FloatMatrix
+    ) -> tuple[FloatMatrix, FloatMatrix, F32]:
+        """Text vectors of one kind's needs and offers, moved towards their
+        neighbours on the other side, and each offer's hub penalty.
+
+        Expansion (pseudo-relevance feedback): a need's vector plus
+        `expand_weight` times the mean of its `expand_k` nearest offers, and
+        the same for offers with their nearest needs, so that two postings
+        whose neighbourhoods agree come closer. Hub penalty (CSLS): an offer
+        close to every need is less telling, so half of how much its mean
+        cosine to its `hub_k` nearest needs exceeds the average offer's is
+        taken off its text similarity. Each is skipped while the other side
+        has fewer than twice its k postings, where neighbours mean little.
+        """
+        n, m = needs.shape[0], offers.shape[0]
+        k, weight = self.expand_k, self.expand_weight
+        new_needs, new_offers = needs, offers
+        if weight > 0 and k > 0:
+            if m >= 2 * k:
+                new_needs = unit_rows(
+                    needs + weight * _neighbour_mean(needs, offers, k)
+                )
+            if n >= 2 * k:
+                new_offers = unit_rows(
+                    offers + weight * _neighbour_mean(offers, needs, k)
+                )
+        penalty = np.zeros(m, dtype=np.float32)
+        if self.hub_k > 0 and n >= 2 * self.hub_k:
+            hubness = _top_mean(new_offers, new_needs, self.hub_k)
+            penalty = np.asarray(0.5 * (hubness - hubness.mean()), dtype=np.float32)
+        return new_needs, new_offers, penalty
 
     def _rank_block(
         self,
@@ -395,6 +502,7 @@ class Ranker:
         os_: _Side,
         offers: _Block,
         block: I64,
+        vectors: FloatMatrix,
         k: int,
     ) -> list[tuple[int, list[_Pick]]]:
         """For each need of `block`: its best k (offer index, score, parts, km)."""
@@ -406,8 +514,9 @@ class Ranker:
         m = oi.size
 
         # Stage 1: text cosine for the whole block, hard rules as masks.
-        text = ns.search[block] @ offers.search.T
-        # Cosines lie in [-1, 1]; a pair the rules forbid is pushed below -2.
+        text = vectors @ offers.search.T
+        text -= offers.penalty[None, :]
+        # Scores lie in [-2, 2]; a pair the rules forbid is pushed below -8.
         # Shifting rather than setting one value keeps the scores distinct,
         # which selection needs to stay fast (many equal keys slow it down).
         np.subtract(text, _FORBIDDEN, out=text, where=~_allowed(ns, offers, block))
@@ -417,7 +526,7 @@ class Ranker:
         else:
             cand = np.broadcast_to(np.arange(m), (block.size, m))
         found = np.take_along_axis(text, cand, axis=1)
-        keep = found > 1.0 - _FORBIDDEN
+        keep = found > 2.0 - _FORBIDDEN
         row = np.repeat(np.arange(block.size), keep.sum(axis=1))
         pos = cand[keep]
         need = block[row]
@@ -493,7 +602,9 @@ class Ranker:
 
 
 _BLOCK = 256
-_FORBIDDEN = 4.0
+_FORBIDDEN = 10.0
+_MIX_PAIRS = 1000
+_MIX_STEPS = 5
 
 
 @dataclass(frozen=True)
@@ -502,6 +613,7 @@ class _Block:
 
     index: I64
     search: FloatMatrix
+    penalty: F32
     start: F64
     end: F64
     xyz: F64
@@ -509,17 +621,43 @@ class _Block:
     any_position: bool
 
     @classmethod
-    def of(cls, side: _Side, index: I64) -> _Block:
+    def of(cls, side: _Side, index: I64, search: FloatMatrix, penalty: F32) -> _Block:
         start, end = side.start[index], side.end[index]
         return cls(
             index=index,
-            search=np.ascontiguousarray(side.search[index]),
+            search=np.ascontiguousarray(search),
+            penalty=penalty,
             start=start,
             end=end,
             xyz=side.xyz[index],
             any_period=bool(np.isfinite(start).any() or np.isfinite(end).any()),
             any_position=bool(np.isfinite(side.lat[index]).any()),
         )
+
+
+def _neighbour_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> FloatMatrix:
+    """(len(a), d): for each row of `a`, the mean of the `k` rows of `b` with
+    the largest dot products (blockwise, so memory stays flat)."""
+    m = b.shape[0]
+    out = np.empty_like(a)
+    for start in range(0, a.shape[0], _BLOCK):
+        sims = a[start : start + _BLOCK] @ b.T
+        top = np.argpartition(sims, m - k, axis=1)[:, m - k :]
+        out[start : start + _BLOCK] = b[top].mean(axis=1)
+    return out
+
+
+def _top_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> F32:
+    """(len(a),): each row of `a`'s mean dot product with its `k` nearest rows
+    of `b`."""
+    m = b.shape[0]
+    out = np.empty(a.shape[0], dtype=np.float32)
+    for start in range(0, a.shape[0], _BLOCK):
+        sims = a[start : start + _BLOCK] @ b.T
+        out[start : start + _BLOCK] = np.partition(sims, m - k, axis=1)[
+            :, m - k :
+        ].mean(axis=1)
+    return out
 
 
 def _allowed(ns: _Side, offers: _Block, block: I64) -> npt.NDArray[np.bool_]:
@@ -627,13 +765,16 @@ class _Explainer:
             _cached(self.offer_keys, j, os_.postings, _skill_keys) for j, *_ in picks
         ]
         related = self.related(need_keys, offer_keys)
+        need_stems = _cached(self.need_stems, i, ns.postings, _stem_words)
         return [
             Match(
                 need_id=ns.ids[i],
                 offer_id=os_.ids[j],
                 score=score,
                 parts=dict(zip(PART_NAMES, parts, strict=True)),
-                reasons=self.reasons(i, j, km, need_keys, keys, close, parts[1] > 0),
+                reasons=self.reasons(
+                    i, j, km, need_keys, keys, need_stems, close, parts[1] > 0
+                ),
             )
             for (j, score, parts, km), keys, close in zip(
                 picks, offer_keys, related, strict=True
@@ -653,6 +794,7 @@ class _Explainer:
         km: float,
         need_keys: dict[str, str],
         offer_keys: dict[str, str],
+        need_stems: dict[str, str],
         related: tuple[str, ...],
         has_shared: bool,
     ) -> tuple[Reason, ...]:
@@ -665,7 +807,6 @@ class _Explainer:
             reasons.append(Reason("shared_skills", values=shared))
         if related:
             reasons.append(Reason("related_skills", values=related))
-        need_stems = _cached(self.need_stems, i, ns.postings, _stem_words)
         if need_stems:
             offer_stems = _cached(self.offer_stems, j, os_.postings, _stem_words)
             terms = [word for s, word in offer_stems.items() if s in need_stems]
@@ -700,14 +841,20 @@ class _Explainer:
         rows = self.label_row
         mine = self.label_vectors[[rows[s] for s in need_keys.values()]]
         theirs = self.label_vectors[[rows[s] for labels in others for s in labels]]
-        best = (theirs @ mine.T).max(axis=1)
+        best = (theirs @ mine.T).max(axis=1).tolist()
         out: list[tuple[str, ...]] = []
         start = 0
         for labels in others:
-            sims = best[start : start + len(labels)]
+            # (similarity, label) pairs of this offer; a handful, so plain sorted.
+            close = sorted(
+                (
+                    (-sim, n)
+                    for n, sim in enumerate(best[start : start + len(labels)])
+                    if sim >= RELATED_SKILL_MIN
+                ),
+            )[:3]
             start += len(labels)
-            order = np.argsort(-sims, kind="stable")[:3]
-            out.append(tuple(labels[o] for o in order if sims[o] >= RELATED_SKILL_MIN))
+            out.append(tuple(labels[n] for _, n in close))
         return out
 
 

@@ -16,6 +16,9 @@ class Reason:
     - ``"shared_skills"``: `values` = the offer's skill labels that the need also
       lists (equal after lower-casing, stemming and ignoring punctuation), in the
       offer's order.
+    - ``"related_skills"``: `values` = up to three of the offer's other skill
+      labels that lie closest to one of the need's (cosine >= 0.5 in the paired
+      space, see `matching.ranking.RELATED_SKILL_MIN`), closest first.
     - ``"shared_terms"``: `values` = words of the offer whose stems the need shares
       (title and text, words over three letters), in the offer's order, at most five.
     - ``"distance_km"``: `value` = great-circle distance in km, one decimal.
@@ -42,11 +45,12 @@ class Match:
     """A ranked (need, offer) pair.
 
     `score` is in [0, 1], the weighted mean of `parts`. `parts` maps a component
-    name to its value in [0, 1]: ``text`` (learned text similarity), ``skills``
-    (share of the need's skills the offer lists), ``period`` (share of the need's
-    period the offer covers), ``distance`` (1 next door, falling with km; 0.5 when
-    a position is unknown) and ``capacity`` (share of the need's students the
-    offer has places for). `reasons` are structured data, see `Reason`.
+    name to its value in [0, 1]: ``text`` (learned text similarity, less the
+    offer's hub penalty), ``skills`` (share of the need's skills the offer
+    lists), ``period`` (share of the need's period the offer covers),
+    ``distance`` (1 next door, falling with km; 0.5 when a position is unknown)
+    and ``capacity`` (share of the need's students the offer has places for).
+    `reasons` are structured data, see `Reason`.
     """
 
     need_id: str

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -25,6 +26,8 @@ _STEMMER = snowballstemmer.stemmer("swedish")
 
 FloatMatrix = npt.NDArray[np.float32]
 Document = Sequence[str]
+
+_THREADED_ROWS = 8192
 
 
 def normalise(text: str) -> str:
@@ -207,6 +210,7 @@ class LatentSpace:
         dims = max(0, min(self.n_components, rows.shape[0] - 1, rows.shape[1] - 1))
         if dims < 1:
             self.components_ = np.zeros((0, x.shape[1]), dtype=np.float32)
+            self._columns = np.ascontiguousarray(self.components_.T)
             return self
         # Exact truncated SVD through the small (rows x rows) Gram matrix: with
         # at most `max_fit_rows` rows this is far cheaper than a randomized SVD
@@ -225,11 +229,27 @@ class LatentSpace:
         # Fix each component's sign so the result does not depend on LAPACK.
         comps[comps.sum(axis=1) < 0] *= -1.0
         self.components_ = comps
+        # The same matrix laid out for products with sparse rows.
+        self._columns = np.ascontiguousarray(comps.T)
         return self
 
     def project(self, x: sp.csr_matrix) -> FloatMatrix:
-        """(n_docs, n_components) float32 coordinates, not normalised."""
-        return np.asarray(x @ self.components_.T, dtype=np.float32)
+        """(n_docs, n_components) float32 coordinates, not normalised.
+
+        Large inputs are projected in two halves on two threads: scipy's
+        sparse product releases the GIL, and each row's result is the same
+        either way.
+        """
+        comps = self._columns
+        n = x.shape[0]
+        if n < _THREADED_ROWS:
+            return np.asarray(x @ comps, dtype=np.float32)
+        half = n // 2
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parts = list(
+                pool.map(lambda rows: x[rows] @ comps, (slice(0, half), slice(half, n)))
+            )
+        return np.vstack(parts, dtype=np.float32)
 
 
 def _canonical_order(x: sp.csr_matrix) -> npt.NDArray[np.int64]:
@@ -253,7 +273,7 @@ class PairedSpace:
     Closed form (eigendecompositions only), so it is deterministic and fast.
     """
 
-    def __init__(self, n_components: int = 100, *, reg: float = 0.5):
+    def __init__(self, n_components: int = 100, *, reg: float = 1.0):
         self.n_components = n_components
         self.reg = reg
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from matching import Match, Posting, Ranker, Reason, Weights, rank
+from matching import InvalidArgument, Match, Posting, Ranker, Reason, Weights, rank
 
 MORA = (61.004, 14.537)
 
@@ -268,3 +268,81 @@ def test_self_supervised_fit_reads_only_the_postings_content():
 def test_explicit_weights_are_used_as_given():
     w = Weights(latent=1.0, paired=0.0, chars=0.0)
     assert Ranker(weights=w).fit(_corpus()).weights_ is w
+
+
+def _fields_corpus(seed=5, n=60):
+    rng = random.Random(seed)
+    fields = [
+        ["Svetsning", "MIG-svetsning", "TIG-svetsning", "Plåtslageri", "Lödning"],
+        ["Omvårdnad", "Läkemedelshantering", "Hygienrutiner", "Demensvård"],
+        ["Matlagning", "Bakning", "Livsmedelshygien", "Menyplanering", "Kallskänk"],
+    ]
+    return [
+        Posting(f"p{i}", "apl", "", skills=tuple(rng.sample(f, 3)))
+        for i, f in enumerate(rng.choice(fields) for _ in range(n))
+    ]
+
+
+def test_related_skills_name_the_offers_close_labels_only():
+    need_ = Posting("n", "apl", "", skills=("Svetsning", "Lödning"))
+    weld = Posting("weld", "apl", "", skills=("TIG-svetsning", "Kallskänk", "Lödning"))
+    ranker = Ranker().fit([*_fields_corpus(), need_, weld])
+    (m,) = ranker.rank([need_], [weld])["n"]
+    by_code = {r.code: r for r in m.reasons}
+    assert by_code["shared_skills"].values == ("Lödning",)
+    # A welding label is related to the need's welding; a kitchen one is not,
+    # and a shared label is not repeated as related.
+    assert by_code["related_skills"].values == ("TIG-svetsning",)
+
+
+def test_neighbourhood_steps_wait_for_enough_postings():
+    # Under 2 * k postings on the other side, expansion and hub penalty are off,
+    # so a handful of offers ranks exactly as with both turned off.
+    needs = [need(f"n{i}", skills=("Svetsning",)) for i in range(3)]
+    offers = [offer(f"o{i}", title=t) for i, t in enumerate(["Svets", "Kök", "Vård"])]
+    corpus = [*needs, *offers]
+    on = Ranker().fit(corpus).rank(needs, offers)
+    off = Ranker(expand_weight=0.0, hub_k=0).fit(corpus).rank(needs, offers)
+    assert {n: [(m.offer_id, m.score) for m in ms] for n, ms in on.items()} == {
+        n: [(m.offer_id, m.score) for m in ms] for n, ms in off.items()
+    }
+
+
+def test_hub_penalty_is_one_shift_per_offer():
+    # The hub penalty moves an offer's text part by the same amount for every
+    # need (it is a property of the offer), and not by zero for all of them.
+    corpus = _fields_corpus(n=90)
+    needs = [Posting(f"n{p.id}", "apl", "", skills=p.skills) for p in corpus[:30]]
+    offers = corpus[30:]
+    everything = [*needs, *offers]
+    on = Ranker().fit(everything).rank(needs, offers, k=len(offers))
+    off = Ranker(hub_k=0).fit(everything).rank(needs, offers, k=len(offers))
+    shifts: dict[str, list[float]] = {}
+    for n_id, matches in on.items():
+        plain = {m.offer_id: m.parts["text"] for m in off[n_id]}
+        for m in matches:
+            t_on, t_off = m.parts["text"], plain[m.offer_id]
+            if 0.0 < t_on < 1.0 and 0.0 < t_off < 1.0:  # not clipped
+                shifts.setdefault(m.offer_id, []).append(t_on - t_off)
+    assert shifts
+    for values in shifts.values():
+        assert max(values) - min(values) < 1e-4
+    assert any(abs(v[0]) > 1e-3 for v in shifts.values())
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"expand_k": -1},
+        {"hub_k": 1.5},
+        {"expand_weight": -0.1},
+        {"expand_weight": float("nan")},
+        {"n_components": 0},
+        {"candidates": True},
+    ],
+)
+def test_bad_ranker_parameters_raise_a_named_error(params):
+    with pytest.raises(InvalidArgument):
+        Ranker(**params).fit(_corpus())
+    with pytest.raises(InvalidArgument):
+        Ranker(**params).fit_rank([need()], [offer("o")])
