@@ -231,16 +231,19 @@ def test_fitted_ranker_can_be_reused():
     assert ids(got["n"]) == ["o1"]
 
 
-def _corpus(seed=5):
+FIELDS = [
+    ["svetsning", "plåtslageri", "CNC-bearbetning", "ritningsläsning", "lödning"],
+    ["omvårdnad", "läkemedelshantering", "hygienrutiner", "dokumentation"],
+    ["matlagning", "bakning", "livsmedelshygien", "menyplanering", "disk"],
+]
+
+
+def _corpus(seed=5, n=30, fields=FIELDS):
+    """n postings of three skills each, every one from one of `fields`."""
     rng = random.Random(seed)
-    fields = [
-        ["svetsning", "plåtslageri", "CNC-bearbetning", "ritningsläsning", "lödning"],
-        ["omvårdnad", "läkemedelshantering", "hygienrutiner", "dokumentation"],
-        ["matlagning", "bakning", "livsmedelshygien", "menyplanering", "disk"],
-    ]
     return [
         Posting(f"p{i}", "apl", "", skills=tuple(rng.sample(f, 3)))
-        for i, f in enumerate(rng.choice(fields) for _ in range(30))
+        for i, f in enumerate(rng.choice(fields) for _ in range(n))
     ]
 
 
@@ -270,17 +273,15 @@ def test_explicit_weights_are_used_as_given():
     assert Ranker(weights=w).fit(_corpus()).weights_ is w
 
 
-def _fields_corpus(seed=5, n=60):
-    rng = random.Random(seed)
-    fields = [
-        ["Svetsning", "MIG-svetsning", "TIG-svetsning", "Plåtslageri", "Lödning"],
-        ["Omvårdnad", "Läkemedelshantering", "Hygienrutiner", "Demensvård"],
-        ["Matlagning", "Bakning", "Livsmedelshygien", "Menyplanering", "Kallskänk"],
-    ]
-    return [
-        Posting(f"p{i}", "apl", "", skills=tuple(rng.sample(f, 3)))
-        for i, f in enumerate(rng.choice(fields) for _ in range(n))
-    ]
+WELDING_FIELDS = [
+    ["Svetsning", "MIG-svetsning", "TIG-svetsning", "Plåtslageri", "Lödning"],
+    ["Omvårdnad", "Läkemedelshantering", "Hygienrutiner", "Demensvård"],
+    ["Matlagning", "Bakning", "Livsmedelshygien", "Menyplanering", "Kallskänk"],
+]
+
+
+def _fields_corpus(n=60):
+    return _corpus(n=n, fields=WELDING_FIELDS)
 
 
 def test_related_skills_name_the_offers_close_labels_only():
