@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from matching.errors import DuplicateId, InvalidPosting
 
@@ -57,8 +57,11 @@ def validate_posting(p: Posting) -> None:
     if isinstance(p.count, bool) or not isinstance(p.count, int) or p.count < 1:
         raise _bad(p, "count", f"count must be an integer >= 1, got {p.count!r}")
     for name, value in (("start", p.start), ("end", p.end)):
-        if value is not None and not isinstance(value, date):
-            raise _bad(p, name, f"{name} must be a date or None")
+        # A datetime is a date too, but cannot be compared with one.
+        if value is not None and (
+            not isinstance(value, date) or isinstance(value, datetime)
+        ):
+            raise _bad(p, name, f"{name} must be a date (not a datetime) or None")
     if p.start is not None and p.end is not None and p.end < p.start:
         raise _bad(p, "end", f"end {p.end} is before start {p.start}")
     if (p.lat is None) != (p.lon is None):

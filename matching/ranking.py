@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from matching.errors import InvalidArgument, InvalidWeights
+from matching.errors import InvalidArgument, InvalidPosting, InvalidWeights
 from matching.geo import EARTH_RADIUS_KM, haversine_km
 from matching.postings import Posting, check_unique
 from matching.results import Match, Reason
@@ -94,14 +94,23 @@ class Weights:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if not isinstance(value, int | float) or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
                 raise InvalidWeights(f"weight {f.name} must be a finite number")
             if value < 0:
                 raise InvalidWeights(f"weight {f.name} must be >= 0, got {value}")
         if self.latent + self.paired + self.chars <= 0:
             raise InvalidWeights("latent + paired + chars must be > 0")
-        if sum(self.part_weights()) <= 0:
+        total = sum(self.part_weights())
+        if total <= 0:
             raise InvalidWeights("at least one part weight must be > 0")
+        if not math.isfinite(total) or not math.isfinite(
+            self.latent + self.paired + self.chars
+        ):
+            raise InvalidWeights("the weights are too large to add up")
         if self.distance_scale_km <= 0:
             raise InvalidWeights("distance_scale_km must be > 0")
 
@@ -195,11 +204,21 @@ class Ranker:
     def fit(self, postings: Sequence[Posting]) -> Ranker:
         """Learn the text model from `postings` (usually needs and offers)."""
         self._check_params()
+        for p in postings:
+            if not isinstance(p, Posting):
+                raise InvalidPosting(
+                    f"postings must be Posting objects, got {type(p)!r}"
+                )
         self._fit([_document(p) for p in postings], postings)
         return self
 
     def _check_params(self) -> None:
-        """Raise `InvalidArgument` for a parameter no fit can use."""
+        """Raise `InvalidArgument` (or `InvalidWeights`) for a parameter no fit
+        can use."""
+        if self.weights is not None and not isinstance(self.weights, Weights):
+            raise InvalidWeights(
+                f"weights must be a Weights or None, got {type(self.weights)!r}"
+            )
         for name, low in (
             ("n_components", 1),
             ("base_components", 1),
@@ -236,6 +255,7 @@ class Ranker:
             random_state=self.random_state,
         ).fit(x, order)
         units = [u for u in (_units(postings[i]) for i in order) if len(u) >= 2]
+        self._pairs_from = units
         rng = np.random.default_rng(self.random_state)
         a, b = self._halves(units, rng)
         self.paired_ = PairedSpace(self.n_components).fit(
@@ -283,9 +303,16 @@ class Ranker:
         wins.
         """
         default = Weights()
-        if len(a) < 20:
-            # Too few pairs to learn a space or a mix from: plain LSA cosine.
-            return replace(default, latent=1.0, paired=0.0, chars=0.0)
+        if (
+            len(self._pairs_from) < _MIN_POSTINGS
+            or not (self.paired_.correlations_ > 0).any()
+        ):
+            # Too little to learn a space or a mix from: the plain LSA cosine,
+            # or the raw n-gram cosine when the corpus is so small that its LSA
+            # has only a few dimensions (every cosine near +-1).
+            if self.latent_.components_.shape[0] >= _MIN_LATENT_DIMS:
+                return replace(default, latent=1.0, paired=0.0, chars=0.0)
+            return replace(default, latent=0.0, paired=0.0, chars=1.0)
         if len(a) > _MIX_PAIRS:
             keep = np.sort(rng.choice(len(a), _MIX_PAIRS, replace=False))
             a, b = [a[i] for i in keep], [b[i] for i in keep]
@@ -307,7 +334,10 @@ class Ranker:
                     j / _MIX_STEPS,
                 )
                 s = mix[0] * latent + mix[1] * paired + mix[2] * chars
-                rank = (s > np.diag(s)[:, None]).sum(axis=1)
+                # Ties count as the middle of the tied places, so a space
+                # that gives everything the same score wins nothing.
+                own = np.diag(s)[:, None]
+                rank = (s > own).sum(axis=1) + 0.5 * ((s == own).sum(axis=1) - 1)
                 reciprocal = 1.0 / (1.0 + rank)
                 error = float(reciprocal.std() / np.sqrt(len(reciprocal)))
                 tried.append((float(reciprocal.mean()), error, mix))
@@ -352,6 +382,8 @@ class Ranker:
     ) -> dict[str, list[Match]]:
         """Best `k` offers for every need, best first; see `matching.rank`."""
         _check_k(k)
+        if not hasattr(self, "weights_"):
+            raise InvalidArgument("the Ranker is not fitted: call fit() first")
         check_unique(needs, "need")
         check_unique(offers, "offer")
         keys = _KeyIndex()
@@ -364,8 +396,20 @@ class Ranker:
         keys: _KeyIndex,
         chars: sp.csr_matrix | None = None,
     ) -> _Side:
+        docs = [posting_units(p.title, p.text, p.skills) for p in postings]
         if chars is None:
-            chars = self.chars_.transform([_document(p) for p in postings])
+            chars = self.chars_.transform(docs)
+        # Text vectors once per distinct document, in content order: a dense
+        # product can round a row differently by where it sits, and equal
+        # texts must get equal vectors whatever the order of the input.
+        first: dict[tuple[str, ...], int] = {}
+        for i, doc in enumerate(docs):
+            first.setdefault(doc, i)
+        distinct = sorted(first)
+        slot = {doc: r for r, doc in enumerate(distinct)}
+        search = self._search_vectors(chars[[first[d] for d in distinct]])[
+            [slot[d] for d in docs]
+        ]
         n = len(postings)
         lat = np.array([np.nan if p.lat is None else p.lat for p in postings])
         lon = np.array([np.nan if p.lon is None else p.lon for p in postings])
@@ -384,7 +428,7 @@ class Ranker:
                 dtype=np.float64,
             ).reshape(n),
             xyz=_sphere(lat.reshape(n), lon.reshape(n)),
-            search=self._search_vectors(chars),
+            search=search,
             chars=chars if self.weights_.text_mix()[2] > 0 else None,
             keys=incidence,
             n_skills=np.diff(incidence.indptr).astype(np.float64),
@@ -474,8 +518,8 @@ class Ranker:
         the same for offers with their nearest needs, so that two postings
         whose neighbourhoods agree come closer. Hub penalty (CSLS): an offer
         close to every need is less telling, so half of how much its mean
-        cosine to its `hub_k` nearest needs exceeds the average offer's is
-        taken off its text similarity. Each is skipped while the other side
+        cosine to its `hub_k` nearest needs exceeds the least crowded offer's
+        is taken off its text similarity. Each is skipped while the other side
         has fewer than twice its k postings, where neighbours mean little.
         """
         n, m = needs.shape[0], offers.shape[0]
@@ -483,17 +527,15 @@ class Ranker:
         new_needs, new_offers = needs, offers
         if weight > 0 and k > 0:
             if m >= 2 * k:
-                new_needs = unit_rows(
-                    needs + weight * _neighbour_mean(needs, offers, k)
-                )
+                new_needs = _expand(needs, offers, k, weight)
             if n >= 2 * k:
-                new_offers = unit_rows(
-                    offers + weight * _neighbour_mean(offers, needs, k)
-                )
+                new_offers = _expand(offers, needs, k, weight)
         penalty = np.zeros(m, dtype=np.float32)
         if self.hub_k > 0 and n >= 2 * self.hub_k:
             hubness = _top_mean(new_offers, new_needs, self.hub_k)
-            penalty = np.asarray(0.5 * (hubness - hubness.mean()), dtype=np.float32)
+            # Measured from the least crowded offer, so it never adds: within
+            # one need's list only the differences between offers count.
+            penalty = np.asarray(0.5 * (hubness - hubness.min()), dtype=np.float32)
         return new_needs, new_offers, penalty
 
     def _rank_block(
@@ -505,38 +547,77 @@ class Ranker:
         vectors: FloatMatrix,
         k: int,
     ) -> list[tuple[int, list[_Pick]]]:
-        """For each need of `block`: its best k (offer index, score, parts, km)."""
+        """For each need of `block`: its best k (offer index, score, parts, km).
+
+        Exact, not a heuristic: the offers with the `candidates` best text
+        scores (and every offer tied with the last of them) are scored in full;
+        then every other offer whose text score is high enough that the other
+        parts could still lift it to the k-th best score is scored too.
+        """
         w = self.weights_
         pw = np.array(w.part_weights(), dtype=np.float64)
         pw = pw / pw.sum()
         m_latent, m_paired, m_chars = w.text_mix()
-        oi = offers.index
-        m = oi.size
+        # A score is at most scale * (searched cosine) + rest.
+        scale = pw[0] * (m_latent + m_paired)
+        others = float(pw[1:].sum())
+        rest = others + pw[0] * m_chars
+        m = offers.index.size
 
-        # Stage 1: text cosine for the whole block, hard rules as masks.
+        # Stage 1: text scores for the whole block, hard rules as masks.
         text = vectors @ offers.search.T
         text -= offers.penalty[None, :]
-        # Scores lie in [-2, 2]; a pair the rules forbid is pushed below -8.
+        # Scores lie in [-2, 1]; a pair the rules forbid is pushed below -8.
         # Shifting rather than setting one value keeps the scores distinct,
         # which selection needs to stay fast (many equal keys slow it down).
         np.subtract(text, _FORBIDDEN, out=text, where=~_allowed(ns, offers, block))
-        c = m if pw[0] < 0.5 else min(m, max(self.candidates, 5 * k))
-        if c < m:
-            cand = np.argpartition(text, m - c, axis=1)[:, m - c :]
+        lowest = 2.0 - _FORBIDDEN
+        c = min(m, max(self.candidates, 5 * k))
+        if scale <= 0 or c >= m:
+            cut = np.full(block.size, lowest, dtype=np.float32)
         else:
-            cand = np.broadcast_to(np.arange(m), (block.size, m))
-        found = np.take_along_axis(text, cand, axis=1)
-        keep = found > 2.0 - _FORBIDDEN
-        row = np.repeat(np.arange(block.size), keep.sum(axis=1))
-        pos = cand[keep]
-        need = block[row]
-        offer = oi[pos]
+            cut = np.maximum(np.partition(text, m - c, axis=1)[:, m - c], lowest)
+        row, pos = np.nonzero(text >= cut[:, None])
+        found = self._score(ns, os_, offers, block, vectors, row, pos)
 
-        # Stage 2: every part, for the candidates only.
+        # Stage 2: offers below the cut that could still reach the k-th best.
+        if scale > 0:
+            kth = _kth_best(found[0], found[1], block.size, k)
+            reach = np.where(kth > others, (kth - rest) / scale - 1e-6, lowest)
+            short = reach < cut
+            if short.any():
+                band = (text >= reach[:, None]) & (text < cut[:, None])
+                band[~short] = False
+                more = self._score(ns, os_, offers, block, vectors, *np.nonzero(band))
+                found = tuple(  # type: ignore[assignment]
+                    np.concatenate([a, b], axis=-1)
+                    for a, b in zip(found, more, strict=True)
+                )
+        return _best(block, k, *found)
+
+    def _score(
+        self,
+        ns: _Side,
+        os_: _Side,
+        offers: _Block,
+        block: I64,
+        vectors: FloatMatrix,
+        row: I64,
+        pos: I64,
+    ) -> tuple[I64, F64, I64, F64, F64, I64]:
+        """Every part for the pairs (block[row], offers.index[pos]) that pass
+        the exact distance rule: (row, score, offer, parts, km, pos)."""
+        w = self.weights_
+        pw = np.array(w.part_weights(), dtype=np.float64)
+        pw = pw / pw.sum()
+        m_latent, m_paired, m_chars = w.text_mix()
+        need = block[row]
+        offer = offers.index[pos]
         km = haversine_km(ns.lat[need], ns.lon[need], os_.lat[offer], os_.lon[offer])
-        # The search tested the radius on chords with a little slack; here the
-        # rule is applied exactly (NaN, an unknown position, never fails it).
-        exact = ~(km > ns.max_km[need])
+        # The search tested the radius on unit vectors with a little slack; here
+        # the rule is applied exactly (NaN, an unknown position, never fails it;
+        # a micrometre of rounding does not either).
+        exact = ~(km > ns.max_km[need] + 1e-9)
         row, pos, need, offer, km = (
             row[exact],
             pos[exact],
@@ -544,8 +625,15 @@ class Ranker:
             offer[exact],
             km[exact],
         )
-        cosine = found[keep][exact].astype(np.float64)
-        text_part = (m_latent + m_paired) * cosine if m_latent + m_paired > 0 else 0.0
+        # The cosine again in float64, pair by pair: the float32 block product
+        # can differ in the last bits by where a row sits, and equal texts must
+        # get equal scores for ties to go by offer id.
+        cosine = np.einsum(
+            "ij,ij->i",
+            vectors[row].astype(np.float64),
+            offers.search[pos].astype(np.float64),
+        ) - offers.penalty[pos].astype(np.float64)
+        text_part = (m_latent + m_paired) * cosine
         if m_chars > 0 and ns.chars is not None and os_.chars is not None:
             text_part = (
                 text_part
@@ -575,35 +663,63 @@ class Ranker:
             ]
         )
         score = np.clip(pw @ parts, 0.0, 1.0)
-        # Best first within each need; equal scores (to 6 decimals, so that the
-        # float32 search cannot split equal texts) by offer id, i.e. position.
-        order = np.lexsort((pos, -np.round(score, 6), row))
-        row_sorted = row[order]
-        firsts = np.searchsorted(row_sorted, np.arange(block.size))
-        lasts = np.searchsorted(row_sorted, np.arange(block.size), side="right")
-        top = np.concatenate(
-            [order[a : min(b, a + k)] for a, b in zip(firsts, lasts, strict=True)]
-        ).astype(np.int64)
-        flat = zip(
+        return row, score, offer, parts, km, pos
+
+
+def _kth_best(row: I64, score: F64, n_rows: int, k: int) -> F64:
+    """Per row, the k-th best score (-inf where a row has fewer than k)."""
+    out = np.full(n_rows, -np.inf)
+    order = np.lexsort((-score, row))
+    row_sorted = row[order]
+    firsts = np.searchsorted(row_sorted, np.arange(n_rows))
+    lasts = np.searchsorted(row_sorted, np.arange(n_rows), side="right")
+    has = lasts - firsts >= k
+    out[has] = score[order[firsts[has] + k - 1]]
+    return out
+
+
+def _best(
+    block: I64,
+    k: int,
+    row: I64,
+    score: F64,
+    offer: I64,
+    parts: F64,
+    km: F64,
+    pos: I64,
+) -> list[tuple[int, list[_Pick]]]:
+    """Each need's k best, best first; equal scores (to 9 decimals) go by
+    offer id, i.e. by position."""
+    order = np.lexsort((pos, -np.round(score, 9), row))
+    row_sorted = row[order]
+    firsts = np.searchsorted(row_sorted, np.arange(block.size))
+    lasts = np.searchsorted(row_sorted, np.arange(block.size), side="right")
+    top = np.concatenate(
+        [order[a : min(b, a + k)] for a, b in zip(firsts, lasts, strict=True)]
+    ).astype(np.int64)
+    picks = list(
+        zip(
             offer[top].tolist(),
             score[top].tolist(),
             parts[:, top].T.tolist(),
             km[top].tolist(),
             strict=True,
         )
-        picks = list(flat)
-        out = []
-        start = 0
-        for r, (a, b) in enumerate(zip(firsts, lasts, strict=True)):
-            size = min(b - a, k)
-            out.append((int(block[r]), picks[start : start + size]))
-            start += size
-        return out
+    )
+    out = []
+    start = 0
+    for r, (a, b) in enumerate(zip(firsts, lasts, strict=True)):
+        size = min(b - a, k)
+        out.append((int(block[r]), picks[start : start + size]))
+        start += size
+    return out
 
 
 _BLOCK = 256
 _FORBIDDEN = 10.0
 _MIX_PAIRS = 1000
+_MIN_POSTINGS = 20
+_MIN_LATENT_DIMS = 20
 _MIX_STEPS = 5
 
 
@@ -635,6 +751,14 @@ class _Block:
         )
 
 
+def _expand(a: FloatMatrix, b: FloatMatrix, k: int, weight: float) -> FloatMatrix:
+    """Rows of `a` moved towards the mean of their `k` nearest rows of `b`; a
+    zero row (a posting with no known text) has no neighbours and stays zero."""
+    moved = unit_rows(a + weight * _neighbour_mean(a, b, k))
+    moved[~a.any(axis=1)] = 0.0
+    return moved
+
+
 def _neighbour_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> FloatMatrix:
     """(len(a), d): for each row of `a`, the mean of the `k` rows of `b` with
     the largest dot products (blockwise, so memory stays flat)."""
@@ -642,21 +766,24 @@ def _neighbour_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> FloatMatrix:
     out = np.empty_like(a)
     for start in range(0, a.shape[0], _BLOCK):
         sims = a[start : start + _BLOCK] @ b.T
-        top = np.argpartition(sims, m - k, axis=1)[:, m - k :]
+        # In index order, so the same neighbours always sum the same way.
+        top = np.sort(np.argpartition(sims, m - k, axis=1)[:, m - k :], axis=1)
         out[start : start + _BLOCK] = b[top].mean(axis=1)
     return out
 
 
-def _top_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> F32:
+def _top_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> F64:
     """(len(a),): each row of `a`'s mean dot product with its `k` nearest rows
-    of `b`."""
+    of `b`, the products taken again in float64 (equal rows, equal result)."""
     m = b.shape[0]
-    out = np.empty(a.shape[0], dtype=np.float32)
+    out = np.empty(a.shape[0], dtype=np.float64)
+    b64 = b.astype(np.float64)
     for start in range(0, a.shape[0], _BLOCK):
-        sims = a[start : start + _BLOCK] @ b.T
-        out[start : start + _BLOCK] = np.partition(sims, m - k, axis=1)[
-            :, m - k :
-        ].mean(axis=1)
+        rows = a[start : start + _BLOCK]
+        top = np.sort(np.argpartition(rows @ b.T, m - k, axis=1)[:, m - k :], axis=1)
+        out[start : start + _BLOCK] = (
+            np.einsum("ij,ikj->i", rows.astype(np.float64), b64[top]) / k
+        )
     return out
 
 
@@ -675,8 +802,10 @@ def _allowed(ns: _Side, offers: _Block, block: I64) -> npt.NDArray[np.bool_]:
         # haversine per pair. An offer with no position has (0, 0, 0, 1) and
         # every need a 1 in that slot, so it always passes; the slack of a
         # metre keeps rounding from dropping a pair the exact rule keeps.
-        angle = np.minimum((ns.max_km[block] + 1e-3) / EARTH_RADIUS_KM, np.pi)
-        threshold = np.where(limited, np.cos(angle), -np.inf)
+        angle = (ns.max_km[block] + 1e-3) / EARTH_RADIUS_KM
+        # Antipodes may come out a hair below -1, so half a turn or more
+        # admits everything.
+        threshold = np.where(limited & (angle < np.pi), np.cos(angle) - 1e-12, -np.inf)
         need_xyz = ns.xyz[block].copy()
         need_xyz[:, 3] = 1.0
         ok &= need_xyz @ offers.xyz.T >= threshold[:, None]
@@ -710,7 +839,11 @@ class _KeyIndex:
         indptr = [0]
         indices: list[int] = []
         for p in postings:
-            row = {self.ids.setdefault(skill_key(s), len(self.ids)) for s in p.skills}
+            row = {
+                self.ids.setdefault(key, len(self.ids))
+                for key in map(skill_key, p.skills)
+                if key
+            }
             indices.extend(row)
             indptr.append(len(indices))
         return sp.csr_matrix(
@@ -871,7 +1004,14 @@ def _cached(
 
 
 def _skill_keys(p: Posting) -> dict[str, str]:
-    return {skill_key(s): s for s in p.skills}
+    """Skill key -> the posting's first label with it; a label with no letters
+    or digits has no key."""
+    found: dict[str, str] = {}
+    for label in p.skills:
+        key = skill_key(label)
+        if key:
+            found.setdefault(key, label)
+    return found
 
 
 def _check_k(k: int) -> None:
@@ -921,7 +1061,10 @@ def rank(
     distance is at most `max_km` km. Equal scores are ordered by offer id.
 
     The text model is fitted on the needs and offers given (see `Ranker`); reuse
-    a fitted `Ranker` to rank many times against one corpus.
+    a fitted `Ranker` to rank many times against one corpus. A pair's text
+    similarity also reads the neighbourhoods of both sides among the postings
+    of the call, so ranking a subset can score the same pair a little
+    differently.
     """
     _check_k(k)
     check_unique(needs, "need")

@@ -23,8 +23,9 @@ class Reason:
       (title and text, words over three letters), in the offer's order, at most five.
     - ``"distance_km"``: `value` = great-circle distance in km, one decimal.
     - ``"overlap_weeks"``: `value` = weeks (days / 7, one decimal) that the two
-      periods overlap, when both periods are known at both ends.
-    - ``"any_time"``: the need or the offer has an open period, so they overlap.
+      periods overlap, when the overlap has two known ends (an open end of one
+      side takes the other side's date).
+    - ``"any_time"``: the overlap is open at one end or both (so they overlap).
     - ``"free_places"``: `value` = places the offer has (offer.count) and
       `values` = ``()``; compare with the need's students yourself.
     - ``"all_places"``: the offer has at least as many places as the need has

@@ -113,13 +113,21 @@ class CharNgrams:
                     unit_words[unit] = ids
                 indices.extend(ids)
             indptr.append(len(indices))
+        # Words numbered in sorted order, so that every row's entries come out
+        # in an order set by its content alone: sums over a row (norms, the
+        # projection) then round the same whatever the order of the input.
+        ordered = sorted(word_ids)
+        renumber = np.empty(len(ordered), dtype=np.int64)
+        renumber[[word_ids[w] for w in ordered]] = np.arange(len(ordered))
         doc_word = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), indices, indptr),
+            (
+                np.ones(len(indices), dtype=np.float32),
+                renumber[np.asarray(indices, dtype=np.int64)],
+                indptr,
+            ),
             shape=(len(indptr) - 1, len(word_ids)),
         )
         if grow:
-            # Built from sorted words, so the feature order (and everything fitted
-            # on it) does not depend on the order of the documents.
             seen: set[str] = set()
             for w in word_ids:
                 seen.update(_ngrams(w, self.low, self.high))
@@ -131,7 +139,7 @@ class CharNgrams:
         known = self._word_grams
         w_indptr = [0]
         w_indices: list[int] = []
-        for w in word_ids:
+        for w in ordered:
             grams = known.get(w)
             if grams is None:
                 grams = known[w] = [
@@ -241,6 +249,7 @@ class LatentSpace:
         either way.
         """
         comps = self._columns
+        x = sp.csr_matrix(x)
         n = x.shape[0]
         if n < _THREADED_ROWS:
             return np.asarray(x @ comps, dtype=np.float32)
@@ -309,5 +318,8 @@ class PairedSpace:
         return self
 
     def transform(self, z: FloatMatrix) -> FloatMatrix:
-        """(n, n_components) float32 unit rows of the (n, d) latent rows `z`."""
-        return unit_rows((z - self.mean_) @ self.projection_)
+        """(n, n_components) float32 unit rows of the (n, d) latent rows `z`;
+        a zero row (no known n-gram) stays zero rather than becoming -mean."""
+        out = unit_rows((z - self.mean_) @ self.projection_)
+        out[~z.any(axis=1)] = 0.0
+        return out

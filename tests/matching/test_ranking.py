@@ -1,10 +1,19 @@
 import math
 import random
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
-from matching import InvalidArgument, Match, Posting, Ranker, Reason, Weights, rank
+from matching import (
+    InvalidArgument,
+    Match,
+    MatchingError,
+    Posting,
+    Ranker,
+    Reason,
+    Weights,
+    rank,
+)
 
 MORA = (61.004, 14.537)
 
@@ -347,3 +356,151 @@ def test_bad_ranker_parameters_raise_a_named_error(params):
         Ranker(**params).fit(_corpus())
     with pytest.raises(InvalidArgument):
         Ranker(**params).fit_rank([need()], [offer("o")])
+
+
+# Regressions found in review: each would fail on the first two-stage version.
+
+
+def test_equal_texts_keep_the_nearest_and_the_lowest_ids():
+    offers = [
+        Posting(
+            f"o{i:03d}",
+            "apl",
+            "Svetsare",
+            "MIG- och TIG-svetsning i verkstad",
+            lat=59.0,
+            lon=18.0 + 0.01 * i,
+        )
+        for i in range(200)
+    ]
+    n = Posting("n", "apl", "Svetsare", "svetsning", lat=59.0, lon=18.0)
+    assert ids(rank([n], offers, k=3)["n"]) == ["o000", "o001", "o002"]
+    unplaced = [Posting(o.id, "apl", o.title, o.text) for o in offers]
+    assert ids(rank([n], unplaced, k=3)["n"]) == ["o000", "o001", "o002"]
+
+
+def test_search_is_exact_whatever_the_candidate_pool():
+    rng = random.Random(7)
+    offers = [
+        Posting(
+            f"d{i:03d}",
+            "apl",
+            rng.choice(["Svets", "Lager", "Kök"]),
+            "svetsning och montering",
+            lat=59.0 + rng.random() / 5,
+            lon=18.0 + rng.random() / 5,
+            count=rng.randint(1, 4),
+        )
+        for i in range(300)
+    ]
+    needs = [
+        Posting(f"n{i}", "apl", "Svetsare", "svetsning", lat=59.1, lon=18.1, count=2)
+        for i in range(3)
+    ]
+    corpus = [*needs, *offers]
+    small = Ranker(candidates=1).fit(corpus).rank(needs, offers, k=10)
+    every = Ranker(candidates=10**6).fit(corpus).rank(needs, offers, k=10)
+    assert {n: ids(m) for n, m in small.items()} == {
+        n: ids(m) for n, m in every.items()
+    }
+
+
+def test_a_space_that_scores_everything_alike_is_not_chosen():
+    corpus = [Posting("n", "apl", "Svetsare", "svetsning")] + [
+        Posting(f"o{i:03d}", "apl", "Svetsare", "svetsning MIG") for i in range(120)
+    ]
+    ranker = Ranker().fit(corpus)
+    (best,) = ranker.rank(corpus[:1], corpus[1:], k=1)["n"]
+    assert best.parts["text"] > 0.5
+
+
+def test_two_unrelated_postings_are_not_alike():
+    got = rank(
+        [Posting("n", "apl", "Svetsare", "svetsning MIG")],
+        [Posting("o", "apl", "Kock", "matlagning bakning")],
+    )["n"]
+    assert got[0].parts["text"] < 0.5
+
+
+def test_a_need_without_text_has_no_text_similarity():
+    corpus = _fields_corpus()
+    empty = Posting("empty", "apl", "", "")
+    punctuation = Posting("dots", "apl", "...", "!?")
+    got = (
+        Ranker()
+        .fit([*corpus, empty, punctuation])
+        .rank([empty, punctuation], corpus, k=3)
+    )
+    assert all(m.parts["text"] == 0.0 for ms in got.values() for m in ms)
+
+
+def test_offers_just_outside_the_radius_do_not_crowd_out_valid_ones():
+    north = 10.0005 / 6371.0088 * 180 / math.pi  # 10.0005 km, in degrees
+    n = Posting(
+        "n", "apl", "Svetsare", "svetsning MIG TIG", lat=59.0, lon=18.0, max_km=10.0
+    )
+    outside = [
+        Posting(
+            f"a{i:02d}",
+            "apl",
+            "Svetsare",
+            "svetsning MIG TIG",
+            lat=59.0 + north,
+            lon=18.0,
+        )
+        for i in range(60)
+    ]
+    inside = [
+        Posting(f"b{i:02d}", "apl", "Kock", "matlagning", lat=59.01, lon=18.0)
+        for i in range(20)
+    ]
+    got = rank([n], [*outside, *inside], k=10)["n"]
+    assert len(got) == 10
+    assert all(m.offer_id.startswith("b") for m in got)
+
+
+def test_an_unlimited_radius_keeps_the_antipodes():
+    rng = random.Random(2)
+    points = [(rng.uniform(-80, 80), rng.uniform(-179, 179)) for _ in range(50)]
+    needs = [
+        Posting(f"n{i}", "apl", "Svets", lat=lat, lon=lon, max_km=1e9)
+        for i, (lat, lon) in enumerate(points)
+    ]
+    offers = [
+        Posting(
+            f"o{i}", "apl", "Svets", lat=-lat, lon=lon - 180 if lon > 0 else lon + 180
+        )
+        for i, (lat, lon) in enumerate(points)
+    ]
+    got = rank(needs, offers, k=len(offers))
+    assert all(len(ms) == len(offers) for ms in got.values())
+
+
+def test_zero_radius_keeps_the_same_place_written_another_way():
+    n = need(lat=10.0, lon=180.0, max_km=0.0)
+    same = offer("same", lat=10.0, lon=-180.0)
+    assert ids(rank([n], [same])["n"]) == ["same"]
+
+
+def test_labels_without_letters_share_nothing():
+    (m,) = rank([need(skills=("-", "Svetsning"))], [offer("o", skills=("*",))])["n"]
+    assert m.parts["skills"] == 0.0
+    assert "shared_skills" not in [r.code for r in m.reasons]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: Ranker().rank([need()], [offer("o")]),
+        lambda: Ranker().fit(["not a posting"]),
+        lambda: rank([need()], [offer("o")], weights={"text": 1.0}),
+        lambda: Posting(
+            "p", "apl", "", start=date(2025, 1, 1), end=datetime(2025, 2, 1, 12, 0)
+        ),
+        lambda: Weights(text=True),
+        lambda: Weights(text=1e308, capacity=1e308),
+    ],
+)
+def test_bad_input_raises_a_matching_error(call):
+    with pytest.raises(MatchingError):
+        call()
