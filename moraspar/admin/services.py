@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, or_, select
 
-from moraspar import audit, orgnumber
+from moraspar import audit, mail, orgnumber
 from moraspar.auth.services import (
     EmailTaken,
     create_user,
@@ -13,6 +13,9 @@ from moraspar.auth.services import (
 )
 from moraspar.gazetteer import coordinates
 from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
+from moraspar.notifications import emails
+
+PROFILE_PATH = "/profile"  # auth.profile, for links in emails built without Flask
 
 # Which organisation kinds a role may belong to.
 ROLE_ORG_KINDS = {
@@ -189,7 +192,8 @@ def set_user_active(session: Session, *, user: User, active: bool, actor: User) 
 def turn_off_two_factor(session: Session, *, user: User, actor: User) -> None:
     """For a user who lost their phone: sign-in takes the password alone again.
     Every session of the user ends, as on a password change: whoever held the
-    second factor may also hold a signed-in browser."""
+    second factor may also hold a signed-in browser. The user is told by email,
+    in their language, so that a reset they did not ask for does not go unseen."""
     if not user.totp_secret:
         raise TwoFactorNotOn()
     if user.id == actor.id:
@@ -203,3 +207,16 @@ def turn_off_two_factor(session: Session, *, user: User, actor: User) -> None:
         entity="user",
         entity_id=user.id,
     )
+    date, time = emails.format_moment(utcnow(), user.language)
+    subject, body = emails.render_mail(
+        "email/two_factor_off.txt",
+        {
+            "name": user.display_name,
+            "date": date,
+            "time": time,
+            "link": f"{emails.base_url()}{PROFILE_PATH}",
+        },
+        language=user.language,
+    )
+    mail.enqueue(session, to=user.email, subject=subject, body=body)
+    session.flush()

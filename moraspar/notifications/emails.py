@@ -1,21 +1,23 @@
-"""Notification emails, rendered without Flask.
+"""Emails rendered without Flask, in the recipient's language.
 
 The notification services run in a request, in a CLI command and in a plain
 thread (the concurrency test), so they cannot rely on Flask's render_template
 or on Flask-Babel's request locale. This module renders the same templates
-(templates/email/proposal_*.txt) with its own Jinja environment and the same
-Babel catalogue, in the *recipient's* language rather than the actor's.
+(templates/email/*.txt) with its own Jinja environment and the same Babel
+catalogue, in the *recipient's* language rather than the actor's; services
+other than notifications use `render_mail` for the same reason.
 
-A template has two blocks, `subject` and `body`; the variables are the
-notification's params plus `link` (absolute) and `period` (formatted).
+A template has two blocks, `subject` and `body`. For a notification the
+variables are its params plus `link` (absolute) and `period` (formatted).
 """
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader
 
@@ -24,6 +26,7 @@ from moraspar.paths import template_folder, translations_folder
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # the same default as config.py
 LANGUAGES = ("sv", "en")
+LOCAL_TIMEZONE = ZoneInfo("Europe/Stockholm")  # as BABEL_DEFAULT_TIMEZONE
 
 
 def base_url() -> str:
@@ -63,6 +66,22 @@ def format_period(start: str | None, end: str | None, language: str) -> str:
     return fmt(one) if one else "–"
 
 
+def format_moment(moment: datetime, language: str) -> tuple[str, str]:
+    """(date, time) of a moment in Swedish time, written for the language; a
+    naive moment is UTC, as the app stores it."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(LOCAL_TIMEZONE)
+    return (
+        format_date(local, "long", locale=language),
+        format_time(local, "short", locale=language),
+    )
+
+
+def _supported(language: str) -> str:
+    return language if language in LANGUAGES else LANGUAGES[0]
+
+
 def render(
     kind: str,
     params: dict[str, Any],
@@ -72,16 +91,21 @@ def render(
     base: str | None = None,
 ) -> tuple[str, str]:
     """(subject, body) of the email for a notification, in language."""
-    language = language if language in LANGUAGES else LANGUAGES[0]
-    env = _environment(language)
-    template = env.get_template(template_name(kind))
+    language = _supported(language)
     values = {
         **params,
         "link": f"{base if base is not None else base_url()}{link}",
         "period": format_period(params.get("start"), params.get("end"), language),
     }
+    return render_mail(template_name(kind), values, language=language)
+
+
+def render_mail(name: str, values: dict[str, Any], *, language: str) -> tuple[str, str]:
+    """(subject, body) of the email template `name` (under templates/), in
+    language; the values are the template's variables as they are."""
+    template = _environment(_supported(language)).get_template(name)
     context = template.new_context(values)
     subject = "".join(template.blocks["subject"](context)).strip()
     body = "".join(template.blocks["body"](context)).strip() + "\n"
-    # One line, and no header injection from a posting's title.
+    # One line, and no header injection from a title or a name.
     return " ".join(subject.split())[:300], body

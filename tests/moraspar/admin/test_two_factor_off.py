@@ -1,13 +1,15 @@
 """An admin turns a user's second factor off, e.g. after a lost phone."""
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
+from babel.dates import format_date
 from sqlmodel import Session, select
 
 from moraspar.admin import services
-from moraspar.models import AuditEvent, Role, User
+from moraspar.models import AuditEvent, OutboxMessage, Role, User, utcnow
 from tests.conftest import PASSWORD
 
 SECRET = pyotp.random_base32()
@@ -74,6 +76,58 @@ def test_afterwards_the_password_alone_signs_in(
     assert browser.get("/company/").status_code == 200
 
 
+def _outbox(db: Session) -> list[OutboxMessage]:
+    db.expire_all()
+    return list(db.exec(select(OutboxMessage)).all())
+
+
+def _today_in_mora(language: str) -> str:
+    return format_date(
+        utcnow().astimezone(ZoneInfo("Europe/Stockholm")), "long", locale=language
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "sentences"),
+    [
+        (
+            "sv",
+            "Moraspår: tvåstegsinloggningen är avstängd för ditt konto",
+            ["Näringslivskontoret i Mora kommun stängde av", "från din profilsida"],
+        ),
+        (
+            "en",
+            "Moraspår: two-step sign-in is turned off on your account",
+            ["The business office of Mora municipality turned off", "profile page"],
+        ),
+    ],
+)
+def test_the_user_is_told_by_email_in_their_language(
+    client: Any,
+    auth: Any,
+    make_user: Any,
+    db: Session,
+    language: str,
+    subject: str,
+    sentences: list[str],
+) -> None:
+    user = make_user(Role.COMPANY, totp_secret=SECRET, language=language)
+    other = "en" if language == "sv" else "sv"
+    auth.login(Role.ADMIN, language=other)  # the admin's language must not leak
+    before = _today_in_mora(language)
+
+    client.post_form(f"/admin/users/{user.id}/two-factor")
+
+    messages = _outbox(db)
+    assert [(m.to_address, m.subject) for m in messages] == [(user.email, subject)]
+    body = messages[0].body_text
+    for sentence in sentences:
+        assert sentence in body
+    assert before in body or _today_in_mora(language) in body  # when it happened
+    assert "http://127.0.0.1:5000/profile\n" in body
+    assert SECRET not in body
+
+
 def test_a_confirmation_page_comes_first(
     client: Any, auth: Any, make_user: Any, db: Session
 ) -> None:
@@ -120,6 +174,7 @@ def test_a_user_without_it_gets_a_message(
     assert _stored(db, user).session_token == old_token
     events = db.exec(select(AuditEvent).where(AuditEvent.entity_id == user.id))
     assert events.all() == []
+    assert _outbox(db) == []
 
 
 def test_an_admin_turns_their_own_off_on_the_profile_page(
@@ -133,6 +188,7 @@ def test_an_admin_turns_their_own_off_on_the_profile_page(
     )
     assert "on your profile page" in response.get_data(as_text=True)
     assert _stored(db, admin).totp_secret == SECRET
+    assert _outbox(db) == []
     assert client.get("/admin/").status_code == 200  # still signed in
 
 
@@ -146,3 +202,4 @@ def test_the_service_refuses_a_user_without_it(make_user: Any, db: Session) -> N
     user = make_user(Role.COMPANY)
     with pytest.raises(services.TwoFactorNotOn):
         services.turn_off_two_factor(db, user=user, actor=admin)
+    assert _outbox(db) == []
