@@ -12,18 +12,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 from werkzeug.serving import make_server
 
 from moraspar import create_app
+from moraspar.auth.services import new_session_token
 from moraspar.db import make_engine
 from moraspar.demo import load_demo
+from moraspar.models import Role, User
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DEMO_PASSWORD = "moraspar-demo"
+# A company user with two-step sign-in on, which no demo user has, so that the
+# admin's page for turning it off has someone to show.
+TWO_FACTOR_EMAIL = "tvasteg@moraspar.example"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -47,6 +53,23 @@ def _missing() -> str | None:
     return None
 
 
+def _add_user_with_two_factor(session: Session) -> None:
+    colleague = session.exec(
+        select(User).where(User.email == "company@moraspar.example")
+    ).one()
+    session.add(
+        User(
+            email=TWO_FACTOR_EMAIL,
+            display_name="Tove Tvåsteg",
+            role=Role.COMPANY,
+            organisation_id=colleague.organisation_id,
+            password_hash=colleague.password_hash,
+            session_token=new_session_token(),
+            totp_secret=pyotp.random_base32(),
+        )
+    )
+
+
 def require_browser() -> None:
     reason = _missing()
     if reason is None:
@@ -65,6 +88,7 @@ def live_server(tmp_path_factory: Any) -> Iterator[str]:
     SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
         load_demo(session)
+        _add_user_with_two_factor(session)
         session.commit()
     app = create_app(
         {

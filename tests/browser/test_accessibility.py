@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 from moraspar import access
-from tests.browser.conftest import AXE, sign_in
+from tests.browser.conftest import AXE, TWO_FACTOR_EMAIL, sign_in
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 ROLES = {
@@ -98,6 +98,22 @@ def test_forms_with_errors_pass_axe(
         if found:
             failures[path] = found
     assert not failures, failures
+
+
+def test_admin_confirmation_to_turn_two_factor_off_passes_axe(
+    page: Any, live_server: str
+) -> None:
+    # Behind a user id, so pages_for cannot list it: reach it from the users page.
+    sign_in(page, live_server, ROLES["admin"])
+    page.goto(f"{live_server}/admin/users?q={TWO_FACTOR_EMAIL}")
+    link = page.locator("main a[href$='/two-factor']")
+    assert link.count() == 1
+    path = link.get_attribute("href")
+    response = page.goto(live_server + path)
+    assert response is not None and response.status == 200, path
+    assert page.url == live_server + path  # the confirmation, not a redirect
+    assert page.locator("main form.form button[type=submit]").count() == 1
+    assert axe_violations(page) == []
 
 
 def test_keyboard_alone_reaches_every_control_and_signs_in(
