@@ -13,9 +13,12 @@ from moraspar.models import MatchProposal, MatchRun, Role, RunStatus
 FUTURE = date(2099, 6, 1)
 
 
-def _one_pair(
+@pytest.fixture
+def one_pair(
     make_school: Any, make_company: Any, make_need: Any, make_placement: Any
 ) -> None:
+    """One need for three students and one placement with two places, both
+    open until FUTURE: enough for a run to propose one pair."""
     school = make_school()
     make_need(school, students=3, end_date=FUTURE)
     make_placement(make_company(), places=2, end_date=FUTURE)
@@ -25,12 +28,8 @@ def test_run_button_runs_and_shows_the_result(
     client: Any,
     auth: Any,
     db: Session,
-    make_school: Any,
-    make_company: Any,
-    make_need: Any,
-    make_placement: Any,
+    one_pair: None,
 ) -> None:
-    _one_pair(make_school, make_company, make_need, make_placement)
     auth.login(Role.COUNCIL, language="en")
 
     response = client.post_form("/council/runs/new")
@@ -81,12 +80,8 @@ def test_a_failed_web_run_shows_its_reason(
     auth: Any,
     db: Session,
     monkeypatch: pytest.MonkeyPatch,
-    make_school: Any,
-    make_company: Any,
-    make_need: Any,
-    make_placement: Any,
+    one_pair: None,
 ) -> None:
-    _one_pair(make_school, make_company, make_need, make_placement)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("out of memory")
@@ -193,12 +188,8 @@ def test_allocation_counts_covered_students(
     client: Any,
     auth: Any,
     db: Session,
-    make_school: Any,
-    make_company: Any,
-    make_need: Any,
-    make_placement: Any,
+    one_pair: None,
 ) -> None:
-    _one_pair(make_school, make_company, make_need, make_placement)
     runs.run_matching(db)
 
     overview = services.allocation_overview(db)
@@ -219,12 +210,8 @@ def test_home_shows_latest_run_and_counts(
     client: Any,
     auth: Any,
     db: Session,
-    make_school: Any,
-    make_company: Any,
-    make_need: Any,
-    make_placement: Any,
+    one_pair: None,
 ) -> None:
-    _one_pair(make_school, make_company, make_need, make_placement)
     summary = runs.run_matching(db)
     auth.login(Role.COUNCIL, language="en")
 
@@ -245,12 +232,8 @@ def test_without_thread_the_button_queues_and_the_cli_runs_it(
     auth: Any,
     runner: Any,
     db: Session,
-    make_school: Any,
-    make_company: Any,
-    make_need: Any,
-    make_placement: Any,
+    one_pair: None,
 ) -> None:
-    _one_pair(make_school, make_company, make_need, make_placement)
     auth.login(Role.COUNCIL, language="en")
     app.config["MATCH_IN_THREAD"] = False
     app.testing = False
