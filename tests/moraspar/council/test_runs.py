@@ -13,6 +13,7 @@ from moraspar.models import (
     AuditEvent,
     MatchProposal,
     MatchRun,
+    Need,
     Organisation,
     Placement,
     PostingStatus,
@@ -39,6 +40,21 @@ def school(make_school: Callable[..., Organisation]) -> Organisation:
 @pytest.fixture
 def company(make_company: Callable[..., Organisation]) -> Organisation:
     return make_company()
+
+
+@pytest.fixture
+def matched(
+    db: Session,
+    school: Organisation,
+    company: Organisation,
+    make_need: Any,
+    make_placement: Any,
+) -> tuple[Need, Placement]:
+    """One need and one placement, matched once: what a rerun starts from."""
+    need = make_need(school)
+    placement = make_placement(company)
+    runs.run_matching(db, today=TODAY)
+    return need, placement
 
 
 def test_run_stores_a_scored_proposal_with_reasons_and_students(
@@ -154,15 +170,9 @@ def test_declined_pair_frees_capacity_for_another_need(
 
 
 def test_rerun_removes_proposals_of_closed_placements(
-    db: Session,
-    school: Organisation,
-    company: Organisation,
-    make_need: Any,
-    make_placement: Any,
+    db: Session, matched: tuple[Need, Placement]
 ) -> None:
-    need = make_need(school)
-    placement = make_placement(company)
-    runs.run_matching(db, today=TODAY)
+    need, placement = matched
     assert (need.id, placement.id) in _proposals(db)
     stored = db.get(Placement, placement.id)
     assert stored is not None
@@ -194,16 +204,9 @@ def test_unapproved_company_and_full_placement_are_left_out(
 
 
 def test_failed_run_keeps_previous_proposals_and_says_why(
-    db: Session,
-    school: Organisation,
-    company: Organisation,
-    make_need: Any,
-    make_placement: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    db: Session, matched: tuple[Need, Placement], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    need = make_need(school)
-    placement = make_placement(company)
-    runs.run_matching(db, today=TODAY)
+    need, placement = matched
     before = _proposals(db)[(need.id, placement.id)]
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -230,14 +233,11 @@ def test_failed_run_keeps_previous_proposals_and_says_why(
 def test_failure_while_saving_rolls_back_everything(
     db: Session,
     school: Organisation,
-    company: Organisation,
+    matched: tuple[Need, Placement],
     make_need: Any,
-    make_placement: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    need = make_need(school)
-    placement = make_placement(company)
-    runs.run_matching(db, today=TODAY)
+    need, placement = matched
     make_need(school, title="Ny APL")  # would add a proposal
 
     original = runs._store
