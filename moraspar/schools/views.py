@@ -1,6 +1,7 @@
 """School staff: their school's programmes and needs, and the placement search."""
 
 from datetime import date
+from typing import TypeVar
 
 from flask import (
     Blueprint,
@@ -64,26 +65,19 @@ def _school() -> Organisation:
     return school
 
 
-def _owned_need(need_id: int) -> Need:
-    need = get_session().get(Need, need_id)
-    if need is None:
-        abort(404)
-    try:
-        services.check_owner(user=_actor(), school_id=need.school_id)
-    except services.NotYourSchool:
-        abort(403)
-    return need
+_Owned = TypeVar("_Owned", Need, Programme)
 
 
-def _owned_programme(programme_id: int) -> Programme:
-    programme = get_session().get(Programme, programme_id)
-    if programme is None:
+def _owned(model: type[_Owned], item_id: int) -> _Owned:
+    """The need or programme; 404 if unknown, 403 if another school's."""
+    item = get_session().get(model, item_id)
+    if item is None:
         abort(404)
     try:
-        services.check_owner(user=_actor(), school_id=programme.school_id)
+        services.check_owner(user=_actor(), school_id=item.school_id)
     except services.NotYourSchool:
         abort(403)
-    return programme
+    return item
 
 
 def _export_format() -> str | None:
@@ -161,7 +155,7 @@ def programme_new() -> Response | str:
 
 @bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
 def programme_edit(programme_id: int) -> Response | str:
-    programme = _owned_programme(programme_id)
+    programme = _owned(Programme, programme_id)
     form = forms.ProgrammeForm(obj=programme)
     if form.validate_on_submit():
         db = get_session()
@@ -182,7 +176,7 @@ def programme_edit(programme_id: int) -> Response | str:
 
 @bp.route("/programmes/<int:programme_id>/active", methods=["GET", "POST"])
 def programme_active(programme_id: int) -> Response | str:
-    programme = _owned_programme(programme_id)
+    programme = _owned(Programme, programme_id)
     activate = not programme.active
     form = forms.ConfirmForm()
     if form.validate_on_submit():
@@ -358,7 +352,7 @@ def need_new() -> Response | str:
 
 @bp.route("/needs/<int:need_id>")
 def need(need_id: int) -> str:
-    need = _owned_need(need_id)
+    need = _owned(Need, need_id)
     programme = (
         get_session().get(Programme, need.programme_id) if need.programme_id else None
     )
@@ -372,7 +366,7 @@ def need(need_id: int) -> str:
 
 @bp.route("/needs/<int:need_id>/edit", methods=["GET", "POST"])
 def need_edit(need_id: int) -> Response | str:
-    need = _owned_need(need_id)
+    need = _owned(Need, need_id)
     if need.status == PostingStatus.CLOSED:
         flash(_("A closed need cannot be changed. Copy it to post it again."), "error")
         return redirect(url_for("schools.need", need_id=need.id))
@@ -413,7 +407,7 @@ def _change_status(need: Need, status: str, message: str) -> Response:
 
 @bp.route("/needs/<int:need_id>/pause", methods=["POST"])
 def need_pause(need_id: int) -> Response:
-    need = _owned_need(need_id)
+    need = _owned(Need, need_id)
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     return _change_status(
@@ -428,7 +422,7 @@ def need_pause(need_id: int) -> Response:
 
 @bp.route("/needs/<int:need_id>/resume", methods=["POST"])
 def need_resume(need_id: int) -> Response:
-    need = _owned_need(need_id)
+    need = _owned(Need, need_id)
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     return _change_status(
@@ -438,7 +432,7 @@ def need_resume(need_id: int) -> Response:
 
 @bp.route("/needs/<int:need_id>/close", methods=["GET", "POST"])
 def need_close(need_id: int) -> Response | str:
-    need = _owned_need(need_id)
+    need = _owned(Need, need_id)
     if need.status == PostingStatus.CLOSED:
         flash(_("This need is already closed."), "info")
         return redirect(url_for("schools.need", need_id=need.id))
@@ -452,7 +446,7 @@ def need_close(need_id: int) -> Response | str:
 
 @bp.route("/needs/<int:need_id>/copy", methods=["POST"])
 def need_copy(need_id: int) -> Response:
-    need = _owned_need(need_id)
+    need = _owned(Need, need_id)
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     db = get_session()
