@@ -42,6 +42,11 @@ def member(db: Any, make_user: Any, council: Council) -> User:
 
 
 @pytest.fixture
+def signed_in(auth: Any, member: User) -> None:
+    auth.login(member)
+
+
+@pytest.fixture
 def meeting(db: Any, council: Council) -> Meeting:
     m = Meeting(council_id=council.id, title="Vårmöte", held_on=date(2027, 3, 4))
     db.add(m)
@@ -96,12 +101,11 @@ def actions(db: Any) -> list[str]:
 
 
 def test_create_meeting_for_own_council(
-    client: Any, auth: Any, db: Any, member: User, council: Council, make_user: Any
+    client: Any, db: Any, signed_in: None, council: Council, make_user: Any
 ) -> None:
     other = Council(name="Programrådet El")
     db.add(other)
     db.commit()
-    auth.login(member)
     form = client.get("/meetings/new").get_data(as_text=True)
     assert "Kompetensrådet Mora" in form
     assert "Programrådet El" not in form  # not a member there
@@ -127,9 +131,8 @@ def test_create_meeting_for_own_council(
 
 
 def test_create_meeting_validation_keeps_input(
-    client: Any, auth: Any, member: User, council: Council
+    client: Any, signed_in: None, council: Council
 ) -> None:
-    auth.login(member)
     html = client.post_form(
         "/meetings/new", {"title": "Utan datum", "council_id": council.id}
     ).get_data(as_text=True)
@@ -139,13 +142,11 @@ def test_create_meeting_validation_keeps_input(
 
 def test_pick_proposals_best_first_and_add(
     client: Any,
-    auth: Any,
     db: Any,
-    member: User,
+    signed_in: None,
     meeting: Meeting,
     proposals: list[MatchProposal],
 ) -> None:
-    auth.login(member)
     html = client.get(f"/meetings/{meeting.id}/proposals").get_data(as_text=True)
     assert html.index("Bilverkstad") < html.index("Däckcenter")  # best first
     assert "Lackering" not in html  # declined: not pickable
@@ -169,9 +170,8 @@ def test_pick_proposals_best_first_and_add(
 
 def test_add_gaps_reorder_and_remove(
     client: Any,
-    auth: Any,
     db: Any,
-    member: User,
+    signed_in: None,
     meeting: Meeting,
     make_company: Any,
     make_skill_gap: Any,
@@ -179,7 +179,6 @@ def test_add_gaps_reorder_and_remove(
 ) -> None:
     company = make_company(name="Orsa Omsorg AB", locality="Orsa")
     gap = make_skill_gap(company, title="Undersköterskor", headcount=4)
-    auth.login(member)
     client.post_form(
         f"/meetings/{meeting.id}/proposals", {"proposal_id": [proposals[0].id]}
     )
@@ -222,14 +221,13 @@ def _agenda(
 
 def test_record_decision_text_and_approve_through_council_service(
     client: Any,
-    auth: Any,
     db: Any,
     member: User,
+    signed_in: None,
     meeting: Meeting,
     proposals: list[MatchProposal],
 ) -> None:
     item = _agenda(db, meeting, proposal_id=proposals[0].id)
-    auth.login(member)
     url = f"/meetings/{meeting.id}/items/{item.id}/decide"
     response = client.post_form(
         url, {"decision": "Rådet tillstyrker.", "outcome": "approve"}
@@ -246,14 +244,12 @@ def test_record_decision_text_and_approve_through_council_service(
 
 def test_decline_needs_a_reason_and_text_only_leaves_proposal(
     client: Any,
-    auth: Any,
     db: Any,
-    member: User,
+    signed_in: None,
     meeting: Meeting,
     proposals: list[MatchProposal],
 ) -> None:
     item = _agenda(db, meeting, proposal_id=proposals[1].id)
-    auth.login(member)
     url = f"/meetings/{meeting.id}/items/{item.id}/decide"
     html = client.post_form(url, {"decision": "Nej.", "outcome": "decline"}).get_data(
         as_text=True
@@ -270,15 +266,13 @@ def test_decline_needs_a_reason_and_text_only_leaves_proposal(
 
 def test_decision_refused_by_council_rules_changes_nothing(
     client: Any,
-    auth: Any,
     db: Any,
-    member: User,
+    signed_in: None,
     meeting: Meeting,
     proposals: list[MatchProposal],
 ) -> None:
     # The council's rules: a declined proposal cannot be approved.
     item = _agenda(db, meeting, proposal_id=proposals[2].id)
-    auth.login(member)
     html = client.post_form(
         f"/meetings/{meeting.id}/items/{item.id}/decide",
         {"decision": "Godkänn ändå.", "outcome": "approve"},
@@ -291,13 +285,11 @@ def test_decision_refused_by_council_rules_changes_nothing(
 
 def test_mark_held_fixes_the_agenda(
     client: Any,
-    auth: Any,
     db: Any,
-    member: User,
+    signed_in: None,
     meeting: Meeting,
     proposals: list[MatchProposal],
 ) -> None:
-    auth.login(member)
     confirm = client.get(f"/meetings/{meeting.id}/held").get_data(as_text=True)
     assert "Yes, mark as held" in confirm
     client.post_form(f"/meetings/{meeting.id}/held")
@@ -312,9 +304,8 @@ def test_mark_held_fixes_the_agenda(
 
 def test_export_odt_and_xlsx(
     client: Any,
-    auth: Any,
     db: Any,
-    member: User,
+    signed_in: None,
     meeting: Meeting,
     proposals: list[MatchProposal],
     make_company: Any,
@@ -333,7 +324,6 @@ def test_export_odt_and_xlsx(
         )
     )
     db.commit()
-    auth.login(member)
 
     response = client.get(f"/meetings/{meeting.id}/minutes.odt")
     assert response.status_code == 200
@@ -375,7 +365,7 @@ def test_export_odt_and_xlsx(
 
 
 def test_index_lists_own_councils_meetings_only(
-    client: Any, auth: Any, db: Any, member: User, meeting: Meeting
+    client: Any, db: Any, signed_in: None, meeting: Meeting
 ) -> None:
     other = Council(name="Programrådet El")
     db.add(other)
@@ -384,7 +374,6 @@ def test_index_lists_own_councils_meetings_only(
         Meeting(council_id=other.id, title="Annat råds möte", held_on=date(2027, 1, 1))
     )
     db.commit()
-    auth.login(member)
     html = client.get("/meetings/").get_data(as_text=True)
     assert "Vårmöte" in html
     assert "Annat råds möte" not in html
