@@ -53,27 +53,12 @@ def test_filters_kind_period_and_distance(
 ) -> None:
     mora = make_school(locality="Mora", lat=61.0047, lon=14.5372)
     salen = make_school(locality="Sälen", lat=61.1580, lon=13.2660)
-    _need(
-        make_need,
-        mora,
-        title="Nära vår",
-        start_date=date(2027, 3, 1),
-        end_date=date(2027, 4, 1),
-    )
-    _need(
-        make_need,
-        mora,
-        title="Nära höst",
-        start_date=date(2027, 9, 1),
-        end_date=date(2027, 10, 1),
-    )
-    _need(
-        make_need,
-        salen,
-        title="Långt bort",
-        start_date=date(2027, 3, 1),
-        end_date=date(2027, 4, 1),
-    )
+    for school, title, start, end in [
+        (mora, "Nära vår", date(2027, 3, 1), date(2027, 4, 1)),
+        (mora, "Nära höst", date(2027, 9, 1), date(2027, 10, 1)),
+        (salen, "Långt bort", date(2027, 3, 1), date(2027, 4, 1)),
+    ]:
+        _need(make_need, school, title=title, start_date=start, end_date=end)
     _need(make_need, mora, title="Gästföreläsning", kind="guest_lecture")
     company = make_company(locality="Noret", lat=61.0105, lon=14.5560)
     auth.login(make_user(Role.COMPANY, company, language="en"))
