@@ -195,6 +195,21 @@ def create_meeting(session: Session, *, actor: User, data: MeetingData) -> Meeti
     return meeting
 
 
+def _record_update(
+    session: Session, *, actor: User, meeting: Meeting, **details: Any
+) -> None:
+    """One "meeting.update" audit event: an edit of the meeting or its agenda,
+    with details saying what changed."""
+    audit.record(
+        session,
+        actor=actor,
+        action="meeting.update",
+        entity="meeting",
+        entity_id=meeting.id,
+        **details,
+    )
+
+
 def update_meeting(
     session: Session, *, actor: User, meeting: Meeting, data: MeetingData
 ) -> Meeting:
@@ -213,14 +228,7 @@ def update_meeting(
     session.add(meeting)
     session.flush()
     if changed:
-        audit.record(
-            session,
-            actor=actor,
-            action="meeting.update",
-            entity="meeting",
-            entity_id=meeting.id,
-            changed=changed,
-        )
+        _record_update(session, actor=actor, meeting=meeting, changed=changed)
     return meeting
 
 
@@ -326,14 +334,7 @@ def _add(
         position += 1
     if added:
         session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="meeting.update",
-            entity="meeting",
-            entity_id=meeting.id,
-            added={column: added},
-        )
+        _record_update(session, actor=actor, meeting=meeting, added={column: added})
     return len(added)
 
 
@@ -403,14 +404,8 @@ def move_item(
     items[index], items[target] = items[target], items[index]
     _renumber(session, items)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="meeting.update",
-        entity="meeting",
-        entity_id=meeting.id,
-        moved=item.id,
-        position=target,
+    _record_update(
+        session, actor=actor, meeting=meeting, moved=item.id, position=target
     )
 
 
@@ -424,14 +419,7 @@ def remove_item(
     session.flush()
     _renumber(session, _items(session, meeting.id))
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="meeting.update",
-        entity="meeting",
-        entity_id=meeting.id,
-        removed=removed,
-    )
+    _record_update(session, actor=actor, meeting=meeting, removed=removed)
 
 
 # -- decisions -----------------------------------------------------------------
