@@ -46,6 +46,17 @@ def optional_int(value: Any) -> int | None:
     return int(value)
 
 
+def distance_validators() -> list[Any]:
+    """A travel distance in km: empty, or 0 to services.MAX_KM."""
+    return [
+        Optional(),
+        NumberRange(min=0, message=_l("The distance cannot be below zero.")),
+        NumberRange(
+            max=services.MAX_KM, message=_l("The distance can be at most 500 km.")
+        ),
+    ]
+
+
 def period_message(error: services.SchoolError) -> object:
     """The form message for a period rule broken in services.check_period."""
     if isinstance(error, services.PeriodRequired):
@@ -175,13 +186,7 @@ class NeedForm(FlaskForm):
     )
     max_km = IntegerField(
         _l("Farthest travel distance (km)"),
-        validators=[
-            Optional(),
-            NumberRange(min=0, message=_l("The distance cannot be below zero.")),
-            NumberRange(
-                max=services.MAX_KM, message=_l("The distance can be at most 500 km.")
-            ),
-        ],
+        validators=distance_validators(),
         description=_l("Leave empty for any distance."),
     )
     requirements = TextAreaField(
@@ -264,13 +269,7 @@ class SearchForm(FlaskForm):
     )
     km = IntegerField(
         _l("Within km of the school"),
-        validators=[
-            Optional(),
-            NumberRange(min=0, message=_l("The distance cannot be below zero.")),
-            NumberRange(
-                max=services.MAX_KM, message=_l("The distance can be at most 500 km.")
-            ),
-        ],
+        validators=distance_validators(),
     )
     start = DateField(_l("Period from"), validators=[Optional()])
     end = DateField(_l("Period to"), validators=[Optional(), EndDate("start")])
