@@ -29,7 +29,7 @@ from decimal import Decimal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Response
+from flask import Response, abort, request
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Font
@@ -44,6 +44,17 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _LOCAL_TZ = ZoneInfo("Europe/Stockholm")
 _XLSX_MAX_CELL = 32_767  # Excel's limit on characters in one cell
 _SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def requested_format() -> str | None:
+    """The ``format`` query argument of this request: None when absent (show
+    the page), "csv" or "xlsx"; 400 for anything else."""
+    fmt = request.args.get("format")
+    if fmt is None:
+        return None
+    if fmt not in FORMATS:
+        abort(400)
+    return fmt
 
 
 def export_response(

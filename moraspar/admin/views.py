@@ -11,12 +11,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlmodel import func, select
 from werkzeug.wrappers import Response
 
 from moraspar import mail
 from moraspar.admin import forms, services
+from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import EmailTaken, Tokens
 from moraspar.choices import as_choices
 from moraspar.db import get_session
@@ -28,13 +28,6 @@ from moraspar.models import Organisation, OrgKind, User
 from moraspar.pagination import page_number, paginate
 
 bp = Blueprint("admin", __name__)
-
-
-def _actor() -> User:
-    user = get_session().get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
 
 
 @bp.route("/")
@@ -98,7 +91,7 @@ def invite() -> Response | str:
                 role=form.role.data or "",
                 organisation=organisation,
                 language=form.language.data or "sv",
-                actor=_actor(),
+                actor=signed_in_user(),
             )
         except EmailTaken:
             form.email.errors.append(_("An account with this email already exists."))
@@ -138,7 +131,9 @@ def user_active(user_id: int) -> Response | str:
     activate = not user.active
     if form.validate_on_submit():
         try:
-            services.set_user_active(db, user=user, active=activate, actor=_actor())
+            services.set_user_active(
+                db, user=user, active=activate, actor=signed_in_user()
+            )
         except services.CannotDeactivateSelf:
             flash(_("You cannot deactivate your own account."), "error")
             return redirect(url_for("admin.users"))
@@ -174,7 +169,7 @@ def user_two_factor_off(user_id: int) -> Response | str:
     form = forms.ConfirmForm()
     if form.validate_on_submit():
         try:
-            services.turn_off_two_factor(db, user=user, actor=_actor())
+            services.turn_off_two_factor(db, user=user, actor=signed_in_user())
         except services.CannotTurnOffOwnTwoFactor:
             flash(
                 _("Turn your own two-step sign-in off on your profile page."),
@@ -221,7 +216,7 @@ def organisation_new() -> Response | str:
         db = get_session()
         try:
             organisation = services.create_organisation(
-                db, data=form.data, actor=_actor()
+                db, data=form.data, actor=signed_in_user()
             )
         except services.OrgNumberTaken:
             form.org_number.errors.append(
@@ -243,7 +238,7 @@ def approve_company(organisation_id: int) -> Response:
     form = forms.ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    services.approve_company(db, organisation=organisation, actor=_actor())
+    services.approve_company(db, organisation=organisation, actor=signed_in_user())
     db.commit()
     flash(
         _("%(name)s is approved and can now post.", name=organisation.name), "success"
@@ -277,7 +272,10 @@ def import_csv() -> Response | str:
         db = get_session()
         try:
             summary = imports.apply_import(
-                db, parsed=parsed, actor=_actor(), filename=upload.filename or ""
+                db,
+                parsed=parsed,
+                actor=signed_in_user(),
+                filename=upload.filename or "",
             )
         except imports.ImportRejected as rejected:
             db.rollback()

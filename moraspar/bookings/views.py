@@ -15,14 +15,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as BaseResponse
 
+from moraspar.auth.current import signed_in_user
 from moraspar.bookings import forms, services
 from moraspar.bookings.services import Side, When
 from moraspar.db import get_session
-from moraspar.models import PostingKind, User
+from moraspar.models import PostingKind
 from moraspar.pagination import page_number, paginate
 
 bp = Blueprint("bookings", __name__)
@@ -49,13 +49,6 @@ QUESTION_LABELS = {
 }
 
 
-def _actor() -> User:
-    user = get_session().get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
-
-
 def today() -> date:
     return date.today()
 
@@ -63,7 +56,7 @@ def today() -> date:
 @bp.route("/")
 def index() -> str:
     db = get_session()
-    user = _actor()
+    user = signed_in_user()
     try:
         when = When(request.args.get("when") or When.UPCOMING)
     except ValueError:
@@ -86,7 +79,7 @@ def index() -> str:
 @bp.route("/proposals/<int:proposal_id>", methods=["GET", "POST"])
 def respond(proposal_id: int) -> BaseResponse | str:
     db = get_session()
-    user = _actor()
+    user = signed_in_user()
     try:
         pairing = services.proposal_for(db, proposal_id=proposal_id, user=user)
     except services.NotFound:
@@ -169,7 +162,7 @@ def _calendar_texts(view: services.BookingView) -> tuple[str, str]:
 def ics(booking_id: int) -> Response:
     db = get_session()
     try:
-        view = services.booking_for(db, booking_id=booking_id, user=_actor())
+        view = services.booking_for(db, booking_id=booking_id, user=signed_in_user())
     except services.NotFound:
         abort(404)
     except services.NotAParty:
@@ -190,7 +183,7 @@ def ics(booking_id: int) -> Response:
 @bp.route("/<int:booking_id>/evaluate", methods=["GET", "POST"])
 def evaluate(booking_id: int) -> BaseResponse | str:
     db = get_session()
-    user = _actor()
+    user = signed_in_user()
     try:
         view = services.booking_for(db, booking_id=booking_id, user=user)
     except services.NotFound:

@@ -19,9 +19,10 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from moraspar import postings
+from moraspar.auth.current import signed_in_user
 from moraspar.companies import forms, services
 from moraspar.db import get_session
-from moraspar.export import FORMATS, export_response
+from moraspar.export import export_response, requested_format
 from moraspar.gazetteer import coordinates
 from moraspar.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS, STATUS_LABELS
 from moraspar.models import (
@@ -31,7 +32,6 @@ from moraspar.models import (
     PostingKind,
     PostingStatus,
     SkillGap,
-    User,
 )
 from moraspar.pagination import Page, page_number, paginate
 from moraspar.vocabulary import industry_label
@@ -42,13 +42,6 @@ EXPORT_LIMIT = 10_000
 
 
 # -- helpers ---------------------------------------------------------------
-
-
-def _actor() -> User:
-    user = get_session().get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
 
 
 def _own_company() -> Organisation:
@@ -87,15 +80,6 @@ def _choice(value: str | None, allowed: Any) -> str:
     return value if value in {str(v) for v in allowed} else ""
 
 
-def _export_format() -> str | None:
-    fmt = request.args.get("format")
-    if fmt is None:
-        return None
-    if fmt not in FORMATS:
-        abort(400)
-    return fmt
-
-
 def _all_rows(query: Any) -> Sequence[Any]:
     return get_session().exec(query.limit(EXPORT_LIMIT)).all()
 
@@ -131,7 +115,7 @@ def _confirm_close(
             posting=posting,
             company=company,
             status=PostingStatus.CLOSED,
-            actor=_actor(),
+            actor=signed_in_user(),
         )
         db.commit()
         flash(closed, "success")
@@ -177,7 +161,9 @@ def profile() -> Response | str:
             form.locality.data = "Mora"
     if form.validate_on_submit():
         try:
-            services.update_profile(db, company=company, data=form.data, actor=_actor())
+            services.update_profile(
+                db, company=company, data=form.data, actor=signed_in_user()
+            )
         except services.OrgNumberTaken:
             form.org_number.errors.append(
                 _("Another organisation already has this organisation number.")
@@ -209,7 +195,7 @@ def placements() -> Response | str:
     query = services.placement_query(
         company_id=company.id, status=status, kind=kind, q=q
     )
-    fmt = _export_format()
+    fmt = requested_format()
     if fmt:
         return export_response(
             [
@@ -271,7 +257,7 @@ def placement_new() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             placement = services.create_placement(
-                db, company=company, data=form.data, actor=_actor()
+                db, company=company, data=form.data, actor=signed_in_user()
             )
         except services.NotApproved:
             return _not_approved(company)
@@ -297,7 +283,7 @@ def placement_edit(placement_id: int) -> Response | str:
                 placement=placement,
                 company=company,
                 data=form.data,
-                actor=_actor(),
+                actor=signed_in_user(),
             )
         except services.PlacesBelowBooked as exc:
             form.places.errors.append(
@@ -334,7 +320,11 @@ def placement_status(placement_id: int) -> Response | tuple[str, int]:
         abort(400)
     try:
         services.set_status(
-            db, posting=placement, company=company, status=status, actor=_actor()
+            db,
+            posting=placement,
+            company=company,
+            status=status,
+            actor=signed_in_user(),
         )
     except services.NotApproved:
         return _not_approved(company)
@@ -371,7 +361,7 @@ def placement_copy(placement_id: int) -> Response | tuple[str, int]:
         abort(400)
     try:
         copy = services.copy_placement(
-            db, placement=placement, company=company, actor=_actor()
+            db, placement=placement, company=company, actor=signed_in_user()
         )
     except services.NotApproved:
         return _not_approved(company)
@@ -389,7 +379,7 @@ def skill_gaps() -> Response | str:
     assert company.id is not None
     status = _choice(request.args.get("status"), PostingStatus)
     query = services.skill_gap_query(company_id=company.id, status=status)
-    fmt = _export_format()
+    fmt = requested_format()
     if fmt:
         return export_response(
             [
@@ -435,7 +425,7 @@ def skill_gap_new() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             gap = services.create_skill_gap(
-                db, company=company, data=form.data, actor=_actor()
+                db, company=company, data=form.data, actor=signed_in_user()
             )
         except services.NotApproved:
             return _not_approved(company)
@@ -455,7 +445,7 @@ def skill_gap_edit(gap_id: int) -> Response | str:
     if form.validate_on_submit():
         try:
             services.update_skill_gap(
-                db, gap=gap, company=company, data=form.data, actor=_actor()
+                db, gap=gap, company=company, data=form.data, actor=signed_in_user()
             )
         except services.NotOwner:
             abort(403)
@@ -507,7 +497,7 @@ def needs() -> Response | str:
         )
         max_km = None
     what = valid(form.what) or "needs"
-    fmt = _export_format()
+    fmt = requested_format()
     common = {
         "company": company,
         "form": form,

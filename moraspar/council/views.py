@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
+from moraspar.auth.current import signed_in_user
 from moraspar.council import forms, runs, services
 from moraspar.db import get_engine, get_session
 from moraspar.labels import KIND_LABELS, PROPOSAL_STATUS_LABELS
@@ -39,13 +40,6 @@ bp = Blueprint("council", __name__)
 
 
 # -- helpers ---------------------------------------------------------------
-
-
-def _actor() -> User:
-    user = get_session().get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
 
 
 def _back(default: str) -> str:
@@ -190,7 +184,7 @@ def run_start() -> Response:
     if not form.validate_on_submit():
         flash(_("The form had expired. Please send it again."), "error")
         return redirect(url_for("council.runs_list"))
-    actor = _actor()
+    actor = signed_in_user()
     try:
         new_run = runs.create_run(db, actor=actor)
     except runs.RunInProgress as exc:
@@ -333,7 +327,7 @@ def decide(proposal_id: int) -> Response | tuple[str, int]:
             db,
             proposal=item,
             action=form.action.data,
-            actor=_actor(),
+            actor=signed_in_user(),
             decline_reason=form.decline_reason.data or "",
             comment=form.comment.data or "",
         )
@@ -366,7 +360,7 @@ def bulk() -> Response:
             db,
             proposal_ids=form.proposal.data or [],
             action=form.bulk_action.data,
-            actor=_actor(),
+            actor=signed_in_user(),
             decline_reason=form.bulk_reason.data or "",
             comment=form.bulk_comment.data or "",
         )
@@ -396,7 +390,9 @@ def reverse(proposal_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_proposal_errors(proposal_id, reverse_form=form)
     try:
-        services.reverse(db, proposal=item, actor=_actor(), reason=form.reason.data)
+        services.reverse(
+            db, proposal=item, actor=signed_in_user(), reason=form.reason.data
+        )
     except services.InvalidDecision as exc:
         db.rollback()
         _flash_invalid(exc)

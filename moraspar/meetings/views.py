@@ -15,9 +15,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from moraspar.auth.current import signed_in_user
 from moraspar.council import services as council_services
 from moraspar.db import get_session
 from moraspar.export import FORMATS, export_response
@@ -32,20 +32,15 @@ PER_PAGE = 25
 LISTS = ("proposals", "gaps")
 
 
-def _actor() -> User:
-    user = get_session().get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
-
-
 def _meeting(meeting_id: int) -> tuple[Meeting, Council]:
     """The meeting and its council; 404 if unknown, 403 if not the user's."""
     db = get_session()
     meeting = db.get(Meeting, meeting_id)
     if meeting is None:
         abort(404)
-    if not services.may_manage(db, user=_actor(), council_id=meeting.council_id):
+    if not services.may_manage(
+        db, user=signed_in_user(), council_id=meeting.council_id
+    ):
         abort(403)
     council = db.get(Council, meeting.council_id)
     if council is None:
@@ -85,7 +80,7 @@ def _held_refusal(meeting: Meeting) -> BaseResponse:
 @bp.route("/")
 def index() -> str:
     db = get_session()
-    user = _actor()
+    user = signed_in_user()
     page = paginate(
         db,
         services.meetings_query(user=user),
@@ -101,7 +96,7 @@ def index() -> str:
 
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> str | BaseResponse:
-    user = _actor()
+    user = signed_in_user()
     choices = _council_choices(user)
     form = forms.MeetingForm()
     form.set_councils(choices)
@@ -144,7 +139,7 @@ def show(meeting_id: int) -> str:
 @bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
 def edit(meeting_id: int) -> str | BaseResponse:
     meeting, _council = _meeting(meeting_id)
-    user = _actor()
+    user = signed_in_user()
     choices = _council_choices(user)
     form = forms.MeetingForm(obj=meeting)
     form.set_councils(choices)
@@ -206,7 +201,10 @@ def pick_proposals(meeting_id: int) -> str | BaseResponse:
             meeting,
             form,
             add=lambda: services.add_proposals(
-                db, actor=_actor(), meeting=meeting, proposal_ids=_ids("proposal_id")
+                db,
+                actor=signed_in_user(),
+                meeting=meeting,
+                proposal_ids=_ids("proposal_id"),
             ),
             added=lambda num: ngettext(
                 "%(num)d proposal added to the agenda.",
@@ -250,7 +248,7 @@ def pick_gaps(meeting_id: int) -> str | BaseResponse:
             meeting,
             form,
             add=lambda: services.add_gaps(
-                db, actor=_actor(), meeting=meeting, gap_ids=_ids("gap_id")
+                db, actor=signed_in_user(), meeting=meeting, gap_ids=_ids("gap_id")
             ),
             added=lambda num: ngettext(
                 "%(num)d skill gap added to the agenda.",
@@ -290,7 +288,9 @@ def move_item(meeting_id: int, item_id: int) -> BaseResponse:
     if forms.ConfirmForm().validate_on_submit():
         step = -1 if request.form.get("direction") == "up" else 1
         db = get_session()
-        services.move_item(db, actor=_actor(), meeting=meeting, item=item, step=step)
+        services.move_item(
+            db, actor=signed_in_user(), meeting=meeting, item=item, step=step
+        )
         db.commit()
         flash(_("Agenda reordered."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id, _anchor="agenda"))
@@ -304,7 +304,7 @@ def remove_item(meeting_id: int, item_id: int) -> BaseResponse:
         return _held_refusal(meeting)
     if forms.ConfirmForm().validate_on_submit():
         db = get_session()
-        services.remove_item(db, actor=_actor(), meeting=meeting, item=item)
+        services.remove_item(db, actor=signed_in_user(), meeting=meeting, item=item)
         db.commit()
         flash(
             _("Item removed from the agenda. The proposal or gap itself is unchanged."),
@@ -341,7 +341,7 @@ def decide(meeting_id: int, item_id: int) -> str | BaseResponse:
         try:
             result = services.decide_item(
                 db,
-                actor=_actor(),
+                actor=signed_in_user(),
                 meeting=meeting,
                 item=item,
                 decision=form.decision.data or "",
@@ -387,7 +387,7 @@ def held(meeting_id: int) -> str | BaseResponse:
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     if form.validate_on_submit():
         db = get_session()
-        services.mark_held(db, actor=_actor(), meeting=meeting)
+        services.mark_held(db, actor=signed_in_user(), meeting=meeting)
         db.commit()
         flash(_("Meeting marked as held. The agenda is now fixed."), "success")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))

@@ -2,18 +2,18 @@
 
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, logout_user
+from flask_login import logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
+from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import InvalidCredentials, authenticate
 from moraspar.db import get_session
-from moraspar.models import User
 from moraspar.privacy import services
 
 bp = Blueprint("privacy", __name__)
@@ -26,13 +26,6 @@ class DeleteAccountForm(FlaskForm):
     )
 
 
-def _me() -> User:
-    user = get_session().get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
-
-
 @bp.route("/")
 def my_data() -> str:
     return render_template("privacy/my_data.html", form=DeleteAccountForm())
@@ -40,7 +33,7 @@ def my_data() -> str:
 
 @bp.route("/export.json")
 def export() -> Response:
-    data = services.export_user_data(get_session(), user=_me())
+    data = services.export_user_data(get_session(), user=signed_in_user())
     body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     return Response(
         body,
@@ -53,7 +46,7 @@ def export() -> Response:
 def delete_account() -> Response | str:
     form = DeleteAccountForm()
     db = get_session()
-    user = _me()
+    user = signed_in_user()
     if form.validate_on_submit():
         try:
             authenticate(db, email=user.email, password=form.password.data or "")

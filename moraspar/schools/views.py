@@ -14,12 +14,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from moraspar.auth.current import signed_in_user
 from moraspar.choices import as_choices
 from moraspar.db import get_session
-from moraspar.export import FORMATS, export_response
+from moraspar.export import export_response, requested_format
 from moraspar.gazetteer import LOCALITIES
 from moraspar.labels import KIND_LABELS, STATUS_LABELS
 from moraspar.models import (
@@ -28,7 +28,6 @@ from moraspar.models import (
     PostingKind,
     PostingStatus,
     Programme,
-    User,
 )
 from moraspar.pagination import page_number, paginate
 from moraspar.postings import InvalidTransition
@@ -43,16 +42,9 @@ SEARCH_PAGE_SIZE = 20
 # --- helpers ---------------------------------------------------------------
 
 
-def _actor() -> User:
-    user = get_session().get(User, current_user.id)
-    if user is None:
-        abort(403)
-    return user
-
-
 def _school_or_none() -> Organisation | None:
     try:
-        return services.school_of(get_session(), user=_actor())
+        return services.school_of(get_session(), user=signed_in_user())
     except services.NotASchool:
         return None
 
@@ -74,19 +66,10 @@ def _owned(model: type[_Owned], item_id: int) -> _Owned:
     if item is None:
         abort(404)
     try:
-        services.check_owner(user=_actor(), school_id=item.school_id)
+        services.check_owner(user=signed_in_user(), school_id=item.school_id)
     except services.NotYourSchool:
         abort(403)
     return item
-
-
-def _export_format() -> str | None:
-    fmt = request.args.get("format")
-    if fmt is None:
-        return None
-    if fmt not in FORMATS:
-        abort(400)
-    return fmt
 
 
 def _company_pages() -> bool:
@@ -142,7 +125,7 @@ def programme_new() -> Response | str:
         db = get_session()
         try:
             programme = services.create_programme(
-                db, school=school, actor=_actor(), data=form.data_for_service()
+                db, school=school, actor=signed_in_user(), data=form.data_for_service()
             )
         except services.UnknownLevel:
             form.level.errors.append(_("Pick a level from the list."))
@@ -161,7 +144,10 @@ def programme_edit(programme_id: int) -> Response | str:
         db = get_session()
         try:
             services.update_programme(
-                db, programme=programme, actor=_actor(), data=form.data_for_service()
+                db,
+                programme=programme,
+                actor=signed_in_user(),
+                data=form.data_for_service(),
             )
         except services.UnknownLevel:
             form.level.errors.append(_("Pick a level from the list."))
@@ -182,7 +168,7 @@ def programme_active(programme_id: int) -> Response | str:
     if form.validate_on_submit():
         db = get_session()
         services.set_programme_active(
-            db, programme=programme, actor=_actor(), active=activate
+            db, programme=programme, actor=signed_in_user(), active=activate
         )
         db.commit()
         if activate:
@@ -217,7 +203,7 @@ def needs() -> Response | str:
     db = get_session()
     filters = _need_filters()
     query = services.need_query(school_id=school.id, filters=filters)
-    fmt = _export_format()
+    fmt = requested_format()
     if fmt is not None:
         rows = db.exec(query.limit(services.EXPORT_LIMIT)).all()
         return _export_needs(rows, fmt=fmt)
@@ -337,7 +323,7 @@ def need_new() -> Response | str:
         db = get_session()
         try:
             need = services.post_need(
-                db, school=school, actor=_actor(), data=form.data_for_service()
+                db, school=school, actor=signed_in_user(), data=form.data_for_service()
             )
         except services.NotYourSchool:
             abort(403)
@@ -375,7 +361,7 @@ def need_edit(need_id: int) -> Response | str:
         db = get_session()
         try:
             services.update_need(
-                db, need=need, actor=_actor(), data=form.data_for_service()
+                db, need=need, actor=signed_in_user(), data=form.data_for_service()
             )
         except services.NotYourSchool:
             abort(403)
@@ -394,7 +380,7 @@ def need_edit(need_id: int) -> Response | str:
 def _change_status(need: Need, status: str, message: str) -> Response:
     db = get_session()
     try:
-        services.set_need_status(db, need=need, actor=_actor(), status=status)
+        services.set_need_status(db, need=need, actor=signed_in_user(), status=status)
     except services.NotYourSchool:
         abort(403)
     except InvalidTransition:
@@ -451,7 +437,7 @@ def need_copy(need_id: int) -> Response:
         abort(400)
     db = get_session()
     try:
-        copy = services.copy_need(db, need=need, actor=_actor())
+        copy = services.copy_need(db, need=need, actor=signed_in_user())
     except services.NotYourSchool:
         abort(403)
     db.commit()
@@ -479,7 +465,7 @@ def search() -> Response | str:
             ]
         else:
             criteria = form.to_search(origin)
-            fmt = _export_format()
+            fmt = requested_format()
             if fmt is not None:
                 hits = services.all_placement_hits(db, search=criteria)
                 return _export_hits(hits, fmt=fmt)
