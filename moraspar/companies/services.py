@@ -208,6 +208,39 @@ def _assign(
     return changed
 
 
+def _add_new(session: Session, *, posting: Placement | SkillGap, actor: User) -> None:
+    """Store a posting just filled in from the form as the actor's, and record
+    its creation (after the flush, which gives it its id)."""
+    posting.created_by_id = actor.id
+    session.add(posting)
+    session.flush()
+    entity = postings.entity_name(posting)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{entity}.create",
+        entity=entity,
+        entity_id=posting.id,
+    )
+
+
+def _save_changes(
+    session: Session, *, posting: Placement | SkillGap, actor: User, changed: list[str]
+) -> None:
+    """Store an edited posting and record which fields the edit changed."""
+    session.add(posting)
+    entity = postings.entity_name(posting)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{entity}.update",
+        entity=entity,
+        entity_id=posting.id,
+        fields=changed,
+    )
+    session.flush()
+
+
 def _apply_placement(
     placement: Placement, company: Organisation, data: dict[str, Any]
 ) -> list[str]:
@@ -235,17 +268,8 @@ def create_placement(
 ) -> Placement:
     check_may_post(company)
     placement = Placement(company_id=company.id or 0, kind="", title="")
-    placement.created_by_id = actor.id
     _apply_placement(placement, company, data)
-    session.add(placement)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="placement.create",
-        entity="placement",
-        entity_id=placement.id,
-    )
+    _add_new(session, posting=placement, actor=actor)
     return placement
 
 
@@ -262,16 +286,7 @@ def update_placement(
     if places < placement.places_booked:
         raise PlacesBelowBooked(placement.places_booked)
     changed = _apply_placement(placement, company, data)
-    session.add(placement)
-    audit.record(
-        session,
-        actor=actor,
-        action="placement.update",
-        entity="placement",
-        entity_id=placement.id,
-        fields=changed,
-    )
-    session.flush()
+    _save_changes(session, posting=placement, actor=actor, changed=changed)
     return placement
 
 
@@ -350,17 +365,8 @@ def create_skill_gap(
 ) -> SkillGap:
     check_may_post(company)
     gap = SkillGap(company_id=company.id or 0, title="")
-    gap.created_by_id = actor.id
     _apply_skill_gap(gap, company, data)
-    session.add(gap)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="skill_gap.create",
-        entity="skill_gap",
-        entity_id=gap.id,
-    )
+    _add_new(session, posting=gap, actor=actor)
     return gap
 
 
@@ -374,16 +380,7 @@ def update_skill_gap(
 ) -> SkillGap:
     check_owner(actor, gap.company_id)
     changed = _apply_skill_gap(gap, company, data)
-    session.add(gap)
-    audit.record(
-        session,
-        actor=actor,
-        action="skill_gap.update",
-        entity="skill_gap",
-        entity_id=gap.id,
-        fields=changed,
-    )
-    session.flush()
+    _save_changes(session, posting=gap, actor=actor, changed=changed)
     return gap
 
 
