@@ -162,28 +162,21 @@ def test_evaluation_waits_for_the_end_of_the_period(
     ).get_data(as_text=True)
     assert "when its period has ended" in page
     assert db.exec(select(Evaluation)).all() == []
-    with pytest.raises(services.EvaluationNotOpen):
-        services.evaluate(
+
+    def evaluate_on(today: date) -> Evaluation:
+        return services.evaluate(
             db,
             booking_id=booking.id,
             user=pair.teacher,
             overall=3,
             supervision=3,
             preparation=3,
-            today=date(2027, 5, 14),
+            today=today,
         )
-    assert (
-        services.evaluate(
-            db,
-            booking_id=booking.id,
-            user=pair.teacher,
-            overall=3,
-            supervision=3,
-            preparation=3,
-            today=date(2027, 5, 15),
-        ).side
-        == "school"
-    )
+
+    with pytest.raises(services.EvaluationNotOpen):
+        evaluate_on(date(2027, 5, 14))  # the last day of the period
+    assert evaluate_on(date(2027, 5, 15)).side == "school"
 
 
 def test_outsiders_cannot_evaluate(client: Any, auth: Any, booked: Any) -> None:
