@@ -26,6 +26,7 @@ from matching.text import (
     Document,
     FloatMatrix,
     LatentSpace,
+    Ngrams,
     PairedSpace,
     posting_units,
     skill_key,
@@ -242,9 +243,9 @@ class Ranker:
                 f"expand_weight must be a finite number >= 0, got {weight!r}"
             )
 
-    def _fit(self, docs: list[Document], postings: Sequence[Posting]) -> sp.csr_matrix:
+    def _fit(self, docs: list[Document], postings: Sequence[Posting]) -> Ngrams:
         self.chars_ = CharNgrams(3, 4, sublinear_tf=True)
-        x = self.chars_.fit_transform(docs)
+        read = self.chars_.fit(docs)
         # Content order, so that neither the LSA sample nor the halves depend
         # on the order of the input.
         order = np.array(
@@ -253,23 +254,25 @@ class Ranker:
         self.latent_ = LatentSpace(
             max(self.n_components, self.base_components),
             random_state=self.random_state,
-        ).fit(x, order)
+        )
+        self.latent_.fit_rows(self.chars_.weigh(read.rows(self.latent_.sample(order))))
+        self._project = self.chars_.projector(self.latent_.columns_)
         units = [u for u in (_units(postings[i]) for i in order) if len(u) >= 2]
         self._pairs_from = units
         rng = np.random.default_rng(self.random_state)
         a, b = self._halves(units, rng)
         self.paired_ = PairedSpace(self.n_components).fit(
-            self._base(self.chars_.transform(a)), self._base(self.chars_.transform(b))
+            self._base(self.chars_.read(a)), self._base(self.chars_.read(b))
         )
         if self.weights is not None:
             self.weights_ = self.weights
         else:
             self.weights_ = self._learn_weights(*self._halves(units, rng), rng)
-        return x
+        return read
 
-    def _base(self, chars: sp.csr_matrix) -> FloatMatrix:
+    def _base(self, read: Ngrams) -> FloatMatrix:
         """Unit rows in the full latent space (the paired space's input)."""
-        return unit_rows(self.latent_.project(chars))
+        return unit_rows(self._project(read))
 
     def _halves(
         self, units: Sequence[list[str]], rng: np.random.Generator
@@ -316,8 +319,9 @@ class Ranker:
         if len(a) > _MIX_PAIRS:
             keep = np.sort(rng.choice(len(a), _MIX_PAIRS, replace=False))
             a, b = [a[i] for i in keep], [b[i] for i in keep]
-        xa, xb = self.chars_.transform(a), self.chars_.transform(b)
-        za, zb = self.latent_.project(xa), self.latent_.project(xb)
+        ra, rb = self.chars_.read(a), self.chars_.read(b)
+        xa, xb = self.chars_.weigh(ra), self.chars_.weigh(rb)
+        za, zb = self._project(ra), self._project(rb)
         d = self.n_components
         latent = unit_rows(za[:, :d]) @ unit_rows(zb[:, :d]).T
         paired = (
@@ -367,13 +371,13 @@ class Ranker:
         check_unique(needs, "need")
         check_unique(offers, "offer")
         everything = [*needs, *offers]
-        x = self._fit([_document(p) for p in everything], everything)
+        read = self._fit([_document(p) for p in everything], everything)
         n = len(needs)
         keys = _KeyIndex()
         return self._rank(
             k,
-            self._side(needs, keys, x[:n]),
-            self._side(offers, keys, x[n:]),
+            self._side(needs, keys, read.rows(np.arange(n))),
+            self._side(offers, keys, read.rows(np.arange(n, len(everything)))),
             keys,
         )
 
@@ -394,11 +398,11 @@ class Ranker:
         self,
         postings: Sequence[Posting],
         keys: _KeyIndex,
-        chars: sp.csr_matrix | None = None,
+        read: Ngrams | None = None,
     ) -> _Side:
         docs = [posting_units(p.title, p.text, p.skills) for p in postings]
-        if chars is None:
-            chars = self.chars_.transform(docs)
+        if read is None:
+            read = self.chars_.read(docs)
         # Text vectors once per distinct document, in content order: a dense
         # product can round a row differently by where it sits, and equal
         # texts must get equal vectors whatever the order of the input.
@@ -407,7 +411,7 @@ class Ranker:
             first.setdefault(doc, i)
         distinct = sorted(first)
         slot = {doc: r for r, doc in enumerate(distinct)}
-        search = self._search_vectors(chars[[first[d] for d in distinct]])[
+        search = self._search_vectors(read.rows([first[d] for d in distinct]))[
             [slot[d] for d in docs]
         ]
         n = len(postings)
@@ -429,17 +433,17 @@ class Ranker:
             ).reshape(n),
             xyz=_sphere(lat.reshape(n), lon.reshape(n)),
             search=search,
-            chars=chars if self.weights_.text_mix()[2] > 0 else None,
+            chars=self.chars_.weigh(read) if self.weights_.text_mix()[2] > 0 else None,
             keys=incidence,
             n_skills=np.diff(incidence.indptr).astype(np.float64),
         )
 
-    def _search_vectors(self, chars: sp.csr_matrix) -> FloatMatrix:
+    def _search_vectors(self, read: Ngrams) -> FloatMatrix:
         """Rows whose dot product is the latent and paired cosines, mixed as the
         weights say and rescaled to sum to one (the plain latent cosine when
         both weigh 0)."""
         m_latent, m_paired, _ = self.weights_.text_mix()
-        z = self.latent_.project(chars)
+        z = self._project(read)
         if m_paired <= 0:
             return unit_rows(z[:, : self.n_components])
         paired = self.paired_.transform(unit_rows(z))
@@ -455,8 +459,8 @@ class Ranker:
         """Unit rows of single skill labels in the paired space."""
         if not labels:
             return np.zeros((0, self.paired_.projection_.shape[1]), dtype=np.float32)
-        x = self.chars_.transform([[label] for label in labels])
-        return self.paired_.transform(self._base(x))
+        read = self.chars_.read([[label] for label in labels])
+        return self.paired_.transform(self._base(read))
 
     def _rank(
         self, k: int, ns: _Side, os_: _Side, keys: _KeyIndex

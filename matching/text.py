@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -26,8 +26,6 @@ _STEMMER = snowballstemmer.stemmer("swedish")
 
 FloatMatrix = npt.NDArray[np.float32]
 Document = Sequence[str]
-
-_THREADED_ROWS = 8192
 
 
 def normalise(text: str) -> str:
@@ -87,12 +85,38 @@ def unit_rows(z: npt.NDArray[np.floating]) -> FloatMatrix:
     return np.asarray(z / norms, dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class Ngrams:
+    """A batch of documents read as character n-grams, kept factored.
+
+    `doc_word` counts each document's words (columns in sorted word order, so a
+    row's entries come in an order set by its content alone) and `word_gram`
+    each of those words' known n-grams. Their product is the documents' n-gram
+    counts; kept apart, a linear map of the counts can be taken per distinct
+    word instead of per document (see `CharNgrams.project`).
+    """
+
+    doc_word: sp.csr_matrix
+    word_gram: sp.csr_matrix
+
+    @cached_property
+    def counts(self) -> sp.csr_matrix:
+        """(n_docs, n_grams) n-gram counts, float32, without duplicate entries."""
+        return sp.csr_matrix(self.doc_word @ self.word_gram)
+
+    def rows(self, index: npt.ArrayLike) -> Ngrams:
+        """The documents at `index` (the same words)."""
+        return Ngrams(sp.csr_matrix(self.doc_word[index]), self.word_gram)
+
+    def __len__(self) -> int:
+        return int(self.doc_word.shape[0])
+
+
 class CharNgrams:
     """TF-IDF over character n-grams inside word boundaries (like char_wb).
 
     Documents are sequences of units. Each distinct unit is split into words
-    once, each distinct word into n-grams once; a document's counts are the
-    sparse product (documents x words) @ (words x n-grams).
+    once, each distinct word into n-grams once (see `Ngrams`).
     """
 
     def __init__(self, low: int = 3, high: int = 4, *, sublinear_tf: bool = True):
@@ -100,7 +124,7 @@ class CharNgrams:
         self.high = high
         self.sublinear_tf = sublinear_tf
 
-    def _counts(self, docs: Sequence[Document], grow: bool) -> sp.csr_matrix:
+    def _read(self, docs: Sequence[Document], grow: bool) -> Ngrams:
         unit_words: dict[str, list[int]] = {}
         word_ids: dict[str, int] = {}
         indptr = [0]
@@ -153,29 +177,84 @@ class CharNgrams:
             (np.ones(len(w_indices), dtype=np.float32), w_indices, w_indptr),
             shape=(len(word_ids), len(vocab)),
         )
-        # The product has no duplicate entries; its column order within a row
-        # is left unsorted, which nothing downstream needs.
-        return sp.csr_matrix(doc_word @ word_gram)
+        word_gram.sum_duplicates()
+        return Ngrams(doc_word, word_gram)
 
-    def fit_transform(self, docs: Sequence[Document]) -> sp.csr_matrix:
-        """Learn n-grams and idf from `docs`; return (n_docs, n_grams) l2 rows."""
-        counts = self._counts(docs, grow=True)
+    def fit(self, docs: Sequence[Document]) -> Ngrams:
+        """Learn n-grams and idf from `docs`; return them read."""
+        read = self._read(docs, grow=True)
+        counts = read.counts
         df = np.bincount(counts.indices, minlength=counts.shape[1])
         n = counts.shape[0]
         self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-        return self._weigh(counts)
+        return read
+
+    def read(self, docs: Sequence[Document]) -> Ngrams:
+        """`docs` read with the fitted n-grams (unseen n-grams dropped)."""
+        return self._read(docs, grow=False)
 
     def transform(self, docs: Sequence[Document]) -> sp.csr_matrix:
         """(n_docs, n_grams) l2-normalised TF-IDF rows; unseen n-grams dropped."""
-        return self._weigh(self._counts(docs, grow=False))
+        return self.weigh(self.read(docs))
 
-    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        x = sp.csr_matrix(counts, dtype=np.float32)
+    def weigh(self, read: Ngrams) -> sp.csr_matrix:
+        """(n_docs, n_grams) l2-normalised TF-IDF rows of documents read."""
+        x = sp.csr_matrix(read.counts, dtype=np.float32, copy=True)
         if self.sublinear_tf:
             np.log(x.data, out=x.data)
             x.data += 1.0
         x.data *= self.idf_[x.indices]
         return l2_rows(x)
+
+    def projector(self, columns: npt.NDArray[np.floating]) -> Projector:
+        """A `Projector` of documents' TF-IDF rows onto `columns` (n_grams, d)."""
+        return Projector(self, columns)
+
+
+class Projector:
+    """Documents' l2-normalised TF-IDF rows times fixed `columns`, computed
+    without forming the rows.
+
+    With w(c) the term weight of a count c (1 + ln c, or c), a row times the
+    columns is sum_g w(c_g) idf_g columns_g / norm. Since w(c) = c - (c - w(c))
+    and the counts are a sum over the document's words, that is
+    (doc_word @ word_gram @ (idf * columns) - extra @ (idf * columns)) / norm,
+    where `extra` is non-zero only for n-grams that occur more than once in a
+    document; the result equals the direct product up to rounding.
+    """
+
+    def __init__(self, chars: CharNgrams, columns: npt.NDArray[np.floating]):
+        self.sublinear_tf = chars.sublinear_tf
+        self.idf = chars.idf_
+        self.columns = np.asarray(columns, dtype=np.float32) * chars.idf_[:, None]
+
+    def __call__(self, read: Ngrams) -> FloatMatrix:
+        """(n_docs, d) float32 coordinates, not normalised further."""
+        counts = read.counts
+        c = counts.data
+        weight = 1.0 + np.log(c) if self.sublinear_tf else c
+        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        # float32 throughout: a float64 operand would make scipy copy the
+        # (n_grams, d) columns to float64 on every call.
+        norms = np.sqrt(
+            np.bincount(
+                rows,
+                weights=np.square(weight * self.idf[counts.indices], dtype=np.float64),
+                minlength=counts.shape[0],
+            )
+        ).astype(np.float32)
+        norms[norms == 0.0] = 1.0
+        out = read.doc_word @ (read.word_gram @ self.columns)
+        extra = c - weight
+        repeated = extra > 0.0
+        if repeated.any():
+            fix = sp.csr_matrix(
+                (extra[repeated], (rows[repeated], counts.indices[repeated])),
+                shape=counts.shape,
+            )
+            out -= fix @ self.columns
+        out /= norms[:, None]
+        return np.asarray(out, dtype=np.float32)
 
 
 class LatentSpace:
@@ -196,6 +275,17 @@ class LatentSpace:
         self.max_fit_rows = max_fit_rows
         self.random_state = random_state
 
+    def sample(self, order: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The rows a fit uses: at most `max_fit_rows` of `order` (a permutation
+        of the rows that depends only on their content), drawn with
+        `random_state`, in that order."""
+        if order.size > self.max_fit_rows:
+            rng = np.random.default_rng(self.random_state)
+            return order[
+                np.sort(rng.choice(order.size, self.max_fit_rows, replace=False))
+            ]
+        return order
+
     def fit(
         self, x: sp.csr_matrix, order: npt.NDArray[np.int64] | None = None
     ) -> LatentSpace:
@@ -208,17 +298,15 @@ class LatentSpace:
         # do not depend on the order of the input.
         if order is None:
             order = _canonical_order(x)
-        if x.shape[0] > self.max_fit_rows:
-            rng = np.random.default_rng(self.random_state)
-            order = order[
-                np.sort(rng.choice(x.shape[0], self.max_fit_rows, replace=False))
-            ]
-        rows = sp.csr_matrix(x[order], dtype=np.float64)
+        return self.fit_rows(x[self.sample(order)])
+
+    def fit_rows(self, x: sp.csr_matrix) -> LatentSpace:
+        """Fit on exactly the TF-IDF rows `x`, in their order (see `sample`)."""
+        rows = sp.csr_matrix(x, dtype=np.float64)
         # The SVD needs fewer components than either side of the matrix.
         dims = max(0, min(self.n_components, rows.shape[0] - 1, rows.shape[1] - 1))
         if dims < 1:
-            self.components_ = np.zeros((0, x.shape[1]), dtype=np.float32)
-            self._columns = np.ascontiguousarray(self.components_.T)
+            self.columns_ = np.zeros((x.shape[1], 0), dtype=np.float32)
             return self
         # Exact truncated SVD through the small (rows x rows) Gram matrix: with
         # at most `max_fit_rows` rows this is far cheaper than a randomized SVD
@@ -231,34 +319,24 @@ class LatentSpace:
         keep = np.argsort(-vals, kind="stable")
         keep = keep[vals[keep] > 1e-10 * max(float(vals.max()), 1e-30)]
         vals, vecs = vals[keep], vecs[:, keep]
-        comps = np.ascontiguousarray(
-            (sp.csr_matrix(rows.T) @ (vecs / np.sqrt(vals))).T, dtype=np.float32
+        # (n_features, dims): the layout products with sparse rows want.
+        columns = np.asarray(
+            sp.csr_matrix(rows.T) @ (vecs / np.sqrt(vals)), dtype=np.float32
         )
         # Fix each component's sign so the result does not depend on LAPACK.
-        comps[comps.sum(axis=1) < 0] *= -1.0
-        self.components_ = comps
-        # The same matrix laid out for products with sparse rows.
-        self._columns = np.ascontiguousarray(comps.T)
+        columns[:, columns.sum(axis=0) < 0] *= -1.0
+        self.columns_ = columns
         return self
 
-    def project(self, x: sp.csr_matrix) -> FloatMatrix:
-        """(n_docs, n_components) float32 coordinates, not normalised.
+    @property
+    def components_(self) -> FloatMatrix:
+        """(dims, n_features): the components, one per row."""
+        return self.columns_.T
 
-        Large inputs are projected in two halves on two threads: scipy's
-        sparse product releases the GIL, and each row's result is the same
-        either way.
-        """
-        comps = self._columns
-        x = sp.csr_matrix(x)
-        n = x.shape[0]
-        if n < _THREADED_ROWS:
-            return np.asarray(x @ comps, dtype=np.float32)
-        half = n // 2
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(
-                pool.map(lambda rows: x[rows] @ comps, (slice(0, half), slice(half, n)))
-            )
-        return np.vstack(parts, dtype=np.float32)
+    def project(self, x: sp.csr_matrix) -> FloatMatrix:
+        """(n_docs, n_components) float32 coordinates, not normalised (for
+        documents read in n-grams, `CharNgrams.projector` is faster)."""
+        return np.asarray(sp.csr_matrix(x) @ self.columns_, dtype=np.float32)
 
 
 def _canonical_order(x: sp.csr_matrix) -> npt.NDArray[np.int64]:
