@@ -536,7 +536,7 @@ def needs() -> Response | str:
                         _label(LEVEL_LABELS, h.programme.level),
                         h.school.name,
                         h.school.locality,
-                        round(h.km, 1) if h.km is not None else None,
+                        _km(h.km),
                         h.programme.skills,
                     ]
                     for h in hits[:EXPORT_LIMIT]
