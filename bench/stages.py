@@ -41,8 +41,8 @@ STEPS = (
     (ranking.Ranker, "_side", "vectors of needs and offers"),
     (ranking.Ranker, "_transduce", "neighbourhood steps"),
     (ranking.Ranker, "_rank_block", "search and rescoring"),
-    (ranking._Explainer, "__init__", "reasons: label vectors"),
-    (ranking._Explainer, "__call__", "reasons and Match objects"),
+    (ranking._Explainer, "related", "reasons: related skills"),
+    (ranking._Explainer, "matches", "reasons and Match objects"),
 )
 
 

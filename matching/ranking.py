@@ -41,8 +41,33 @@ I64 = npt.NDArray[np.int64]
 
 PART_NAMES = ("text", "skills", "period", "distance", "capacity")
 
-_Pick = tuple[int, float, list[float], float]
-"""A ranked offer: (offer index, score, parts in PART_NAMES order, km)."""
+
+@dataclass(frozen=True)
+class _Picks:
+    """Ranked pairs as columns, grouped by need and best first within a need:
+    need and offer indices, score, parts (one column per `PART_NAMES`), km."""
+
+    need: I64
+    offer: I64
+    score: F64
+    parts: F64
+    km: F64
+
+    @classmethod
+    def join(cls, blocks: Sequence[_Picks]) -> _Picks:
+        if not blocks:
+            empty = np.zeros(0)
+            return cls(
+                empty.astype(np.int64),
+                empty.astype(np.int64),
+                empty,
+                np.zeros((0, len(PART_NAMES))),
+                empty,
+            )
+        return cls(
+            *(np.concatenate([getattr(b, f.name) for b in blocks]) for f in fields(cls))
+        )
+
 
 RELATED_SKILL_MIN = 0.5
 """Cosine in the paired space from which an offer's skill counts as related to
@@ -470,7 +495,7 @@ class Ranker:
             return result
         ns = replace(ns, keys=keys.widen(ns.keys))
         os_ = replace(os_, keys=keys.widen(os_.keys))
-        picked: list[tuple[int, list[_Pick]]] = []
+        picked: list[_Picks] = []
         for kind in sorted(set(ns.kind)):
             # Both sides sorted by id: the computation, and so every tie and
             # every rounding, is the same whatever the order of the input, and
@@ -496,7 +521,7 @@ class Ranker:
             )
             offers = _Block.of(os_, oi, offer_vecs, penalty)
             for start in range(0, ni.size, _BLOCK):
-                picked.extend(
+                picked.append(
                     self._rank_block(
                         ns,
                         os_,
@@ -506,9 +531,7 @@ class Ranker:
                         k,
                     )
                 )
-        explain = _Explainer(self, ns, os_, picked)
-        for i, picks in picked:
-            result[ns.ids[i]] = explain(i, picks)
+        result.update(_Explainer(self, ns, os_).matches(_Picks.join(picked)))
         return result
 
     def _transduce(
@@ -550,8 +573,8 @@ class Ranker:
         block: I64,
         vectors: FloatMatrix,
         k: int,
-    ) -> list[tuple[int, list[_Pick]]]:
-        """For each need of `block`: its best k (offer index, score, parts, km).
+    ) -> _Picks:
+        """For each need of `block`: its best k offers.
 
         Exact, not a heuristic: the offers with the `candidates` best text
         scores (and every offer tied with the last of them) are scored in full;
@@ -691,35 +714,25 @@ def _best(
     parts: F64,
     km: F64,
     pos: I64,
-) -> list[tuple[int, list[_Pick]]]:
+) -> _Picks:
     """Each need's k best, best first; equal scores (to 9 decimals) go by
     offer id, i.e. by position."""
     order = np.lexsort((pos, -np.round(score, 9), row))
-    row_sorted = row[order]
-    firsts = np.searchsorted(row_sorted, np.arange(block.size))
-    lasts = np.searchsorted(row_sorted, np.arange(block.size), side="right")
-    top = np.concatenate(
-        [order[a : min(b, a + k)] for a, b in zip(firsts, lasts, strict=True)]
-    ).astype(np.int64)
-    picks = list(
-        zip(
-            offer[top].tolist(),
-            score[top].tolist(),
-            parts[:, top].T.tolist(),
-            km[top].tolist(),
-            strict=True,
-        )
-    )
-    out = []
-    start = 0
-    for r, (a, b) in enumerate(zip(firsts, lasts, strict=True)):
-        size = min(b - a, k)
-        out.append((int(block[r]), picks[start : start + size]))
-        start += size
-    return out
+    top = order[_place_in_group(row[order]) < k]
+    return _Picks(block[row[top]], offer[top], score[top], parts[:, top].T, km[top])
+
+
+def _place_in_group(keys: I64) -> I64:
+    """For sorted `keys`: each element's place (0, 1, ...) among its equals."""
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, keys.size])
+    return np.arange(keys.size) - np.repeat(starts, sizes)
 
 
 _BLOCK = 256
+_COMPARE_BLOCK = 65536
 _FORBIDDEN = 10.0
 _MIX_PAIRS = 1000
 _MIN_POSTINGS = 20
@@ -864,16 +877,12 @@ class _KeyIndex:
 
 
 class _Explainer:
-    """Builds a need's `Match`es with their reasons; caches per posting and per
-    value, since the same offer and the same distances recur across needs."""
+    """Builds the `Match`es of ranked pairs with their reasons, all pairs at
+    once; caches per posting and per value, since the same offer and the same
+    distances recur across needs."""
 
-    def __init__(
-        self,
-        ranker: Ranker,
-        ns: _Side,
-        os_: _Side,
-        picked: Sequence[tuple[int, Sequence[_Pick]]],
-    ) -> None:
+    def __init__(self, ranker: Ranker, ns: _Side, os_: _Side) -> None:
+        self.ranker = ranker
         self.ns = ns
         self.os = os_
         self.need_keys: dict[int, dict[str, str]] = {}
@@ -882,41 +891,72 @@ class _Explainer:
         self.offer_stems: dict[int, dict[str, str]] = {}
         self.values: dict[tuple[str, float], Reason] = {}
         self.any_time = Reason("any_time")
-        # Every skill label that a reason may compare, embedded in one batch.
-        labels = sorted(
-            {s for i, picks in picked if picks for s in ns.postings[i].skills}
-            | {
-                s
-                for _, picks in picked
-                for j, *_ in picks
-                for s in os_.postings[j].skills
-            }
-        )
-        self.label_row = {label: r for r, label in enumerate(labels)}
-        self.label_vectors = ranker._label_vectors(labels)
 
-    def __call__(self, i: int, picks: Sequence[_Pick]) -> list[Match]:
+    def matches(self, picks: _Picks) -> dict[str, list[Match]]:
+        """{need id: its matches, best first} for the needs with any pick."""
         ns, os_ = self.ns, self.os
-        need_keys = _cached(self.need_keys, i, ns.postings, _skill_keys)
+        need = picks.need.tolist()
+        offer = picks.offer.tolist()
+        need_keys = [_cached(self.need_keys, i, ns.postings, _skill_keys) for i in need]
         offer_keys = [
-            _cached(self.offer_keys, j, os_.postings, _skill_keys) for j, *_ in picks
+            _cached(self.offer_keys, j, os_.postings, _skill_keys) for j in offer
         ]
-        related = self.related(need_keys, offer_keys)
-        need_stems = _cached(self.need_stems, i, ns.postings, _stem_words)
-        return [
-            Match(
-                need_id=ns.ids[i],
-                offer_id=os_.ids[j],
-                score=score,
-                parts=dict(zip(PART_NAMES, parts, strict=True)),
-                reasons=self.reasons(
-                    i, j, km, need_keys, keys, need_stems, close, parts[1] > 0
-                ),
+        related = self.related(need, need_keys, offer_keys)
+        lo = np.maximum(ns.start[picks.need], os_.start[picks.offer])
+        hi = np.minimum(ns.end[picks.need], os_.end[picks.offer])
+        known = np.isfinite(lo) & np.isfinite(hi)
+        days = np.where(known, hi - lo + 1.0, np.nan).tolist()
+        places = os_.count[picks.offer].tolist()
+        enough = (os_.count[picks.offer] >= ns.count[picks.need]).tolist()
+        shared = (picks.parts[:, 1] > 0).tolist()
+        out: dict[str, list[Match]] = {}
+        for e, (i, j, score, parts, km) in enumerate(
+            zip(
+                need,
+                offer,
+                picks.score.tolist(),
+                picks.parts.tolist(),
+                picks.km.tolist(),
+                strict=True,
             )
-            for (j, score, parts, km), keys, close in zip(
-                picks, offer_keys, related, strict=True
+        ):
+            reasons: list[Reason] = []
+            if shared[e]:
+                mine = need_keys[e]
+                reasons.append(
+                    Reason(
+                        "shared_skills",
+                        values=tuple(
+                            label for key, label in offer_keys[e].items() if key in mine
+                        ),
+                    )
+                )
+            if related[e]:
+                reasons.append(Reason("related_skills", values=related[e]))
+            need_stems = _cached(self.need_stems, i, ns.postings, _stem_words)
+            if need_stems:
+                offer_stems = _cached(self.offer_stems, j, os_.postings, _stem_words)
+                terms = [w for stem_, w in offer_stems.items() if stem_ in need_stems]
+                if terms:
+                    reasons.append(Reason("shared_terms", values=tuple(terms[:5])))
+            if not math.isnan(km):
+                reasons.append(self._value("distance_km", round(km, 1)))
+            if math.isnan(days[e]):
+                reasons.append(self.any_time)
+            else:
+                reasons.append(self._value("overlap_weeks", round(days[e] / 7.0, 1)))
+            code = "all_places" if enough[e] else "free_places"
+            reasons.append(self._value(code, places[e]))
+            out.setdefault(ns.ids[i], []).append(
+                Match(
+                    need_id=ns.ids[i],
+                    offer_id=os_.ids[j],
+                    score=score,
+                    parts=dict(zip(PART_NAMES, parts, strict=True)),
+                    reasons=tuple(reasons),
+                )
             )
-        ]
+        return out
 
     def _value(self, code: str, value: float) -> Reason:
         reason = self.values.get((code, value))
@@ -924,74 +964,68 @@ class _Explainer:
             reason = self.values[(code, value)] = Reason(code, value=value)
         return reason
 
-    def reasons(
-        self,
-        i: int,
-        j: int,
-        km: float,
-        need_keys: dict[str, str],
-        offer_keys: dict[str, str],
-        need_stems: dict[str, str],
-        related: tuple[str, ...],
-        has_shared: bool,
-    ) -> tuple[Reason, ...]:
-        ns, os_ = self.ns, self.os
-        reasons: list[Reason] = []
-        if has_shared:
-            shared = tuple(
-                label for key, label in offer_keys.items() if key in need_keys
-            )
-            reasons.append(Reason("shared_skills", values=shared))
-        if related:
-            reasons.append(Reason("related_skills", values=related))
-        if need_stems:
-            offer_stems = _cached(self.offer_stems, j, os_.postings, _stem_words)
-            terms = [word for s, word in offer_stems.items() if s in need_stems]
-            if terms:
-                reasons.append(Reason("shared_terms", values=tuple(terms[:5])))
-        if not math.isnan(km):
-            reasons.append(self._value("distance_km", round(km, 1)))
-        lo = max(ns.start[i], os_.start[j])
-        hi = min(ns.end[i], os_.end[j])
-        if math.isfinite(lo) and math.isfinite(hi):
-            weeks = round(float(hi - lo + 1.0) / 7.0, 1)
-            reasons.append(self._value("overlap_weeks", weeks))
-        else:
-            reasons.append(self.any_time)
-        places = float(os_.count[j])
-        code = "all_places" if places >= ns.count[i] else "free_places"
-        reasons.append(self._value(code, places))
-        return tuple(reasons)
-
     def related(
-        self, need_keys: dict[str, str], offer_keys: Sequence[dict[str, str]]
+        self,
+        need: Sequence[int],
+        need_keys: Sequence[dict[str, str]],
+        offer_keys: Sequence[dict[str, str]],
     ) -> list[tuple[str, ...]]:
-        """Per offer: its skills the need does not list that lie closest to one
-        of the need's skills (at least `RELATED_SKILL_MIN`), best first, <= 3.
-        One matrix product for all of the need's offers."""
+        """Per pair: the offer's skills the need does not list that lie closest
+        to one of the need's skills (at least `RELATED_SKILL_MIN`), best first,
+        at most 3. Every similarity of every pair in a few matrix operations."""
         others = [
-            [label for key, label in keys.items() if key not in need_keys]
-            for keys in offer_keys
+            [label for key, label in keys.items() if key not in mine]
+            for keys, mine in zip(offer_keys, need_keys, strict=True)
         ]
-        if not need_keys or not any(others):
-            return [() for _ in offer_keys]
-        rows = self.label_row
-        mine = self.label_vectors[[rows[s] for s in need_keys.values()]]
-        theirs = self.label_vectors[[rows[s] for labels in others for s in labels]]
-        best = (theirs @ mine.T).max(axis=1).tolist()
-        out: list[tuple[str, ...]] = []
-        start = 0
-        for labels in others:
-            # (similarity, label) pairs of this offer; a handful, so plain sorted.
-            close = sorted(
-                (
-                    (-sim, n)
-                    for n, sim in enumerate(best[start : start + len(labels)])
-                    if sim >= RELATED_SKILL_MIN
-                ),
-            )[:3]
-            start += len(labels)
-            out.append(tuple(labels[n] for _, n in close))
+        # Each (pair, other label) is an entry; each entry is compared with
+        # every skill of the pair's need.
+        need_labels: dict[int, list[str]] = {}
+        for i, mine in zip(need, need_keys, strict=True):
+            need_labels.setdefault(i, list(mine.values()))
+        labels = sorted(
+            {s for found in others for s in found}
+            | {s for found in need_labels.values() for s in found}
+        )
+        out: list[tuple[str, ...]] = [() for _ in others]
+        if not labels:
+            return out
+        row = {label: r for r, label in enumerate(labels)}
+        vectors = self.ranker._label_vectors(labels)
+        lengths = np.array([len(o) for o in others], dtype=np.int64)
+        entry_pair = np.repeat(np.arange(len(others)), lengths)
+        entry_label = np.array([row[s] for o in others for s in o], dtype=np.int64)
+        # Position of each entry among its pair's other labels.
+        position = np.arange(entry_label.size) - np.repeat(
+            np.cumsum(lengths) - lengths, lengths
+        )
+        firsts: dict[int, int] = {}
+        flat: list[int] = []
+        for i, found in need_labels.items():
+            firsts[i] = len(flat)
+            flat.extend(row[s] for s in found)
+        own = np.array(flat, dtype=np.int64)
+        start = np.array([firsts[i] for i in need], dtype=np.int64)[entry_pair]
+        size = np.array([len(need_labels[i]) for i in need], dtype=np.int64)[entry_pair]
+        # One (entry, need skill) comparison per row; entries without need
+        # skills compare with nothing and stay below the threshold.
+        compared = np.repeat(np.arange(entry_label.size), size)
+        offset = np.arange(compared.size) - np.repeat(np.cumsum(size) - size, size)
+        best = np.full(entry_label.size, -np.inf, dtype=np.float32)
+        for a in range(0, compared.size, _COMPARE_BLOCK):
+            e = compared[a : a + _COMPARE_BLOCK]
+            sims = np.einsum(
+                "ij,ij->i",
+                vectors[entry_label[e]],
+                vectors[own[start[e] + offset[a : a + _COMPARE_BLOCK]]],
+            )
+            np.maximum.at(best, e, sims)
+        close = np.flatnonzero(best >= RELATED_SKILL_MIN)
+        # By pair, then most similar first, then the offer's order.
+        order = close[np.lexsort((position[close], -best[close], entry_pair[close]))]
+        kept = order[_place_in_group(entry_pair[order]) < 3]
+        for e in kept.tolist():
+            p = int(entry_pair[e])
+            out[p] = (*out[p], others[p][position[e]])
         return out
 
 
