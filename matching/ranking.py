@@ -520,14 +520,15 @@ class Ranker:
                 ns.search[ni], os_.search[oi]
             )
             offers = _Block.of(os_, oi, offer_vecs, penalty)
-            for start in range(0, ni.size, _BLOCK):
+            step = _block_rows(oi.size)
+            for start in range(0, ni.size, step):
                 picked.append(
                     self._rank_block(
                         ns,
                         os_,
                         offers,
-                        ni[start : start + _BLOCK],
-                        need_vecs[start : start + _BLOCK],
+                        ni[start : start + step],
+                        need_vecs[start : start + step],
                         k,
                     )
                 )
@@ -602,9 +603,16 @@ class Ranker:
         c = min(m, max(self.candidates, 5 * k))
         if scale <= 0 or c >= m:
             cut = np.full(block.size, lowest, dtype=np.float32)
+            row, pos = np.nonzero(text >= lowest)
         else:
-            cut = np.maximum(np.partition(text, m - c, axis=1)[:, m - c], lowest)
-        row, pos = np.nonzero(text >= cut[:, None])
+            # The c best by text and every offer tied with the c-th, but not
+            # the forbidden.
+            row, pos, value = _top_entries(text, c)
+            allowed = value >= lowest
+            row, pos = row[allowed], pos[allowed]
+            cut = np.full(block.size, lowest, dtype=np.float32)
+            last = _place_in_group(row) == c - 1
+            cut[row[last]] = value[allowed][last]
         found = self._score(ns, os_, offers, block, vectors, row, pos)
 
         # Stage 2: offers below the cut that could still reach the k-th best.
@@ -731,7 +739,11 @@ def _place_in_group(keys: I64) -> I64:
     return np.arange(keys.size) - np.repeat(starts, sizes)
 
 
-_BLOCK = 256
+_BLOCK_ENTRIES = 1 << 22
+"""Entries of one block of a (rows x columns) similarity matrix (16 MB of
+float32): large enough that per-block overheads vanish, small enough that
+memory stays flat."""
+_GROUP = 32
 _COMPARE_BLOCK = 65536
 _FORBIDDEN = 10.0
 _MIX_PAIRS = 1000
@@ -779,29 +791,77 @@ def _expand(a: FloatMatrix, b: FloatMatrix, k: int, weight: float) -> FloatMatri
 def _neighbour_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> FloatMatrix:
     """(len(a), d): for each row of `a`, the mean of the `k` rows of `b` with
     the largest dot products (blockwise, so memory stays flat)."""
-    m = b.shape[0]
     out = np.empty_like(a)
-    for start in range(0, a.shape[0], _BLOCK):
-        sims = a[start : start + _BLOCK] @ b.T
-        # In index order, so the same neighbours always sum the same way.
-        top = np.sort(np.argpartition(sims, m - k, axis=1)[:, m - k :], axis=1)
-        out[start : start + _BLOCK] = b[top].mean(axis=1)
+    step = _block_rows(b.shape[0])
+    for start in range(0, a.shape[0], step):
+        top = _nearest(a[start : start + step] @ b.T, k)
+        out[start : start + step] = b[top].mean(axis=1)
     return out
 
 
 def _top_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> F64:
     """(len(a),): each row of `a`'s mean dot product with its `k` nearest rows
     of `b`, the products taken again in float64 (equal rows, equal result)."""
-    m = b.shape[0]
     out = np.empty(a.shape[0], dtype=np.float64)
     b64 = b.astype(np.float64)
-    for start in range(0, a.shape[0], _BLOCK):
-        rows = a[start : start + _BLOCK]
-        top = np.sort(np.argpartition(rows @ b.T, m - k, axis=1)[:, m - k :], axis=1)
-        out[start : start + _BLOCK] = (
+    step = _block_rows(b.shape[0])
+    for start in range(0, a.shape[0], step):
+        rows = a[start : start + step]
+        top = _nearest(rows @ b.T, k)
+        out[start : start + step] = (
             np.einsum("ij,ikj->i", rows.astype(np.float64), b64[top]) / k
         )
     return out
+
+
+def _block_rows(columns: int) -> int:
+    """Rows per block of a similarity matrix with `columns` columns."""
+    return max(1, _BLOCK_ENTRIES // max(1, columns))
+
+
+def _nearest(sims: FloatMatrix, k: int) -> I64:
+    """(rows, k): the columns of each row's k largest entries (k <= columns),
+    in column order, so that the same neighbours always sum the same way."""
+    m = sims.shape[1]
+    return np.sort(np.argpartition(sims, m - k, axis=1)[:, m - k :], axis=1)
+
+
+def _top_entries(x: FloatMatrix, k: int) -> tuple[I64, I64, FloatMatrix]:
+    """Every entry at least as large as its row's k-th largest (ties with it
+    come along; a row with fewer entries gives all): (row, column, value),
+    grouped by row, largest first, then by column.
+
+    Exact, without sorting or partitioning whole rows: the columns are dealt
+    into groups of `_GROUP` (column j into group j mod g); the k-th largest of
+    a row's group maxima is at most its k-th largest entry (those k maxima are
+    k entries at least that large) and usually close to it, so only the
+    entries of groups reaching it are looked at.
+    """
+    n, m = x.shape
+    g = m // _GROUP
+    if g >= k:
+        maxima = x[:, : g * _GROUP].reshape(n, _GROUP, g).max(axis=1)
+        floor = np.partition(maxima, g - k, axis=1)[:, g - k]
+        group_row, group = np.nonzero(maxima >= floor[:, None])
+        cols = group[:, None] + g * np.arange(_GROUP)
+        found = x[group_row[:, None], cols] >= floor[group_row, None]
+        row = np.broadcast_to(group_row[:, None], cols.shape)[found]
+        col = cols[found]
+        if g * _GROUP < m:
+            # The columns left over after the last full group.
+            rest_row, rest = np.nonzero(x[:, g * _GROUP :] >= floor[:, None])
+            row = np.concatenate([row, rest_row])
+            col = np.concatenate([col, rest + g * _GROUP])
+    else:
+        row, col = np.divmod(np.arange(n * m), m)
+    value = x[row, col]
+    order = np.lexsort((col, -value, row))
+    row, col, value = row[order], col[order], value[order]
+    kth = np.full(n, -np.inf, dtype=x.dtype)
+    at = _place_in_group(row) == k - 1
+    kth[row[at]] = value[at]
+    keep = value >= kth[row]
+    return row[keep], col[keep], value[keep]
 
 
 def _allowed(ns: _Side, offers: _Block, block: I64) -> npt.NDArray[np.bool_]:
