@@ -598,7 +598,8 @@ class Ranker:
         # Scores lie in [-2, 1]; a pair the rules forbid is pushed below -8.
         # Shifting rather than setting one value keeps the scores distinct,
         # which selection needs to stay fast (many equal keys slow it down).
-        np.subtract(text, _FORBIDDEN, out=text, where=~_allowed(ns, offers, block))
+        # (A product with the mask: a masked subtraction is ten times slower.)
+        text -= ~_allowed(ns, offers, block) * np.float32(_FORBIDDEN)
         lowest = 2.0 - _FORBIDDEN
         c = min(m, max(self.candidates, 5 * k))
         if scale <= 0 or c >= m:
