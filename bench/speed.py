@@ -1,10 +1,11 @@
 """Speed and memory: rank 2,000 needs x 20,000 offers (k=10) and allocate (k=20).
 
 Each method runs in its own subprocess so that peak memory (ru_maxrss) is its
-own. Postings are built from the Swedish skill vocabulary (skills.json labels)
+own; the methods run in turn for `--repeat` rounds and the median is
+reported. Postings are built from the Swedish skill vocabulary (skills.json labels)
 with a fixed seed: 2-6 skills each, two kinds, random periods in 2025 and
 positions within about 30 km of Mora. Prints a markdown table.
-Run: python bench/speed.py [--quick]
+Run: python bench/speed.py [--quick] [--repeat N]
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -133,34 +135,61 @@ def run_child(method: str, n_needs: int, n_offers: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="200 x 2,000")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds; each round runs every method once, in turn (default 3)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         run_child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
     n_needs, n_offers = (200, 2000) if args.quick else (2000, 20000)
-    print(f"{n_needs} needs x {n_offers} offers from the skills.json vocabulary\n")
-    print("| task | method | wall s | peak MB (process) | notes |")
-    print("| --- | --- | --- | --- | --- |")
     rows = [
         ("rank k=10", "plain", "plain baseline: char_wb 3-5 TF-IDF + sparse top-k"),
         ("rank k=10", "baseline", "optimised baseline: same, float32, blockwise"),
         ("rank k=10", "rank", "matching.rank"),
         ("allocate k=20", "allocate", "matching.allocate (rank not timed)"),
     ]
+    # Rounds of every method in turn, so that a slow spell of a shared machine
+    # falls on all of them; the median of the rounds is reported.
+    runs: dict[str, list[dict[str, float]]] = {method: [] for _, method, _ in rows}
+    for _ in range(max(1, args.repeat)):
+        for _, method, _ in rows:
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    method,
+                    str(n_needs),
+                    str(n_offers),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"{n_needs} needs x {n_offers} offers from the skills.json vocabulary")
+    print(f"median of {max(1, args.repeat)} rounds (min-max in brackets)\n")
+    print("| task | method | wall s | peak MB (process) | notes |")
+    print("| --- | --- | --- | --- | --- |")
     seconds = {}
     for task, method, label in rows:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", method, str(n_needs), str(n_offers)],
-            capture_output=True,
-            text=True,
-            check=True,
+        got = runs[method]
+        times = sorted(r["seconds"] for r in got)
+        seconds[method] = statistics.median(times)
+        peak = max(r["peak_mb"] for r in got)
+        notes = ", ".join(
+            f"{k}={v}" for k, v in got[-1].items() if k not in ("seconds", "peak_mb")
         )
-        got = json.loads(out.stdout.strip().splitlines()[-1])
-        seconds[method] = got.pop("seconds")
-        peak = got.pop("peak_mb")
-        notes = ", ".join(f"{k}={v}" for k, v in got.items())
-        print(f"| {task} | {label} | {seconds[method]:.2f} | {peak:.0f} | {notes} |")
+        spread = f" ({times[0]:.2f}-{times[-1]:.2f})" if len(times) > 1 else ""
+        print(
+            f"| {task} | {label} | {seconds[method]:.2f}{spread} | {peak:.0f} "
+            f"| {notes} |"
+        )
     print(
         "\nspeed-up of rank over the plain baseline: "
         f"{seconds['plain'] / seconds['rank']:.1f}x "
