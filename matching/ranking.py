@@ -958,9 +958,6 @@ class _Explainer:
         self.ranker = ranker
         self.ns = ns
         self.os = os_
-        self.need_keys: dict[int, dict[str, str]] = {}
-        self.offer_keys: dict[int, dict[str, str]] = {}
-        self.need_stems: dict[int, dict[str, str]] = {}
         self.offer_stems: dict[int, dict[str, str]] = {}
         self.values: dict[tuple[str, float], Reason] = {}
         self.any_time = Reason("any_time")
@@ -970,10 +967,12 @@ class _Explainer:
         ns, os_ = self.ns, self.os
         need = picks.need.tolist()
         offer = picks.offer.tolist()
-        need_keys = [_cached(self.need_keys, i, ns.postings, _skill_keys) for i in need]
-        offer_keys = [
-            _cached(self.offer_keys, j, os_.postings, _skill_keys) for j in offer
-        ]
+        # Per distinct posting first, then looked up per pair.
+        keys_of_need = {i: _skill_keys(ns.postings[i]) for i in dict.fromkeys(need)}
+        keys_of_offer = {j: _skill_keys(os_.postings[j]) for j in dict.fromkeys(offer)}
+        stems_of_need = {i: _stem_words(ns.postings[i]) for i in keys_of_need}
+        need_keys = [keys_of_need[i] for i in need]
+        offer_keys = [keys_of_offer[j] for j in offer]
         related = self.related(need, need_keys, offer_keys)
         lo = np.maximum(ns.start[picks.need], os_.start[picks.offer])
         hi = np.minimum(ns.end[picks.need], os_.end[picks.offer])
@@ -1006,7 +1005,7 @@ class _Explainer:
                 )
             if related[e]:
                 reasons.append(Reason("related_skills", values=related[e]))
-            need_stems = _cached(self.need_stems, i, ns.postings, _stem_words)
+            need_stems = stems_of_need[i]
             if need_stems:
                 offer_stems = _cached(self.offer_stems, j, os_.postings, _stem_words)
                 terms = [w for stem_, w in offer_stems.items() if stem_ in need_stems]

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -98,15 +98,20 @@ class Ngrams:
 
     doc_word: sp.csr_matrix
     word_gram: sp.csr_matrix
+    counts: sp.csr_matrix
+    """(n_docs, n_grams) n-gram counts, float32, without duplicate entries."""
 
-    @cached_property
-    def counts(self) -> sp.csr_matrix:
-        """(n_docs, n_grams) n-gram counts, float32, without duplicate entries."""
-        return sp.csr_matrix(self.doc_word @ self.word_gram)
+    @classmethod
+    def of(cls, doc_word: sp.csr_matrix, word_gram: sp.csr_matrix) -> Ngrams:
+        return cls(doc_word, word_gram, sp.csr_matrix(doc_word @ word_gram))
 
     def rows(self, index: npt.ArrayLike) -> Ngrams:
         """The documents at `index` (the same words)."""
-        return Ngrams(sp.csr_matrix(self.doc_word[index]), self.word_gram)
+        return Ngrams(
+            sp.csr_matrix(self.doc_word[index]),
+            self.word_gram,
+            sp.csr_matrix(self.counts[index]),
+        )
 
     def __len__(self) -> int:
         return int(self.doc_word.shape[0])
@@ -178,7 +183,7 @@ class CharNgrams:
             shape=(len(word_ids), len(vocab)),
         )
         word_gram.sum_duplicates()
-        return Ngrams(doc_word, word_gram)
+        return Ngrams.of(doc_word, word_gram)
 
     def fit(self, docs: Sequence[Document]) -> Ngrams:
         """Learn n-grams and idf from `docs`; return them read."""
