@@ -397,12 +397,14 @@ class Ranker:
         check_unique(offers, "offer")
         everything = [*needs, *offers]
         read = self._fit([_document(p) for p in everything], everything)
+        # Every posting projected once, for both sides.
+        latent = self._project(read)
         n = len(needs)
         keys = _KeyIndex()
         return self._rank(
             k,
-            self._side(needs, keys, read.rows(np.arange(n))),
-            self._side(offers, keys, read.rows(np.arange(n, len(everything)))),
+            self._side(needs, keys, read, latent, slice(0, n)),
+            self._side(offers, keys, read, latent, slice(n, len(everything))),
             keys,
         )
 
@@ -424,10 +426,18 @@ class Ranker:
         postings: Sequence[Posting],
         keys: _KeyIndex,
         read: Ngrams | None = None,
+        latent: FloatMatrix | None = None,
+        rows: slice = slice(None),
     ) -> _Side:
+        """The side's columns; `read` and `latent`, when given, are the n-grams
+        and latent coordinates of a larger set of postings of which `rows` are
+        these."""
         docs = [posting_units(p.title, p.text, p.skills) for p in postings]
-        if read is None:
+        if read is None or latent is None:
             read = self.chars_.read(docs)
+            latent = self._project(read)
+            rows = slice(None)
+        latent = latent[rows]
         # Text vectors once per distinct document, in content order: a dense
         # product can round a row differently by where it sits, and equal
         # texts must get equal vectors whatever the order of the input.
@@ -436,7 +446,7 @@ class Ranker:
             first.setdefault(doc, i)
         distinct = sorted(first)
         slot = {doc: r for r, doc in enumerate(distinct)}
-        search = self._search_vectors(read.rows([first[d] for d in distinct]))[
+        search = self._search_vectors(latent[[first[d] for d in distinct]])[
             [slot[d] for d in docs]
         ]
         n = len(postings)
@@ -458,17 +468,20 @@ class Ranker:
             ).reshape(n),
             xyz=_sphere(lat.reshape(n), lon.reshape(n)),
             search=search,
-            chars=self.chars_.weigh(read) if self.weights_.text_mix()[2] > 0 else None,
+            chars=(
+                self.chars_.weigh(read.rows(np.arange(len(read))[rows]))
+                if self.weights_.text_mix()[2] > 0
+                else None
+            ),
             keys=incidence,
             n_skills=np.diff(incidence.indptr).astype(np.float64),
         )
 
-    def _search_vectors(self, read: Ngrams) -> FloatMatrix:
+    def _search_vectors(self, z: FloatMatrix) -> FloatMatrix:
         """Rows whose dot product is the latent and paired cosines, mixed as the
         weights say and rescaled to sum to one (the plain latent cosine when
-        both weigh 0)."""
+        both weigh 0), from latent coordinates `z`."""
         m_latent, m_paired, _ = self.weights_.text_mix()
-        z = self._project(read)
         if m_paired <= 0:
             return unit_rows(z[:, : self.n_components])
         paired = self.paired_.transform(unit_rows(z))
@@ -614,21 +627,48 @@ class Ranker:
             cut = np.full(block.size, lowest, dtype=np.float32)
             last = _place_in_group(row) == c - 1
             cut[row[last]] = value[allowed][last]
-        found = self._score(ns, os_, offers, block, vectors, row, pos)
+        # Skill keys each need of the block shares with each offer.
+        shared = sp.csr_matrix(ns.keys[block] @ offers.keys)
+        # Scores with the block's float32 cosines first (off by less than
+        # _APPROX), then in float64 for the pairs that may be in the top k.
+        approx = text[row, pos].astype(np.float64)
+        found = self._score(ns, os_, offers, block, vectors, shared, row, pos, approx)
 
         # Stage 2: offers below the cut that could still reach the k-th best.
         if scale > 0:
             kth = _kth_best(found[0], found[1], block.size, k)
-            reach = np.where(kth > others, (kth - rest) / scale - 1e-6, lowest)
+            reach = np.where(
+                kth - scale * _APPROX > others,
+                (kth - rest) / scale - 2 * _APPROX,
+                lowest,
+            )
             short = reach < cut
             if short.any():
                 band = (text >= reach[:, None]) & (text < cut[:, None])
                 band[~short] = False
-                more = self._score(ns, os_, offers, block, vectors, *np.nonzero(band))
+                row, pos = np.nonzero(band)
+                more = self._score(
+                    ns,
+                    os_,
+                    offers,
+                    block,
+                    vectors,
+                    shared,
+                    row,
+                    pos,
+                    text[row, pos].astype(np.float64),
+                )
                 found = tuple(  # type: ignore[assignment]
                     np.concatenate([a, b], axis=-1)
                     for a, b in zip(found, more, strict=True)
                 )
+        # A pair more than twice the error below the k-th best cannot be in
+        # the top k whatever the exact cosines.
+        kth = _kth_best(found[0], found[1], block.size, k)
+        near = found[1] >= kth[found[0]] - 2 * _APPROX
+        found = self._score(
+            ns, os_, offers, block, vectors, shared, found[0][near], found[5][near]
+        )
         return _best(block, k, *found)
 
     def _score(
@@ -638,11 +678,16 @@ class Ranker:
         offers: _Block,
         block: I64,
         vectors: FloatMatrix,
+        shared: sp.csr_matrix,
         row: I64,
         pos: I64,
+        cosine: F64 | None = None,
     ) -> tuple[I64, F64, I64, F64, F64, I64]:
         """Every part for the pairs (block[row], offers.index[pos]) that pass
-        the exact distance rule: (row, score, offer, parts, km, pos)."""
+        the exact distance rule: (row, score, offer, parts, km, pos).
+        `shared` is the (block, offers) count of shared skill keys; `cosine`,
+        when given, the pairs' searched cosines less the hub penalty (else
+        they are computed exactly)."""
         w = self.weights_
         pw = np.array(w.part_weights(), dtype=np.float64)
         pw = pw / pw.sum()
@@ -661,14 +706,17 @@ class Ranker:
             offer[exact],
             km[exact],
         )
-        # The cosine again in float64, pair by pair: the float32 block product
-        # can differ in the last bits by where a row sits, and equal texts must
-        # get equal scores for ties to go by offer id.
-        cosine = np.einsum(
-            "ij,ij->i",
-            vectors[row].astype(np.float64),
-            offers.search[pos].astype(np.float64),
-        ) - offers.penalty[pos].astype(np.float64)
+        if cosine is not None:
+            cosine = cosine[exact]
+        else:
+            # The cosine again in float64, pair by pair: the float32 block
+            # product can differ in the last bits by where a row sits, and
+            # equal texts must get equal scores for ties to go by offer id.
+            cosine = np.einsum(
+                "ij,ij->i",
+                vectors[row].astype(np.float64),
+                offers.search[pos].astype(np.float64),
+            ) - offers.penalty[pos].astype(np.float64)
         text_part = (m_latent + m_paired) * cosine
         if m_chars > 0 and ns.chars is not None and os_.chars is not None:
             text_part = (
@@ -678,7 +726,7 @@ class Ranker:
                     ns.chars[need].multiply(os_.chars[offer]).sum(axis=1)
                 ).ravel()
             )
-        shared = np.asarray(ns.keys[need].multiply(os_.keys[offer]).sum(axis=1))
+        in_common = _entries(shared, row, pos)
         lo = np.maximum(ns.start[need], os_.start[offer])
         hi = np.minimum(ns.end[need], os_.end[offer])
         need_full = np.isfinite(ns.start[need]) & np.isfinite(ns.end[need])
@@ -686,9 +734,7 @@ class Ranker:
             covered = np.where(
                 need_full, (hi - lo + 1.0) / (ns.end[need] - ns.start[need] + 1.0), 1.0
             )
-            skills = np.where(
-                ns.n_skills[need] > 0, shared.ravel() / ns.n_skills[need], 0.0
-            )
+            skills = np.where(ns.n_skills[need] > 0, in_common / ns.n_skills[need], 0.0)
         parts = np.vstack(
             [
                 np.clip(text_part, 0.0, 1.0),
@@ -700,6 +746,21 @@ class Ranker:
         )
         score = np.clip(pw @ parts, 0.0, 1.0)
         return row, score, offer, parts, km, pos
+
+
+def _entries(x: sp.csr_matrix, row: I64, col: I64) -> F64:
+    """x[row[i], col[i]] for every i, 0 where x stores nothing (by binary search
+    over the stored entries, without densifying x)."""
+    x = sp.csr_matrix(x)
+    x.sum_duplicates()
+    stored = (
+        np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)) * x.shape[1] + x.indices
+    )
+    wanted = np.asarray(row, dtype=np.int64) * x.shape[1] + col
+    at = np.minimum(np.searchsorted(stored, wanted), max(stored.size - 1, 0))
+    if stored.size == 0:
+        return np.zeros(wanted.size)
+    return np.where(stored[at] == wanted, x.data[at], 0.0).astype(np.float64)
 
 
 def _kth_best(row: I64, score: F64, n_rows: int, k: int) -> F64:
@@ -745,8 +806,11 @@ _BLOCK_ENTRIES = 1 << 22
 float32): large enough that per-block overheads vanish, small enough that
 memory stays flat."""
 _GROUP = 32
-_COMPARE_BLOCK = 65536
 _FORBIDDEN = 10.0
+_APPROX = 1e-4
+"""A bound on how far a cosine of the float32 block product (dimension <= a
+few hundred, unit rows) lies from the same cosine in float64: about 100 times
+the worst rounding, so selections made on the block stay exact."""
 _MIX_PAIRS = 1000
 _MIN_POSTINGS = 20
 _MIN_LATENT_DIMS = 20
@@ -765,6 +829,7 @@ class _Block:
     xyz: F64
     any_period: bool
     any_position: bool
+    keys: sp.csr_matrix  # (n_keys, offers): the offers' skill keys, by column
 
     @classmethod
     def of(cls, side: _Side, index: I64, search: FloatMatrix, penalty: F32) -> _Block:
@@ -778,6 +843,7 @@ class _Block:
             xyz=side.xyz[index],
             any_period=bool(np.isfinite(start).any() or np.isfinite(end).any()),
             any_position=bool(np.isfinite(side.lat[index]).any()),
+            keys=sp.csr_matrix(side.keys[index].T),
         )
 
 
@@ -1044,13 +1110,12 @@ class _Explainer:
     ) -> list[tuple[str, ...]]:
         """Per pair: the offer's skills the need does not list that lie closest
         to one of the need's skills (at least `RELATED_SKILL_MIN`), best first,
-        at most 3. Every similarity of every pair in a few matrix operations."""
+        at most 3. The pairs come grouped by need; each need's skills meet all
+        of its offers' other skills in one matrix product."""
         others = [
             [label for key, label in keys.items() if key not in mine]
             for keys, mine in zip(offer_keys, need_keys, strict=True)
         ]
-        # Each (pair, other label) is an entry; each entry is compared with
-        # every skill of the pair's need.
         need_labels: dict[int, list[str]] = {}
         for i, mine in zip(need, need_keys, strict=True):
             need_labels.setdefault(i, list(mine.values()))
@@ -1063,6 +1128,7 @@ class _Explainer:
             return out
         row = {label: r for r, label in enumerate(labels)}
         vectors = self.ranker._label_vectors(labels)
+        # Each (pair, other label) is an entry, in pair order.
         lengths = np.array([len(o) for o in others], dtype=np.int64)
         entry_pair = np.repeat(np.arange(len(others)), lengths)
         entry_label = np.array([row[s] for o in others for s in o], dtype=np.int64)
@@ -1070,27 +1136,16 @@ class _Explainer:
         position = np.arange(entry_label.size) - np.repeat(
             np.cumsum(lengths) - lengths, lengths
         )
-        firsts: dict[int, int] = {}
-        flat: list[int] = []
-        for i, found in need_labels.items():
-            firsts[i] = len(flat)
-            flat.extend(row[s] for s in found)
-        own = np.array(flat, dtype=np.int64)
-        start = np.array([firsts[i] for i in need], dtype=np.int64)[entry_pair]
-        size = np.array([len(need_labels[i]) for i in need], dtype=np.int64)[entry_pair]
-        # One (entry, need skill) comparison per row; entries without need
-        # skills compare with nothing and stay below the threshold.
-        compared = np.repeat(np.arange(entry_label.size), size)
-        offset = np.arange(compared.size) - np.repeat(np.cumsum(size) - size, size)
         best = np.full(entry_label.size, -np.inf, dtype=np.float32)
-        for a in range(0, compared.size, _COMPARE_BLOCK):
-            e = compared[a : a + _COMPARE_BLOCK]
-            sims = np.einsum(
-                "ij,ij->i",
-                vectors[entry_label[e]],
-                vectors[own[start[e] + offset[a : a + _COMPARE_BLOCK]]],
-            )
-            np.maximum.at(best, e, sims)
+        entry_need = np.asarray(need, dtype=np.int64)[entry_pair]
+        if entry_need.size:
+            starts = np.flatnonzero(np.r_[True, entry_need[1:] != entry_need[:-1]])
+            ends = np.r_[starts[1:], entry_need.size]
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+                own = [row[s] for s in need_labels[int(entry_need[a])]]
+                if own:
+                    sims = vectors[entry_label[a:b]] @ vectors[own].T
+                    best[a:b] = sims.max(axis=1)
         close = np.flatnonzero(best >= RELATED_SKILL_MIN)
         # By pair, then most similar first, then the offer's order.
         order = close[np.lexsort((position[close], -best[close], entry_pair[close]))]

@@ -238,26 +238,24 @@ class Projector:
         counts = read.counts
         c = counts.data
         weight = 1.0 + np.log(c) if self.sublinear_tf else c
-        rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+        weighted = weight * self.idf[counts.indices]
         # float32 throughout: a float64 operand would make scipy copy the
         # (n_grams, d) columns to float64 on every call.
-        norms = np.sqrt(
-            np.bincount(
-                rows,
-                weights=np.square(weight * self.idf[counts.indices], dtype=np.float64),
-                minlength=counts.shape[0],
-            )
-        ).astype(np.float32)
+        squares = sp.csr_matrix(
+            (np.square(weighted), counts.indices, counts.indptr), shape=counts.shape
+        )
+        norms = np.sqrt(np.asarray(squares.sum(axis=1), dtype=np.float32).ravel())
         norms[norms == 0.0] = 1.0
         out = read.doc_word @ (read.word_gram @ self.columns)
-        extra = c - weight
-        repeated = extra > 0.0
-        if repeated.any():
-            fix = sp.csr_matrix(
-                (extra[repeated], (rows[repeated], counts.indices[repeated])),
-                shape=counts.shape,
-            )
-            out -= fix @ self.columns
+        # What the counts add beyond their weights, for n-grams that occur
+        # more than once in a document (zero elsewhere, and dropped).
+        extra = sp.csr_matrix(
+            (c - weight, counts.indices.copy(), counts.indptr.copy()),
+            shape=counts.shape,
+        )
+        extra.eliminate_zeros()
+        if extra.nnz:
+            out -= extra @ self.columns
         out /= norms[:, None]
         return np.asarray(out, dtype=np.float32)
 

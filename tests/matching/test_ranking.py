@@ -405,6 +405,67 @@ def test_search_is_exact_whatever_the_candidate_pool():
     }
 
 
+def test_search_is_exact_for_long_skill_lists_and_every_soft_part():
+    # Long, overlapping skill lists give many offers of nearly the same text
+    # score, so the period, distance and capacity parts decide: the widest
+    # second stage, and the one where float32 and float64 cosines differ.
+    rng = random.Random(11)
+    pool = [s for field in FIELDS for s in field] + [
+        f"{a} {b}" for a in ("grund", "fördjupad") for b in ("svetsning", "bakning")
+    ]
+    start = date(2026, 1, 1)
+
+    def posting(id_, **kw):
+        first = start.toordinal() + rng.randint(0, 200)
+        return Posting(
+            id_,
+            "apl",
+            "",
+            skills=tuple(rng.sample(pool, rng.randint(6, 12))),
+            start=date.fromordinal(first),
+            end=date.fromordinal(first + rng.randint(7, 90)),
+            lat=MORA[0] + rng.random() / 3,
+            lon=MORA[1] + rng.random() / 3,
+            count=rng.randint(1, 4),
+            **kw,
+        )
+
+    offers = [posting(f"o{i:03d}") for i in range(400)]
+    needs = [posting(f"n{i}", max_km=30.0) for i in range(25)]
+    corpus = [*needs, *offers]
+    small = Ranker(candidates=1).fit(corpus).rank(needs, offers, k=10)
+    every = Ranker(candidates=10**6).fit(corpus).rank(needs, offers, k=10)
+    assert {n: ids(m) for n, m in small.items()} == {
+        n: ids(m) for n, m in every.items()
+    }
+    assert all(len(m) == 10 for m in small.values())
+    scores = [m.score for ms in small.values() for m in ms]
+    assert scores == [m.score for ms in every.values() for m in ms]
+
+
+def test_raw_character_weights_rank_the_same_fitted_or_not():
+    w = Weights(latent=0.0, paired=0.0, chars=1.0)
+    needs = [
+        Posting("n1", "apl", "Svetsare", "MIG-svetsning"),
+        Posting("n2", "apl", "Kock", "matlagning"),
+    ]
+    offers = [
+        Posting("o1", "apl", "Kök", "matlagning och bakning"),
+        Posting("o2", "apl", "Verkstad", "svetsning och plåtslageri"),
+        Posting("o3", "apl", "Lager", "truckkort"),
+    ]
+    at_once = rank(needs, offers, weights=w)
+    fitted = Ranker(weights=w).fit([*needs, *offers]).rank(needs, offers)
+    assert {n: ids(m) for n, m in at_once.items()} == {
+        n: ids(m) for n, m in fitted.items()
+    }
+    assert ids(at_once["n1"])[0] == "o2"
+    assert ids(at_once["n2"])[0] == "o1"
+    for n, ms in at_once.items():
+        for m, again in zip(ms, fitted[n], strict=True):
+            assert math.isclose(m.parts["text"], again.parts["text"], abs_tol=1e-6)
+
+
 def test_a_space_that_scores_everything_alike_is_not_chosen():
     corpus = [Posting("n", "apl", "Svetsare", "svetsning")] + [
         Posting(f"o{i:03d}", "apl", "Svetsare", "svetsning MIG") for i in range(120)

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from matching.text import CharNgrams, LatentSpace
+
+DOCS = [
+    ("Svetsare", "MIG- och TIG-svetsning, svetsning i rostfritt", "Svetsning"),
+    ("Kock", "matlagning, bakning och kall kök", "Matlagning", "Bakning"),
+    ("Fordonstekniker", "fordonsteknik, felsökning av fordon", "Felsökning"),
+    ("Undersköterska", "omvårdnad och dokumentation", "Omvårdnad"),
+    ("Lagerarbetare", "truckkort, plock och pack i lager", "Truckkort"),
+    ("Elektriker", "elinstallation, elinstallationer i bostäder", "El"),
+    ("", "", "Svetsning", "Svetsning, MIG"),
+    ("", "", ""),
+]
+
+
+@pytest.fixture
+def fitted():
+    chars = CharNgrams(3, 4, sublinear_tf=True)
+    read = chars.fit(DOCS)
+    latent = LatentSpace(5).fit_rows(chars.weigh(read))
+    return chars, read, latent
+
+
+def test_projection_equals_the_product_of_the_tfidf_rows(fitted):
+    chars, read, latent = fitted
+    # Repeated n-grams within a document ("svetsning" twice) take the
+    # correction path; the empty document stays zero.
+    direct = latent.project(chars.weigh(read))
+    projected = chars.projector(latent.columns_)(read)
+    assert projected.shape == direct.shape
+    np.testing.assert_allclose(projected, direct, atol=1e-5)
+    assert not projected[-1].any()
+
+
+def test_projection_leaves_the_counts_as_they_were(fitted):
+    chars, read, latent = fitted
+    before = read.counts.copy()
+    project = chars.projector(latent.columns_)
+    first = project(read)
+    assert (read.counts != before).nnz == 0
+    np.testing.assert_array_equal(project(read), first)
+
+
+def test_rows_keep_each_documents_counts(fitted):
+    chars, read, _ = fitted
+    picked = read.rows([3, 0])
+    assert len(picked) == 2
+    again = chars.read([DOCS[3], DOCS[0]])
+    assert (picked.counts != again.counts).nnz == 0
+
+
+def test_unseen_ngrams_are_dropped(fitted):
+    chars, _, latent = fitted
+    read = chars.read([("qqqq xxxx",)])
+    assert read.counts.nnz == 0
+    assert not chars.projector(latent.columns_)(read).any()
