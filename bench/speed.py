@@ -3,15 +3,22 @@
 Each method runs in its own subprocess so that peak memory (ru_maxrss) is its
 own; the methods run in turn for `--repeat` rounds and the median is
 reported. Postings are built from the Swedish skill vocabulary (skills.json labels)
-with a fixed seed: 2-6 skills each, two kinds, random periods in 2025 and
-positions within about 30 km of Mora. Prints a markdown table.
-Run: python bench/speed.py [--quick] [--repeat N]
+with a fixed seed: two kinds, random periods in 2025 and positions within about
+30 km of Mora, and skill lists of one of two lengths (`--postings`):
+- short: 2-6 skills each (about 4);
+- long: as many skills as the halves of protocol T1 in bench/quality.py have
+  (drawn from those sizes: 4-198, mean 23, median 16), i.e. postings shaped like
+  the ones the quality is measured on. Only the group sizes are read, not which
+  skills a group has.
+Prints a markdown table per length.
+Run: python bench/speed.py [--quick] [--repeat N] [--postings short|long|both]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import statistics
 import subprocess
@@ -33,11 +40,15 @@ from matching import Posting, allocate, rank
 MORA = (61.004, 14.537)
 
 
-def make_postings(n: int, prefix: str, seed: int, vocab: list[str]) -> list[Posting]:
+def make_postings(
+    n: int, prefix: str, seed: int, vocab: list[str], sizes: list[int] | None = None
+) -> list[Posting]:
+    """`n` postings; skill lists of 2-6 labels, or of lengths drawn from `sizes`."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
-        skills = tuple(vocab[j] for j in rng.choice(len(vocab), rng.integers(2, 7)))
+        size = int(rng.choice(sizes)) if sizes else int(rng.integers(2, 7))
+        skills = tuple(vocab[j] for j in rng.choice(len(vocab), size))
         start = date(2025, 1, 1) + timedelta(days=int(rng.integers(0, 300)))
         end = start + timedelta(days=int(rng.integers(7, 70)))
         has_period = rng.random() < 0.7
@@ -58,9 +69,20 @@ def make_postings(n: int, prefix: str, seed: int, vocab: list[str]) -> list[Post
     return out
 
 
-def data(n_needs: int, n_offers: int) -> tuple[list[Posting], list[Posting]]:
+def t1_half_sizes() -> list[int]:
+    """How many skills the need halves of protocol T1 have (ceil(n/2))."""
+    return [math.ceil(len(g.skills) / 2) for g in jt.t1_groups()]
+
+
+def data(
+    n_needs: int, n_offers: int, postings: str = "short"
+) -> tuple[list[Posting], list[Posting]]:
     vocab = jt.skill_vocabulary()
-    return make_postings(n_needs, "n", 1, vocab), make_postings(n_offers, "o", 2, vocab)
+    sizes = t1_half_sizes() if postings == "long" else None
+    return (
+        make_postings(n_needs, "n", 1, vocab, sizes),
+        make_postings(n_offers, "o", 2, vocab, sizes),
+    )
 
 
 def _text(p: Posting) -> str:
@@ -106,8 +128,8 @@ def baseline(needs: list[Posting], offers: list[Posting], k: int) -> None:
         np.argpartition(-sims, k, axis=1)[:, :k]
 
 
-def run_child(method: str, n_needs: int, n_offers: int) -> None:
-    needs, offers = data(n_needs, n_offers)
+def run_child(method: str, n_needs: int, n_offers: int, postings: str) -> None:
+    needs, offers = data(n_needs, n_offers, postings)
     t0 = time.perf_counter()
     if method == "plain":
         plain(needs, offers, 10)
@@ -132,32 +154,14 @@ def run_child(method: str, n_needs: int, n_offers: int) -> None:
     print(json.dumps({"seconds": took, "peak_mb": peak_mb, **extra}))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="200 x 2,000")
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=3,
-        help="rounds; each round runs every method once, in turn (default 3)",
-    )
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        run_child(args.child[0], int(args.child[1]), int(args.child[2]))
-        return
-    n_needs, n_offers = (200, 2000) if args.quick else (2000, 20000)
-    rows = [
-        ("rank k=10", "plain", "plain baseline: char_wb 3-5 TF-IDF + sparse top-k"),
-        ("rank k=10", "baseline", "optimised baseline: same, float32, blockwise"),
-        ("rank k=10", "rank", "matching.rank"),
-        ("allocate k=20", "allocate", "matching.allocate (rank not timed)"),
-    ]
-    # Rounds of every method in turn, so that a slow spell of a shared machine
-    # falls on all of them; the median of the rounds is reported.
-    runs: dict[str, list[dict[str, float]]] = {method: [] for _, method, _ in rows}
-    for _ in range(max(1, args.repeat)):
-        for _, method, _ in rows:
+def measure(
+    n_needs: int, n_offers: int, postings: str, rounds: int
+) -> dict[str, list[dict[str, float]]]:
+    """Every method's results for `rounds` rounds, each method once per round
+    in turn, so that a slow spell of a shared machine falls on all of them."""
+    runs: dict[str, list[dict[str, float]]] = {method: [] for _, method, _ in ROWS}
+    for _ in range(rounds):
+        for _, method, _ in ROWS:
             out = subprocess.run(
                 [
                     sys.executable,
@@ -166,18 +170,28 @@ def main() -> None:
                     method,
                     str(n_needs),
                     str(n_offers),
+                    postings,
                 ],
                 capture_output=True,
                 text=True,
                 check=True,
             )
             runs[method].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(f"{n_needs} needs x {n_offers} offers from the skills.json vocabulary")
-    print(f"median of {max(1, args.repeat)} rounds (min-max in brackets)\n")
+    return runs
+
+
+def report(
+    n_needs: int, n_offers: int, postings: str, runs: dict[str, list[dict[str, float]]]
+) -> None:
+    rounds = len(runs["rank"])
+    print(
+        f"{n_needs} needs x {n_offers} offers from the skills.json vocabulary, "
+        f"{postings} postings; median of {rounds} rounds (min-max in brackets)\n"
+    )
     print("| task | method | wall s | peak MB (process) | notes |")
     print("| --- | --- | --- | --- | --- |")
     seconds = {}
-    for task, method, label in rows:
+    for task, method, label in ROWS:
         got = runs[method]
         times = sorted(r["seconds"] for r in got)
         seconds[method] = statistics.median(times)
@@ -193,8 +207,39 @@ def main() -> None:
     print(
         "\nspeed-up of rank over the plain baseline: "
         f"{seconds['plain'] / seconds['rank']:.1f}x "
-        f"(over the optimised one: {seconds['baseline'] / seconds['rank']:.1f}x)"
+        f"(over the optimised one: {seconds['baseline'] / seconds['rank']:.1f}x)\n"
     )
+
+
+ROWS = [
+    ("rank k=10", "plain", "plain baseline: char_wb 3-5 TF-IDF + sparse top-k"),
+    ("rank k=10", "baseline", "optimised baseline: same, float32, blockwise"),
+    ("rank k=10", "rank", "matching.rank"),
+    ("allocate k=20", "allocate", "matching.allocate (rank not timed)"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="200 x 2,000")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds; each round runs every method once, in turn (default 3)",
+    )
+    parser.add_argument("--postings", choices=("short", "long", "both"), default="both")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        method, n_needs, n_offers, postings = args.child
+        run_child(method, int(n_needs), int(n_offers), postings)
+        return
+    n_needs, n_offers = (200, 2000) if args.quick else (2000, 20000)
+    lengths = ("short", "long") if args.postings == "both" else (args.postings,)
+    for postings in lengths:
+        runs = measure(n_needs, n_offers, postings, max(1, args.repeat))
+        report(n_needs, n_offers, postings, runs)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Wraps the ranker's internal steps with timers (a look inside, not an API) and
 prints seconds and minor page faults per step for one cold call in a fresh
 process. Steps nest (the projections happen inside the fit and the vectors),
 so the rows do not add up to the total.
-Run: python bench/stages.py
+Run: python bench/stages.py [short|long]  (the postings of bench/speed.py)
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def _timed(owner: Any, name: str, label: str) -> None:
 
 
 def main() -> None:
-    needs, offers = speed.data(2000, 20000)
+    postings = sys.argv[1] if len(sys.argv) > 1 else "short"
+    needs, offers = speed.data(2000, 20000, postings)
     for owner, name, label in STEPS:
         _timed(owner, name, label)
     start, faults = time.perf_counter(), _faults()
