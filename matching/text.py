@@ -27,6 +27,8 @@ _STEMMER = snowballstemmer.stemmer("swedish")
 FloatMatrix = npt.NDArray[np.float32]
 Document = Sequence[str]
 
+_PROJECT_ROWS = 2048
+
 
 def normalise(text: str) -> str:
     """Unicode-compose and lower-case, so "Å" typed two ways is one letter."""
@@ -67,6 +69,15 @@ def _ngrams(word: str, low: int, high: int) -> tuple[str, ...]:
     ]
     # A short word shorter than `low` still deserves one feature.
     return tuple(grams) if grams else (padded,)
+
+
+def _row_range(x: sp.csr_matrix, rows: range) -> sp.csr_matrix:
+    """Rows `rows.start` to `rows.stop` of `x`, sharing its arrays."""
+    lo, hi = int(x.indptr[rows.start]), int(x.indptr[rows.stop])
+    return sp.csr_matrix(
+        (x.data[lo:hi], x.indices[lo:hi], x.indptr[rows.start : rows.stop + 1] - lo),
+        shape=(len(rows), x.shape[1]),
+    )
 
 
 def l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
@@ -234,8 +245,24 @@ class Projector:
         self.columns = np.asarray(columns, dtype=np.float32) * chars.idf_[:, None]
 
     def __call__(self, read: Ngrams) -> FloatMatrix:
-        """(n_docs, d) float32 coordinates, not normalised further."""
-        counts = read.counts
+        """(n_docs, d) float32 coordinates, not normalised further.
+
+        In blocks of documents, so that the temporaries stay small (fresh
+        memory is slow to come by on a virtual machine); each row's result is
+        the same either way."""
+        words_in = read.word_gram @ self.columns
+        n = len(read)
+        out = np.empty((n, self.columns.shape[1]), dtype=np.float32)
+        for start in range(0, n, _PROJECT_ROWS):
+            rows = range(start, min(n, start + _PROJECT_ROWS))
+            out[start : rows.stop] = self._rows(
+                _row_range(read.doc_word, rows), _row_range(read.counts, rows), words_in
+            )
+        return out
+
+    def _rows(
+        self, doc_word: sp.csr_matrix, counts: sp.csr_matrix, words_in: FloatMatrix
+    ) -> FloatMatrix:
         c = counts.data
         weight = 1.0 + np.log(c) if self.sublinear_tf else c
         weighted = weight * self.idf[counts.indices]
@@ -246,7 +273,7 @@ class Projector:
         )
         norms = np.sqrt(np.asarray(squares.sum(axis=1), dtype=np.float32).ravel())
         norms[norms == 0.0] = 1.0
-        out = read.doc_word @ (read.word_gram @ self.columns)
+        out = np.asarray(doc_word @ words_in, dtype=np.float32)
         # What the counts add beyond their weights, for n-grams that occur
         # more than once in a document (zero elsewhere, and dropped).
         extra = sp.csr_matrix(
@@ -257,7 +284,7 @@ class Projector:
         if extra.nnz:
             out -= extra @ self.columns
         out /= norms[:, None]
-        return np.asarray(out, dtype=np.float32)
+        return out
 
 
 class LatentSpace:

@@ -56,3 +56,12 @@ def test_unseen_ngrams_are_dropped(fitted):
     read = chars.read([("qqqq xxxx",)])
     assert read.counts.nnz == 0
     assert not chars.projector(latent.columns_)(read).any()
+
+
+def test_projection_in_blocks_equals_one_block(fitted, monkeypatch):
+    import matching.text
+
+    chars, read, latent = fitted
+    whole = chars.projector(latent.columns_)(read)
+    monkeypatch.setattr(matching.text, "_PROJECT_ROWS", 3)
+    np.testing.assert_array_equal(chars.projector(latent.columns_)(read), whole)
