@@ -100,32 +100,33 @@ def unit_rows(z: npt.NDArray[np.floating]) -> FloatMatrix:
 class Ngrams:
     """A batch of documents read as character n-grams, kept factored.
 
-    `doc_word` counts each document's words (columns in sorted word order, so a
-    row's entries come in an order set by its content alone) and `word_gram`
-    each of those words' known n-grams. Their product is the documents' n-gram
-    counts; kept apart, a linear map of the counts can be taken per distinct
-    word instead of per document (see `CharNgrams.project`).
+    `doc_unit` counts each document's units (a title, a text, a skill label;
+    columns in sorted order of the units, so a row's entries come in an order
+    set by its content alone) and `unit_gram` each of those units' known
+    n-grams. Their product is the documents' n-gram counts (`counts`); kept
+    apart, a linear map of the counts can be taken per distinct unit instead
+    of per document (see `Projector`).
     """
 
-    doc_word: sp.csr_matrix
-    word_gram: sp.csr_matrix
+    doc_unit: sp.csr_matrix
+    unit_gram: sp.csr_matrix
     counts: sp.csr_matrix
     """(n_docs, n_grams) n-gram counts, float32, without duplicate entries."""
 
     @classmethod
-    def of(cls, doc_word: sp.csr_matrix, word_gram: sp.csr_matrix) -> Ngrams:
-        return cls(doc_word, word_gram, sp.csr_matrix(doc_word @ word_gram))
+    def of(cls, doc_unit: sp.csr_matrix, unit_gram: sp.csr_matrix) -> Ngrams:
+        return cls(doc_unit, unit_gram, sp.csr_matrix(doc_unit @ unit_gram))
 
     def rows(self, index: npt.ArrayLike) -> Ngrams:
-        """The documents at `index` (the same words)."""
+        """The documents at `index` (the same units)."""
         return Ngrams(
-            sp.csr_matrix(self.doc_word[index]),
-            self.word_gram,
+            sp.csr_matrix(self.doc_unit[index]),
+            self.unit_gram,
             sp.csr_matrix(self.counts[index]),
         )
 
     def __len__(self) -> int:
-        return int(self.doc_word.shape[0])
+        return int(self.doc_unit.shape[0])
 
 
 class CharNgrams:
@@ -141,31 +142,44 @@ class CharNgrams:
         self.sublinear_tf = sublinear_tf
 
     def _read(self, docs: Sequence[Document], grow: bool) -> Ngrams:
-        unit_words: dict[str, list[int]] = {}
+        # Every non-empty unit of every document, numbered in sorted order, so
+        # that every row's entries come out in an order set by its content
+        # alone: sums over a row (norms, the projection) then round the same
+        # whatever the order of the input.
+        per_doc = [[u for u in doc if u] for doc in docs]
+        first: dict[str, int] = {}
+        seen_at = [first.setdefault(u, len(first)) for units in per_doc for u in units]
+        units = sorted(first)
+        unit_number = np.empty(len(units), dtype=np.int64)
+        unit_number[[first[u] for u in units]] = np.arange(len(units))
+        doc_unit = sp.csr_matrix(
+            (
+                np.ones(len(seen_at), dtype=np.float32),
+                (
+                    np.repeat(np.arange(len(docs)), [len(u) for u in per_doc]),
+                    unit_number[np.asarray(seen_at, dtype=np.int64)],
+                ),
+            ),
+            shape=(len(docs), len(units)),
+        )
+        doc_unit.sort_indices()
+        # The words of each distinct unit, numbered the same way.
         word_ids: dict[str, int] = {}
         indptr = [0]
         indices: list[int] = []
-        for doc in docs:
-            for unit in doc:
-                ids = unit_words.get(unit)
-                if ids is None:
-                    ids = [word_ids.setdefault(w, len(word_ids)) for w in words(unit)]
-                    unit_words[unit] = ids
-                indices.extend(ids)
+        for unit in units:
+            indices.extend(word_ids.setdefault(w, len(word_ids)) for w in words(unit))
             indptr.append(len(indices))
-        # Words numbered in sorted order, so that every row's entries come out
-        # in an order set by its content alone: sums over a row (norms, the
-        # projection) then round the same whatever the order of the input.
         ordered = sorted(word_ids)
         renumber = np.empty(len(ordered), dtype=np.int64)
         renumber[[word_ids[w] for w in ordered]] = np.arange(len(ordered))
-        doc_word = sp.csr_matrix(
+        unit_word = sp.csr_matrix(
             (
                 np.ones(len(indices), dtype=np.float32),
                 renumber[np.asarray(indices, dtype=np.int64)],
                 indptr,
             ),
-            shape=(len(indptr) - 1, len(word_ids)),
+            shape=(len(units), len(word_ids)),
         )
         if grow:
             seen: set[str] = set()
@@ -194,7 +208,9 @@ class CharNgrams:
             shape=(len(word_ids), len(vocab)),
         )
         word_gram.sum_duplicates()
-        return Ngrams.of(doc_word, word_gram)
+        unit_gram = sp.csr_matrix(unit_word @ word_gram)
+        unit_gram.sort_indices()
+        return Ngrams.of(doc_unit, unit_gram)
 
     def fit(self, docs: Sequence[Document]) -> Ngrams:
         """Learn n-grams and idf from `docs`; return them read."""
@@ -233,8 +249,8 @@ class Projector:
 
     With w(c) the term weight of a count c (1 + ln c, or c), a row times the
     columns is sum_g w(c_g) idf_g columns_g / norm. Since w(c) = c - (c - w(c))
-    and the counts are a sum over the document's words, that is
-    (doc_word @ word_gram @ (idf * columns) - extra @ (idf * columns)) / norm,
+    and the counts are a sum over the document's units, that is
+    (doc_unit @ unit_gram @ (idf * columns) - extra @ (idf * columns)) / norm,
     where `extra` is non-zero only for n-grams that occur more than once in a
     document; the result equals the direct product up to rounding.
     """
@@ -250,18 +266,18 @@ class Projector:
         In blocks of documents, so that the temporaries stay small (fresh
         memory is slow to come by on a virtual machine); each row's result is
         the same either way."""
-        words_in = read.word_gram @ self.columns
+        units_in = read.unit_gram @ self.columns
         n = len(read)
         out = np.empty((n, self.columns.shape[1]), dtype=np.float32)
         for start in range(0, n, _PROJECT_ROWS):
             rows = range(start, min(n, start + _PROJECT_ROWS))
             out[start : rows.stop] = self._rows(
-                _row_range(read.doc_word, rows), _row_range(read.counts, rows), words_in
+                _row_range(read.doc_unit, rows), _row_range(read.counts, rows), units_in
             )
         return out
 
     def _rows(
-        self, doc_word: sp.csr_matrix, counts: sp.csr_matrix, words_in: FloatMatrix
+        self, doc_unit: sp.csr_matrix, counts: sp.csr_matrix, units_in: FloatMatrix
     ) -> FloatMatrix:
         c = counts.data
         weight = 1.0 + np.log(c) if self.sublinear_tf else c
@@ -273,7 +289,7 @@ class Projector:
         )
         norms = np.sqrt(np.asarray(squares.sum(axis=1), dtype=np.float32).ravel())
         norms[norms == 0.0] = 1.0
-        out = np.asarray(doc_word @ words_in, dtype=np.float32)
+        out = np.asarray(doc_unit @ units_in, dtype=np.float32)
         # What the counts add beyond their weights, for n-grams that occur
         # more than once in a document (zero elsewhere, and dropped).
         extra = sp.csr_matrix(
