@@ -545,7 +545,7 @@ class Ranker:
                         k,
                     )
                 )
-        result.update(_Explainer(self, ns, os_).matches(_Picks.join(picked)))
+        result.update(_Explainer(self, ns, os_, keys).matches(_Picks.join(picked)))
         return result
 
     def _transduce(
@@ -1020,10 +1020,11 @@ class _Explainer:
     once; caches per posting and per value, since the same offer and the same
     distances recur across needs."""
 
-    def __init__(self, ranker: Ranker, ns: _Side, os_: _Side) -> None:
+    def __init__(self, ranker: Ranker, ns: _Side, os_: _Side, keys: _KeyIndex) -> None:
         self.ranker = ranker
         self.ns = ns
         self.os = os_
+        self.keys = keys
         self.offer_stems: dict[int, dict[str, str]] = {}
         self.values: dict[tuple[str, float], Reason] = {}
         self.any_time = Reason("any_time")
@@ -1033,13 +1034,8 @@ class _Explainer:
         ns, os_ = self.ns, self.os
         need = picks.need.tolist()
         offer = picks.offer.tolist()
-        # Per distinct posting first, then looked up per pair.
-        keys_of_need = {i: _skill_keys(ns.postings[i]) for i in dict.fromkeys(need)}
-        keys_of_offer = {j: _skill_keys(os_.postings[j]) for j in dict.fromkeys(offer)}
-        stems_of_need = {i: _stem_words(ns.postings[i]) for i in keys_of_need}
-        need_keys = [keys_of_need[i] for i in need]
-        offer_keys = [keys_of_offer[j] for j in offer]
-        related = self.related(need, need_keys, offer_keys)
+        stems_of_need = {i: _stem_words(ns.postings[i]) for i in dict.fromkeys(need)}
+        in_common, related = self.skills(need, offer)
         lo = np.maximum(ns.start[picks.need], os_.start[picks.offer])
         hi = np.minimum(ns.end[picks.need], os_.end[picks.offer])
         known = np.isfinite(lo) & np.isfinite(hi)
@@ -1060,15 +1056,7 @@ class _Explainer:
         ):
             reasons: list[Reason] = []
             if shared[e]:
-                mine = need_keys[e]
-                reasons.append(
-                    Reason(
-                        "shared_skills",
-                        values=tuple(
-                            label for key, label in offer_keys[e].items() if key in mine
-                        ),
-                    )
-                )
+                reasons.append(Reason("shared_skills", values=in_common[e]))
             if related[e]:
                 reasons.append(Reason("related_skills", values=related[e]))
             need_stems = stems_of_need[i]
@@ -1102,58 +1090,85 @@ class _Explainer:
             reason = self.values[(code, value)] = Reason(code, value=value)
         return reason
 
-    def related(
-        self,
-        need: Sequence[int],
-        need_keys: Sequence[dict[str, str]],
-        offer_keys: Sequence[dict[str, str]],
-    ) -> list[tuple[str, ...]]:
-        """Per pair: the offer's skills the need does not list that lie closest
-        to one of the need's skills (at least `RELATED_SKILL_MIN`), best first,
-        at most 3. The pairs come grouped by need; each need's skills meet all
-        of its offers' other skills in one matrix product."""
-        others = [
-            [label for key, label in keys.items() if key not in mine]
-            for keys, mine in zip(offer_keys, need_keys, strict=True)
-        ]
-        need_labels: dict[int, list[str]] = {}
-        for i, mine in zip(need, need_keys, strict=True):
-            need_labels.setdefault(i, list(mine.values()))
-        labels = sorted(
-            {s for found in others for s in found}
-            | {s for found in need_labels.values() for s in found}
+    def skills(
+        self, need: Sequence[int], offer: Sequence[int]
+    ) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+        """Per pair (grouped by need): the offer's skill labels that the need
+        also lists, in the offer's order; and up to 3 of its other labels that
+        lie closest to one of the need's skills (at least `RELATED_SKILL_MIN`),
+        closest first. Each label stands for its skill key (the first label
+        with it); each need's skills meet its offers' in one matrix product."""
+        label_row: dict[str, int] = {}
+        of_need = {
+            i: self._keyed(self.ns.postings[i], label_row) for i in dict.fromkeys(need)
+        }
+        of_offer = {
+            j: self._keyed(self.os.postings[j], label_row) for j in dict.fromkeys(offer)
+        }
+        n_keys = max(1, len(self.keys.ids))
+        # Each (pair, offer key) is an entry, in pair order.
+        lengths = np.array([of_offer[j][0].size for j in offer], dtype=np.int64)
+        entry_pair = np.repeat(np.arange(len(offer)), lengths)
+        entry_key = np.concatenate(
+            [of_offer[j][0] for j in offer] or [np.zeros(0, np.int64)]
         )
-        out: list[tuple[str, ...]] = [() for _ in others]
-        if not labels:
-            return out
-        row = {label: r for r, label in enumerate(labels)}
-        vectors = self.ranker._label_vectors(labels)
-        # Each (pair, other label) is an entry, in pair order.
-        lengths = np.array([len(o) for o in others], dtype=np.int64)
-        entry_pair = np.repeat(np.arange(len(others)), lengths)
-        entry_label = np.array([row[s] for o in others for s in o], dtype=np.int64)
-        # Position of each entry among its pair's other labels.
-        position = np.arange(entry_label.size) - np.repeat(
+        entry_label = np.concatenate(
+            [of_offer[j][1] for j in offer] or [np.zeros(0, np.int64)]
+        )
+        position = np.arange(entry_key.size) - np.repeat(
             np.cumsum(lengths) - lengths, lengths
         )
-        best = np.full(entry_label.size, -np.inf, dtype=np.float32)
         entry_need = np.asarray(need, dtype=np.int64)[entry_pair]
-        if entry_need.size:
-            starts = np.flatnonzero(np.r_[True, entry_need[1:] != entry_need[:-1]])
-            ends = np.r_[starts[1:], entry_need.size]
-            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-                own = [row[s] for s in need_labels[int(entry_need[a])]]
-                if own:
-                    sims = vectors[entry_label[a:b]] @ vectors[own].T
-                    best[a:b] = sims.max(axis=1)
-        close = np.flatnonzero(best >= RELATED_SKILL_MIN)
-        # By pair, then most similar first, then the offer's order.
-        order = close[np.lexsort((position[close], -best[close], entry_pair[close]))]
-        kept = order[_place_in_group(entry_pair[order]) < 3]
-        for e in kept.tolist():
+        own_codes = np.concatenate(
+            [i * n_keys + keys for i, (keys, _) in of_need.items()]
+            or [np.zeros(0, np.int64)]
+        )
+        mutual = np.isin(entry_need * n_keys + entry_key, own_codes)
+        labels = sorted(label_row, key=label_row.__getitem__)
+        in_common: list[tuple[str, ...]] = [() for _ in offer]
+        for e in np.flatnonzero(mutual).tolist():
             p = int(entry_pair[e])
-            out[p] = (*out[p], others[p][position[e]])
-        return out
+            in_common[p] = (*in_common[p], labels[entry_label[e]])
+        related: list[tuple[str, ...]] = [() for _ in offer]
+        other = np.flatnonzero(~mutual)
+        if other.size == 0:
+            return in_common, related
+        vectors = self.ranker._label_vectors(labels)
+        best = np.full(other.size, -np.inf, dtype=np.float32)
+        other_need = entry_need[other]
+        starts = np.flatnonzero(np.r_[True, other_need[1:] != other_need[:-1]])
+        ends = np.r_[starts[1:], other.size]
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            own = of_need[int(other_need[a])][1]
+            if own.size:
+                sims = vectors[entry_label[other[a:b]]] @ vectors[own].T
+                best[a:b] = sims.max(axis=1)
+        close = np.flatnonzero(best >= RELATED_SKILL_MIN)
+        pair, first = entry_pair[other[close]], position[other[close]]
+        # By pair, then most similar first, then the offer's order.
+        order = np.lexsort((first, -best[close], pair))
+        for e in order[_place_in_group(pair[order]) < 3].tolist():
+            p = int(pair[e])
+            related[p] = (*related[p], labels[entry_label[other[close[e]]]])
+        return in_common, related
+
+    def _keyed(self, p: Posting, label_row: dict[str, int]) -> tuple[I64, I64]:
+        """The posting's skill keys (numbers of `self.keys`) in order of first
+        listing, and the row in `label_row` of the first label with each (a
+        label with no letters or digits has no key)."""
+        of_label = self.keys.of_label
+        found: dict[int, str] = {}
+        for label in p.skills:
+            key = of_label[label]
+            if key >= 0:
+                found.setdefault(key, label)
+        return (
+            np.fromiter(found, dtype=np.int64, count=len(found)),
+            np.array(
+                [label_row.setdefault(s, len(label_row)) for s in found.values()],
+                dtype=np.int64,
+            ),
+        )
 
 
 def _cached(
@@ -1165,17 +1180,6 @@ def _cached(
     found = cache.get(index)
     if found is None:
         found = cache[index] = make(postings[index])
-    return found
-
-
-def _skill_keys(p: Posting) -> dict[str, str]:
-    """Skill key -> the posting's first label with it; a label with no letters
-    or digits has no key."""
-    found: dict[str, str] = {}
-    for label in p.skills:
-        key = skill_key(label)
-        if key:
-            found.setdefault(key, label)
     return found
 
 
