@@ -41,7 +41,7 @@ STEPS = (
     (ranking.Ranker, "_side", "vectors of needs and offers"),
     (ranking.Ranker, "_transduce", "neighbourhood steps"),
     (ranking.Ranker, "_rank_block", "search and rescoring"),
-    (ranking._Explainer, "related", "reasons: related skills"),
+    (ranking._Explainer, "skills", "reasons: shared and related skills"),
     (ranking._Explainer, "matches", "reasons and Match objects"),
 )
 

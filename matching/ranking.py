@@ -9,7 +9,7 @@ rescoring: every part of the score for those candidates only, then the best k.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
 
@@ -1099,12 +1099,8 @@ class _Explainer:
         closest first. Each label stands for its skill key (the first label
         with it); each need's skills meet its offers' in one matrix product."""
         label_row: dict[str, int] = {}
-        of_need = {
-            i: self._keyed(self.ns.postings[i], label_row) for i in dict.fromkeys(need)
-        }
-        of_offer = {
-            j: self._keyed(self.os.postings[j], label_row) for j in dict.fromkeys(offer)
-        }
+        of_need = self._keyed(self.ns.postings, dict.fromkeys(need), label_row)
+        of_offer = self._keyed(self.os.postings, dict.fromkeys(offer), label_row)
         n_keys = max(1, len(self.keys.ids))
         # Each (pair, offer key) is an entry, in pair order.
         lengths = np.array([of_offer[j][0].size for j in offer], dtype=np.int64)
@@ -1152,23 +1148,34 @@ class _Explainer:
             related[p] = (*related[p], labels[entry_label[other[close[e]]]])
         return in_common, related
 
-    def _keyed(self, p: Posting, label_row: dict[str, int]) -> tuple[I64, I64]:
-        """The posting's skill keys (numbers of `self.keys`) in order of first
-        listing, and the row in `label_row` of the first label with each (a
-        label with no letters or digits has no key)."""
+    def _keyed(
+        self,
+        postings: Sequence[Posting],
+        which: Iterable[int],
+        label_row: dict[str, int],
+    ) -> dict[int, tuple[I64, I64]]:
+        """For each posting index in `which`: its skill keys (numbers of
+        `self.keys`) in order of first listing, and the row in `label_row` of
+        the first label with each (a label with no letters or digits has no
+        key)."""
         of_label = self.keys.of_label
-        found: dict[int, str] = {}
-        for label in p.skills:
-            key = of_label[label]
-            if key >= 0:
-                found.setdefault(key, label)
-        return (
-            np.fromiter(found, dtype=np.int64, count=len(found)),
-            np.array(
-                [label_row.setdefault(s, len(label_row)) for s in found.values()],
-                dtype=np.int64,
-            ),
+        index = list(which)
+        labels = [s for i in index for s in postings[i].skills]
+        lengths = [len(postings[i].skills) for i in index]
+        owner = np.repeat(np.arange(len(index)), lengths)
+        key = np.array([of_label[s] for s in labels], dtype=np.int64)
+        row = np.array(
+            [label_row.setdefault(s, len(label_row)) for s in labels], dtype=np.int64
         )
+        # The first label of each (posting, key), in listing order.
+        code = owner * max(1, len(self.keys.ids)) + key
+        _, first = np.unique(np.where(key >= 0, code, -1), return_index=True)
+        first = np.sort(first[key[first] >= 0])
+        starts = np.searchsorted(owner[first], np.arange(len(index) + 1))
+        return {
+            i: (key[first[a:b]], row[first[a:b]])
+            for i, a, b in zip(index, starts[:-1], starts[1:], strict=True)
+        }
 
 
 def _cached(

@@ -216,7 +216,12 @@ class CharNgrams:
         """Learn n-grams and idf from `docs`; return them read."""
         read = self._read(docs, grow=True)
         counts = read.counts
-        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        # In chunks: bincount copies its input to int64 first.
+        df = np.zeros(counts.shape[1], dtype=np.int64)
+        for start in range(0, counts.nnz, 1 << 20):
+            df += np.bincount(
+                counts.indices[start : start + (1 << 20)], minlength=counts.shape[1]
+            )
         n = counts.shape[0]
         self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
         return read
