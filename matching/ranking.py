@@ -28,6 +28,7 @@ from matching.text import (
     LatentSpace,
     Ngrams,
     PairedSpace,
+    dense_product,
     posting_units,
     skill_key,
     stem,
@@ -353,7 +354,7 @@ class Ranker:
             self.paired_.transform(unit_rows(za))
             @ self.paired_.transform(unit_rows(zb)).T
         )
-        chars = np.asarray((xa @ xb.T).toarray(), dtype=np.float32)
+        chars = np.asarray(dense_product(xa, xb), dtype=np.float32)
         tried: list[tuple[float, float, tuple[float, float, float]]] = []
         for i in range(_MIX_STEPS + 1):
             for j in range(_MIX_STEPS + 1 - i):

@@ -81,6 +81,28 @@ def _row_range(x: sp.csr_matrix, rows: range) -> sp.csr_matrix:
     )
 
 
+def dense_product(a: sp.csr_matrix, b: sp.csr_matrix) -> npt.NDArray[np.floating]:
+    """`a @ b.T` as a dense array. Columns that many rows of either side use
+    (common n-grams such as "ing ") are multiplied as dense blocks, where BLAS
+    is fast; the rest as sparse matrices, where most products are zero."""
+    a, b = sp.csr_matrix(a), sp.csr_matrix(b)
+    used = np.bincount(a.indices, minlength=a.shape[1]) + np.bincount(
+        b.indices, minlength=b.shape[1]
+    )
+    common = np.flatnonzero(used > (a.shape[0] + b.shape[0]) // _COMMON_SHARE)
+    rare = np.ones(a.shape[1], dtype=bool)
+    rare[common] = False
+    out = np.asarray((a[:, rare] @ b[:, rare].T).toarray(), dtype=np.result_type(a, b))
+    if common.size:
+        out += a[:, common].toarray() @ b[:, common].toarray().T
+    return out
+
+
+_COMMON_SHARE = 50
+"""A column is multiplied dense when more than 1/_COMMON_SHARE of the rows of
+the two sides use it."""
+
+
 def l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
     """`x` with every non-zero row scaled to unit length (in place, returned)."""
     squares = np.asarray(x.multiply(x).sum(axis=1)).ravel()
@@ -128,7 +150,17 @@ class Ngrams:
                     halves,
                 )
             )
-        return cls(doc_unit, unit_gram, sp.csr_matrix(sp.vstack(parts, format="csr")))
+        # Stacked by hand: scipy's vstack converts through another format.
+        top, bottom = parts
+        counts = sp.csr_matrix(
+            (
+                np.concatenate([top.data, bottom.data]),
+                np.concatenate([top.indices, bottom.indices]),
+                np.concatenate([top.indptr[:-1], bottom.indptr + top.nnz]),
+            ),
+            shape=(n, unit_gram.shape[1]),
+        )
+        return cls(doc_unit, unit_gram, counts)
 
     def rows(self, index: npt.ArrayLike) -> Ngrams:
         """The documents at `index` (the same units)."""
@@ -385,7 +417,7 @@ class LatentSpace:
         # Exact truncated SVD through the small (rows x rows) Gram matrix: with
         # at most `max_fit_rows` rows this is far cheaper than a randomized SVD
         # over ~10^4 n-gram columns, and it needs no random numbers.
-        gram = np.asarray((rows @ rows.T).toarray())
+        gram = dense_product(rows, rows)
         n = gram.shape[0]
         vals, vecs = scipy.linalg.eigh(
             gram, subset_by_index=[n - dims, n - 1], driver="evx"

@@ -65,3 +65,20 @@ def test_projection_in_blocks_equals_one_block(fitted, monkeypatch):
     whole = chars.projector(latent.columns_)(read)
     monkeypatch.setattr(matching.text, "_PROJECT_ROWS", 3)
     np.testing.assert_array_equal(chars.projector(latent.columns_)(read), whole)
+
+
+@pytest.mark.parametrize("share", [50, 4, 1])
+def test_dense_product_equals_the_sparse_one(fitted, monkeypatch, share):
+    import matching.text
+    from matching.text import dense_product
+
+    chars, read, _ = fitted
+    x = chars.weigh(read)
+    # 50: every n-gram of these few rows counts as common; 4: only those of
+    # more than a quarter of the rows; 1: none.
+    monkeypatch.setattr(matching.text, "_COMMON_SHARE", share)
+    np.testing.assert_allclose(dense_product(x, x), (x @ x.T).toarray(), atol=1e-6)
+    other = chars.transform([("svetsning och bakning",), ("",)])
+    np.testing.assert_allclose(
+        dense_product(x, other), (x @ other.T).toarray(), atol=1e-6
+    )
