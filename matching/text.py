@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -191,19 +192,18 @@ class CharNgrams:
         # that every row's entries come out in an order set by its content
         # alone: sums over a row (norms, the projection) then round the same
         # whatever the order of the input.
-        per_doc = [[u for u in doc if u] for doc in docs]
-        first: dict[str, int] = {}
-        seen_at = [first.setdefault(u, len(first)) for units in per_doc for u in units]
-        units = sorted(first)
-        unit_number = np.empty(len(units), dtype=np.int64)
-        unit_number[[first[u] for u in units]] = np.arange(len(units))
+        # (With C-level iteration: a Python loop per unit is the slow part.)
+        flat = list(chain.from_iterable(docs))
+        units = sorted(set(flat) - {""})
+        number = dict(zip(units, range(len(units)), strict=True))
+        number[""] = -1
+        column = np.fromiter(map(number.__getitem__, flat), np.int64, len(flat))
+        row = np.repeat(np.arange(len(docs)), np.fromiter(map(len, docs), np.int64))
+        kept = column >= 0
         doc_unit = sp.csr_matrix(
             (
-                np.ones(len(seen_at), dtype=np.float32),
-                (
-                    np.repeat(np.arange(len(docs)), [len(u) for u in per_doc]),
-                    unit_number[np.asarray(seen_at, dtype=np.int64)],
-                ),
+                np.ones(int(kept.sum()), dtype=np.float32),
+                (row[kept], column[kept]),
             ),
             shape=(len(docs), len(units)),
         )
