@@ -3,7 +3,9 @@
 Two stages. The search: every need's text vector against every offer's of the
 same kind (one float32 matrix product per block of needs), with the hard rules
 applied to the whole block as masks; the `candidates` best by text go on. The
-rescoring: every part of the score for those candidates only, then the best k.
+rescoring: every part of the score for those candidates only (and for any other
+offer that could still reach the k-th best), on the block's float32 cosines,
+then again with float64 cosines for the pairs near the k-th best; the best k.
 """
 
 from __future__ import annotations
@@ -1112,9 +1114,7 @@ class _Explainer:
         entry_label = np.concatenate(
             [of_offer[j][1] for j in offer] or [np.zeros(0, np.int64)]
         )
-        position = np.arange(entry_key.size) - np.repeat(
-            np.cumsum(lengths) - lengths, lengths
-        )
+        position = _place_in_group(entry_pair)
         entry_need = np.asarray(need, dtype=np.int64)[entry_pair]
         own_codes = np.concatenate(
             [i * n_keys + keys for i, (keys, _) in of_need.items()]
