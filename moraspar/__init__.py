@@ -6,12 +6,12 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from moraspar.blueprints import register_blueprints
     from moraspar.cli import register_commands
     from moraspar.config import configure
-    from moraspar.errors import register_errorhandlers
     from moraspar.extensions import register_extensions
     from moraspar.paths import template_folder
+    from moraspar.web.blueprints import register_blueprints
+    from moraspar.web.errors import register_errorhandlers
 
     app = Flask(__name__, template_folder=template_folder())
     configure(app, test_config)

@@ -109,7 +109,7 @@ def seed_demo() -> None:
 @with_appcontext
 def send_mail() -> None:
     """Deliver the emails waiting in the outbox."""
-    from moraspar.mail import MailSettings, deliver_pending
+    from moraspar.notifications.mail import MailSettings, deliver_pending
 
     config = current_app.config
     settings = MailSettings(
@@ -134,7 +134,7 @@ def close_expired_command(today: Any) -> None:
     """Close needs and placements whose end date has passed (run daily)."""
     from datetime import date
 
-    from moraspar.postings import close_expired
+    from moraspar.lifecycle import close_expired
 
     session = get_session()
     counts = close_expired(session, today=today.date() if today else date.today())
@@ -227,7 +227,7 @@ def match_command() -> None:
 @with_appcontext
 def backup_command(path: Path) -> None:
     """Write a backup of the database to PATH (safe while the app runs)."""
-    from moraspar.backup import BackupError, backup
+    from moraspar.admin.backup import BackupError, backup
 
     try:
         backup(current_app.config["DATABASE_URL"], path)
@@ -242,7 +242,7 @@ def backup_command(path: Path) -> None:
 @with_appcontext
 def restore_command(path: Path, yes: bool) -> None:
     """Replace the database with the backup in PATH (stop the app first)."""
-    from moraspar.backup import BackupError, restore
+    from moraspar.admin.backup import BackupError, restore
 
     if not yes:
         click.confirm("This replaces every row in the database. Continue?", abort=True)

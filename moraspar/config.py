@@ -56,6 +56,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAIL_PASSWORD": "",
         "MAIL_USE_TLS": False,
         "OUTBOX_DIR": str(instance_path / "outbox"),
+        # argon2 profile for new password hashes; tests use "CHEAPEST".
+        "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
         "PASSWORD_RESET_MAX_AGE": 3600,
         "INVITE_MAX_AGE": 7 * 24 * 3600,
         "PAGE_SIZE": 20,

@@ -17,6 +17,9 @@ babel = Babel()
 
 
 def register_extensions(app: Flask) -> None:
+    from moraspar.auth.services import use_hash_profile
+
+    use_hash_profile(app.config["PASSWORD_HASH_PROFILE"])
     db.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations_folder())
@@ -27,10 +30,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
-    from moraspar.labels import register_template_helpers
+    from moraspar.reference.labels import register_template_helpers
 
     register_template_helpers(app)
-    from moraspar import ratelimit, security
+    from moraspar.web import ratelimit, security
 
     security.init_app(app)
     ratelimit.init_app(app)

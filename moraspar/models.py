@@ -418,7 +418,7 @@ class RankerWeights(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """A failed sign-in (or a reset request), counted by moraspar.ratelimit when
+    """A failed sign-in (or a reset request), counted by moraspar.web.ratelimit when
     no Redis is configured. Keys are HMACs ("account:…", "ip:…"), never an
     address in clear; rows older than the window are deleted as new ones come."""
 

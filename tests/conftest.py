@@ -6,7 +6,7 @@ with its tables emptied after every test.
 """
 
 import os
-import re
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -15,10 +15,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from itsdangerous import URLSafeTimedSerializer
 from sqlmodel import Session, SQLModel
 
-from moraspar import create_app, orgnumber
-from moraspar.auth.services import hash_password, new_session_token
+from moraspar import create_app
+from moraspar.auth.services import hash_password, new_session_token, use_hash_profile
 from moraspar.db import make_engine
 from moraspar.models import (
     Need,
@@ -30,23 +31,31 @@ from moraspar.models import (
     SkillGap,
     User,
 )
+from moraspar.reference import orgnumber
 
 TEST_DATABASE_URL = os.environ.get("MORASPAR_TEST_DATABASE_URL", "")
+# Every app the tests build, in this process or a child, hashes cheaply.
+os.environ.setdefault("MORASPAR_PASSWORD_HASH_PROFILE", "CHEAPEST")
 PASSWORD = "correct horse battery"
-_PASSWORD_HASH = hash_password(PASSWORD)  # hashed once: argon2 is slow on purpose
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+# argon2's cheapest profile under test (tests/moraspar/auth/test_hashing.py
+# pins production's); create_app sets the same from PASSWORD_HASH_PROFILE.
+use_hash_profile("CHEAPEST")
+_PASSWORD_HASH = hash_password(PASSWORD)
 
 
 class Client(FlaskClient):
     """A test client that sends the CSRF token with form posts, like a browser."""
 
     def csrf_token(self) -> str:
-        page = self.get("/login").get_data(as_text=True)
-        if "csrf_token" not in page:
-            page = self.get("/profile").get_data(as_text=True)
-        match = _CSRF.search(page)
-        assert match, "no CSRF token on the page"
-        return match.group(1)
+        """The token a page would carry, signed from the session's raw token the
+        way Flask-WTF does it, without fetching a page."""
+        app = self.application
+        with self.session_transaction() as session:
+            raw = session.get("csrf_token")
+            if raw is None:
+                raw = session["csrf_token"] = secrets.token_hex(20)
+        signer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token")
+        return str(signer.dumps(raw))
 
     def post_form(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> Any:
         payload = {"csrf_token": self.csrf_token(), **(data or {})}
@@ -93,6 +102,7 @@ def app(engine: sa.Engine, tmp_path: Any) -> Flask:
             "DATABASE_ENGINE": engine,
             "OUTBOX_DIR": str(tmp_path / "outbox"),
             "SERVER_NAME": "moraspar.test",
+            "PASSWORD_HASH_PROFILE": "CHEAPEST",
         }
     )
     app.test_client_class = Client

@@ -13,11 +13,12 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, SQLModel, func, select
 
-from moraspar import create_app, orgnumber
+from moraspar import create_app
 from moraspar.db import get_session
 from moraspar.demo import load_demo
-from moraspar.gazetteer import LOCALITIES
 from moraspar.models import Need, Organisation, OrgKind, Placement, Programme
+from moraspar.reference import orgnumber
+from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.search import index_text
 
 TARGET_COMPANIES = 200

@@ -4,9 +4,9 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from moraspar.choices import as_choices
-from moraspar.gazetteer import LOCALITIES
-from moraspar.validators import OrgNumber
+from moraspar.formkit.choices import as_choices
+from moraspar.formkit.validators import OrgNumber
+from moraspar.reference.gazetteer import LOCALITIES
 
 ROLE_CHOICES = [
     ("teacher", _l("Teacher / school staff")),

@@ -4,16 +4,17 @@ from typing import Any
 
 from sqlmodel import Session, col, func, or_, select
 
-from moraspar import audit, mail, orgnumber
+from moraspar import audit
 from moraspar.auth.services import (
     EmailTaken,
     create_user,
     find_by_email,
     rotate_session_token,
 )
-from moraspar.gazetteer import coordinates
 from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
-from moraspar.notifications import emails
+from moraspar.notifications import emails, mail
+from moraspar.reference import orgnumber
+from moraspar.reference.gazetteer import coordinates
 
 PROFILE_PATH = "/profile"  # auth.profile, for links in emails built without Flask
 
@@ -77,10 +78,9 @@ def invite_user(
     )
     audit.record(
         session,
+        user,
         actor=actor,
         action="user.invite",
-        entity="user",
-        entity_id=user.id,
         organisation_id=organisation.id,
     )
     return user
@@ -113,10 +113,9 @@ def create_organisation(
     session.flush()
     audit.record(
         session,
+        organisation,
         actor=actor,
         action="organisation.create",
-        entity="organisation",
-        entity_id=organisation.id,
         kind=organisation.kind,
     )
     return organisation
@@ -130,10 +129,9 @@ def approve_company(
     session.add(organisation)
     audit.record(
         session,
+        organisation,
         actor=actor,
         action="organisation.approve",
-        entity="organisation",
-        entity_id=organisation.id,
     )
     session.flush()
 
@@ -202,10 +200,9 @@ def turn_off_two_factor(session: Session, *, user: User, actor: User) -> None:
     rotate_session_token(session, user)
     audit.record(
         session,
+        user,
         actor=actor,
         action="user.totp_reset",
-        entity="user",
-        entity_id=user.id,
     )
     date, time = emails.format_moment(utcnow(), user.language)
     subject, body = emails.render_mail(

@@ -14,18 +14,18 @@ from flask_babel import gettext as _
 from sqlmodel import func, select
 from werkzeug.wrappers import Response
 
-from moraspar import mail
 from moraspar.admin import forms, services
 from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import EmailTaken, Tokens
-from moraspar.choices import as_choices
 from moraspar.db import get_session
-from moraspar.export import export_response
+from moraspar.formkit.choices import as_choices
 from moraspar.imports import messages as import_messages
 from moraspar.imports import services as imports
-from moraspar.labels import org_kind_label
 from moraspar.models import Organisation, OrgKind, User
-from moraspar.pagination import page_number, paginate
+from moraspar.notifications import mail
+from moraspar.reference.labels import org_kind_label
+from moraspar.web.export import export_response
+from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("admin", __name__)
 

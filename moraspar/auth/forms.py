@@ -4,9 +4,9 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from moraspar.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from moraspar.choices import as_choices
-from moraspar.gazetteer import LOCALITIES
-from moraspar.validators import OrgNumber
+from moraspar.formkit.choices import as_choices
+from moraspar.formkit.validators import OrgNumber
+from moraspar.reference.gazetteer import LOCALITIES
 
 _PASSWORD_HELP = _l(
     "At least 12 characters. A few random words make a strong, memorable password."

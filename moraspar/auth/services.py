@@ -6,23 +6,48 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel import Session, func, select
 
-from moraspar import audit, orgnumber
-from moraspar.gazetteer import coordinates
+from moraspar import audit
 from moraspar.models import Organisation, OrgKind, Role, User, utcnow
+from moraspar.reference import orgnumber
+from moraspar.reference.gazetteer import coordinates
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 _DATA = Path(__file__).resolve().parent.parent / "data"
 COMMON_PASSWORDS_FILE = _DATA / "common-passwords.txt"
 
-_hasher = PasswordHasher()
+# argon2-cffi's named profiles; production uses RFC 9106's low-memory one
+# (Argon2id, t=3, m=64 MiB, p=4). The test suite sets CHEAPEST.
+HASH_PROFILES: dict[str, Parameters] = {
+    "RFC_9106_LOW_MEMORY": profiles.RFC_9106_LOW_MEMORY,
+    "CHEAPEST": profiles.CHEAPEST,
+}
+_hasher = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 # Verified when the email is unknown, so a miss costs as much time as a hit.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def use_hash_profile(name: str) -> None:
+    """Hash new passwords with the named profile (the PASSWORD_HASH_PROFILE
+    setting); hashes made with other parameters still verify."""
+    global _hasher, _DUMMY_HASH
+    parameters = HASH_PROFILES[name]
+    if _hasher.time_cost == parameters.time_cost and (
+        _hasher.memory_cost == parameters.memory_cost
+    ):
+        return
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+def hash_parameters() -> tuple[int, int, int]:
+    """(time cost, memory in KiB, parallelism) that new hashes get."""
+    return (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism)
 
 
 class AccountError(Exception):
@@ -148,10 +173,9 @@ def create_user(
     session.flush()
     audit.record(
         session,
+        user,
         actor=actor,
         action="user.create",
-        entity="user",
-        entity_id=user.id,
         role=user.role,
     )
     return user
@@ -202,9 +226,7 @@ def change_password(
     except (VerificationError, InvalidHashError) as exc:
         raise WrongPassword() from exc
     set_password(session, user=user, password=new_password)
-    audit.record(
-        session, actor=user, action="user.password", entity="user", entity_id=user.id
-    )
+    audit.record(session, user, actor=user, action="user.password")
 
 
 def set_password(session: Session, *, user: User, password: str) -> None:
@@ -247,10 +269,9 @@ def set_active(session: Session, *, user: User, active: bool, actor: User) -> No
     rotate_session_token(session, user)
     audit.record(
         session,
+        user,
         actor=actor,
         action="user.activate" if active else "user.deactivate",
-        entity="user",
-        entity_id=user.id,
     )
 
 
@@ -306,10 +327,9 @@ def register_company(
     )
     audit.record(
         session,
+        company,
         actor=user,
         action="organisation.register",
-        entity="organisation",
-        entity_id=company.id,
     )
     return user
 

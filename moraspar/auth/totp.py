@@ -66,9 +66,7 @@ def enable(
     user.totp_secret = secret
     session.add(user)
     session.flush()
-    audit.record(
-        session, actor=user, action="user.totp_enable", entity="user", entity_id=user.id
-    )
+    audit.record(session, user, actor=user, action="user.totp_enable")
     return step
 
 
@@ -79,8 +77,7 @@ def disable(session: Session, *, user: User, password: str) -> None:
     session.flush()
     audit.record(
         session,
+        user,
         actor=user,
         action="user.totp_disable",
-        entity="user",
-        entity_id=user.id,
     )

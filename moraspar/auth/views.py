@@ -4,7 +4,6 @@ import hashlib
 import hmac
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -22,10 +21,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from moraspar import mail, ratelimit
 from moraspar.auth import forms, services, totp
 from moraspar.db import get_session
 from moraspar.models import User, utcnow
+from moraspar.notifications import mail
+from moraspar.web import ratelimit
+from moraspar.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -42,17 +43,6 @@ WEAK_PASSWORD_MESSAGES = {
 
 def tokens() -> services.Tokens:
     return services.Tokens(current_app.config["SECRET_KEY"])
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/"):
-        return None
-    if target.startswith("//") or "\\" in target:
-        return None
-    return target
 
 
 def sign_in(user: User, *, remember: bool = False) -> None:
@@ -84,7 +74,7 @@ def login() -> Response | str:
             db.commit()
             form.password.errors.append(_("Wrong email or password."))
         else:
-            target = _safe_next(request.args.get("next"))
+            target = safe_next(request.args.get("next"))
             remember = bool(form.remember.data)
             if user.totp_secret:
                 # The account counter is cleared only after the second step, or
@@ -162,7 +152,7 @@ def login_code() -> Response | str:
             limiter.hit(used)  # a code works once
             limiter.clear(ratelimit.account_key(user.email))
             db.commit()
-            target = _safe_next(state.get("next"))
+            target = safe_next(state.get("next"))
             sign_in(user, remember=bool(state.get("remember")))
             return redirect(target or url_for("main.home"))
     return render_template("auth/login_code.html", form=form)

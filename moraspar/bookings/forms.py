@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from moraspar.choices import as_choices
-from moraspar.validators import NoPersonalNumber
+from moraspar.formkit.choices import as_choices
+from moraspar.formkit.validators import NoPersonalNumber
 
 TOO_LONG = _l("At most %(max)d characters.")
 RATING_CHOICES = [

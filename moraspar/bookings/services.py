@@ -245,10 +245,9 @@ def on_proposal_approved(
     )
     audit.record(
         session,
+        proposal,
         actor=actor,
         action="proposal.notify",
-        entity="match_proposal",
-        entity_id=proposal.id,
         kind=str(Kind.PROPOSAL_APPROVED),
     )
     session.flush()
@@ -311,12 +310,11 @@ def respond(
         raise AlreadyResponded(proposal_id)
     audit.record(
         session,
+        proposal,
         actor=user,
         action="proposal.confirm" if confirm else "proposal.decline",
-        entity="match_proposal",
-        entity_id=proposal.id,
         side=str(side),
-        **({"reason": reason} if reason else {}),
+        **_reason_detail(reason),
     )
     if not confirm:
         proposal.status = ProposalStatus.WITHDRAWN
@@ -398,10 +396,9 @@ def _book(session: Session, *, pairing: Pairing, actor: User) -> Booking:
     session.flush()
     audit.record(
         session,
+        booking,
         actor=actor,
         action="booking.create",
-        entity="booking",
-        entity_id=booking.id,
         proposal_id=proposal.id,
         placement_id=placement.id,
         students=students,
@@ -589,10 +586,9 @@ def evaluate(
     session.flush()  # the unique (booking, side) constraint settles a race
     audit.record(
         session,
+        evaluation,
         actor=user,
         action="evaluation.create",
-        entity="evaluation",
-        entity_id=evaluation.id,
         booking_id=booking_id,
         side=str(view.side),
     )
@@ -637,10 +633,9 @@ def request_evaluations(session: Session, *, today: date) -> int:
         session.add(booking)
         audit.record(
             session,
+            booking,
             actor=None,
             action="booking.request_evaluations",
-            entity="booking",
-            entity_id=booking.id,
         )
     session.flush()
     return len(rows)
@@ -678,3 +673,8 @@ def company_ratings(session: Session, company_id: int) -> Ratings | None:
         supervision=float(supervision),
         preparation=float(preparation),
     )
+
+
+def _reason_detail(reason: str) -> dict[str, Any]:
+    """The audit detail for an optional reason: none when it is empty."""
+    return {"reason": reason} if reason else {}

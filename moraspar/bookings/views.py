@@ -23,7 +23,7 @@ from moraspar.bookings import forms, services
 from moraspar.bookings.services import Side, When
 from moraspar.db import get_session
 from moraspar.models import PostingKind
-from moraspar.pagination import page_number, paginate
+from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("bookings", __name__)
 

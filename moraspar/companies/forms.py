@@ -31,12 +31,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from moraspar.choices import as_choices
-from moraspar.fields import EndDate, TagsField
-from moraspar.gazetteer import LOCALITIES
-from moraspar.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS
-from moraspar.validators import NoPersonalNumber, OrgNumber
-from moraspar.vocabulary import industry_choices
+from moraspar.formkit.choices import as_choices
+from moraspar.formkit.fields import EndDate, TagsField
+from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.reference.gazetteer import LOCALITIES
+from moraspar.reference.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS
+from moraspar.reference.vocabulary import industry_choices
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,22}$")
 

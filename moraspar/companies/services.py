@@ -14,8 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, or_, select
 
-from moraspar import audit, orgnumber, postings, search
-from moraspar.gazetteer import coordinates, km_between
+from moraspar import audit, lifecycle, search
 from moraspar.models import (
     Need,
     Organisation,
@@ -28,6 +27,8 @@ from moraspar.models import (
     User,
     utcnow,
 )
+from moraspar.reference import orgnumber
+from moraspar.reference.gazetteer import coordinates, km_between
 
 # Length of one degree of latitude in km. Distances in SQL use the
 # equirectangular approximation: plain arithmetic, so it runs the same on
@@ -138,10 +139,9 @@ def update_profile(
     session.add(company)
     audit.record(
         session,
+        company,
         actor=actor,
         action="organisation.update",
-        entity="organisation",
-        entity_id=company.id,
         fields=changed,
     )
     session.flush()
@@ -214,14 +214,8 @@ def _add_new(session: Session, *, posting: Placement | SkillGap, actor: User) ->
     posting.created_by_id = actor.id
     session.add(posting)
     session.flush()
-    entity = postings.entity_name(posting)
-    audit.record(
-        session,
-        actor=actor,
-        action=f"{entity}.create",
-        entity=entity,
-        entity_id=posting.id,
-    )
+    entity = lifecycle.entity_name(posting)
+    audit.record(session, posting, actor=actor, action=f"{entity}.create")
 
 
 def _save_changes(
@@ -229,14 +223,9 @@ def _save_changes(
 ) -> None:
     """Store an edited posting and record which fields the edit changed."""
     session.add(posting)
-    entity = postings.entity_name(posting)
+    entity = lifecycle.entity_name(posting)
     audit.record(
-        session,
-        actor=actor,
-        action=f"{entity}.update",
-        entity=entity,
-        entity_id=posting.id,
-        fields=changed,
+        session, posting, actor=actor, action=f"{entity}.update", fields=changed
     )
     session.flush()
 
@@ -302,7 +291,7 @@ def set_status(
     check_owner(actor, posting.company_id)
     if status == PostingStatus.OPEN:
         check_may_post(company)
-    postings.set_status(session, posting=posting, status=status, actor=actor)
+    lifecycle.set_status(session, posting=posting, status=status, actor=actor)
 
 
 def copy_placement(
@@ -310,7 +299,7 @@ def copy_placement(
 ) -> Placement:
     check_owner(actor, placement.company_id)
     check_may_post(company)
-    copy = postings.copy_posting(session, posting=placement, actor=actor)
+    copy = lifecycle.copy_posting(session, posting=placement, actor=actor)
     assert isinstance(copy, Placement)
     return copy
 

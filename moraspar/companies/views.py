@@ -18,13 +18,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from moraspar import postings
+from moraspar import lifecycle
 from moraspar.auth.current import signed_in_user
 from moraspar.companies import forms, services
 from moraspar.db import get_session
-from moraspar.export import export_response, requested_format
-from moraspar.gazetteer import coordinates
-from moraspar.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS, STATUS_LABELS
 from moraspar.models import (
     Organisation,
     OrgKind,
@@ -33,8 +30,16 @@ from moraspar.models import (
     PostingStatus,
     SkillGap,
 )
-from moraspar.pagination import Page, page_number, paginate
-from moraspar.vocabulary import industry_label
+from moraspar.reference.gazetteer import coordinates
+from moraspar.reference.labels import (
+    HORIZON_LABELS,
+    KIND_LABELS,
+    LEVEL_LABELS,
+    STATUS_LABELS,
+)
+from moraspar.reference.vocabulary import industry_label
+from moraspar.web.export import export_response, requested_format
+from moraspar.web.pagination import Page, page_number, paginate
 
 bp = Blueprint("companies", __name__)
 
@@ -328,7 +333,7 @@ def placement_status(placement_id: int) -> Response | tuple[str, int]:
         )
     except services.NotApproved:
         return _not_approved(company)
-    except postings.InvalidTransition:
+    except lifecycle.InvalidTransition:
         flash(_("A closed placement cannot be changed: copy it instead."), "error")
         return redirect(url_for("companies.placements"))
     db.commit()

@@ -13,9 +13,9 @@ from wtforms import (
 )
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
-from moraspar.choices import as_choices
 from moraspar.council import services
-from moraspar.validators import NoPersonalNumber
+from moraspar.formkit.choices import as_choices
+from moraspar.formkit.validators import NoPersonalNumber
 
 TOO_LONG = _l("At most %(max)d characters.")
 COMMENT_MAX = 2000

@@ -191,10 +191,9 @@ def refit(
     session.flush()
     audit.record(
         session,
+        row,
         actor=actor,
         action="ranker.refit",
-        entity="ranker_weights",
-        entity_id=row.id,
         activated=better,
         quality_before=row.quality_before,
         quality_after=row.quality_after,

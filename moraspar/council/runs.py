@@ -41,7 +41,6 @@ from sqlmodel import Session, col, select
 
 import matching
 from moraspar import audit
-from moraspar.gazetteer import coordinates
 from moraspar.models import (
     MatchProposal,
     MatchRun,
@@ -59,6 +58,7 @@ from moraspar.models import (
     User,
     utcnow,
 )
+from moraspar.reference.gazetteer import coordinates
 
 log = logging.getLogger(__name__)
 
@@ -192,10 +192,9 @@ def create_run(session: Session, *, actor: User | None) -> MatchRun:
     session.flush()
     audit.record(
         session,
+        run,
         actor=actor,
         action="match_run.queue",
-        entity="match_run",
-        entity_id=run.id,
     )
     return run
 

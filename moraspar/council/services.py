@@ -18,7 +18,6 @@ from sqlmodel import Session, col, func, select
 
 from moraspar import audit
 from moraspar.council import runs
-from moraspar.gazetteer import km_between
 from moraspar.models import (
     AuditEvent,
     Booking,
@@ -34,7 +33,8 @@ from moraspar.models import (
     User,
     utcnow,
 )
-from moraspar.pagination import Page, paginate
+from moraspar.reference.gazetteer import km_between
+from moraspar.web.pagination import Page, paginate
 
 # -- errors ------------------------------------------------------------------
 
@@ -187,10 +187,9 @@ def _apply(
         details["students"] = proposal.students
     audit.record(
         session,
+        proposal,
         actor=actor,
         action=f"proposal.{action}",
-        entity="match_proposal",
-        entity_id=proposal.id,
         **details,
     )
     session.flush()
@@ -299,11 +298,10 @@ def reverse(
     session.add(proposal)
     audit.record(
         session,
+        proposal,
         actor=actor,
         action="proposal.reverse",
-        entity="match_proposal",
-        entity_id=proposal.id,
-        **{"from": previous, "to": ProposalStatus.PROPOSED, "reason": reason.strip()},
+        **_transition_detail(previous, ProposalStatus.PROPOSED, reason.strip()),
     )
     session.flush()
     bookings = _approval_hook()
@@ -661,3 +659,13 @@ def allocation_overview(
             _diagnose(coverage, hosts.get(need.kind, []), allocated)
         overview.needs.append(coverage)
     return overview
+
+
+def _reason_detail(reason: str) -> dict[str, Any]:
+    """The audit detail for an optional reason: none when it is empty."""
+    return {"reason": reason} if reason else {}
+
+
+def _transition_detail(previous: str, new: str, reason: str) -> dict[str, Any]:
+    # "from" is a keyword, so these details go in as a mapping
+    return {"from": previous, "to": new, "reason": reason}

@@ -24,7 +24,6 @@ from werkzeug.wrappers import Response
 from moraspar.auth.current import signed_in_user
 from moraspar.council import forms, runs, services
 from moraspar.db import get_engine, get_session
-from moraspar.labels import KIND_LABELS, PROPOSAL_STATUS_LABELS
 from moraspar.models import (
     Council,
     CouncilMember,
@@ -34,7 +33,9 @@ from moraspar.models import (
     RunStatus,
     User,
 )
-from moraspar.pagination import Page, page_number, paginate
+from moraspar.reference.labels import KIND_LABELS, PROPOSAL_STATUS_LABELS
+from moraspar.web.pagination import Page, page_number, paginate
+from moraspar.web.redirects import safe_next
 
 bp = Blueprint("council", __name__)
 
@@ -44,10 +45,7 @@ bp = Blueprint("council", __name__)
 
 def _back(default: str) -> str:
     """The `next` the form sent, if it is a path on this site."""
-    target = request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    return safe_next(request.form.get("next")) or default
 
 
 def _run_status_label(status: str) -> str:

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from moraspar.db import get_session
 from moraspar.gaps import services
-from moraspar.labels import HORIZON_LABELS
+from moraspar.reference.labels import HORIZON_LABELS
 
 bp = Blueprint("gaps", __name__)
 

@@ -40,11 +40,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from moraspar import audit, orgnumber
+from moraspar import audit
 from moraspar.companies.services import placement_search_text
-from moraspar.gazetteer import LOCALITIES
 from moraspar.models import Organisation, OrgKind, Placement, PostingKind, User, utcnow
-from moraspar.vocabulary import industries, parse_tags
+from moraspar.reference import orgnumber
+from moraspar.reference.gazetteer import LOCALITIES
+from moraspar.reference.vocabulary import industries, parse_tags
 
 MAX_ROWS = 5_000
 MAX_PLACES = 999
@@ -630,10 +631,9 @@ def apply_import(
     for organisation in new_companies:
         audit.record(
             session,
+            organisation,
             actor=actor,
             action="organisation.create",
-            entity="organisation",
-            entity_id=organisation.id,
             kind=organisation.kind,
             source="import",
         )
@@ -660,10 +660,9 @@ def apply_import(
     for placement in new_placements:
         audit.record(
             session,
+            placement,
             actor=actor,
             action="placement.create",
-            entity="placement",
-            entity_id=placement.id,
             source="import",
         )
 
@@ -785,10 +784,9 @@ def _update_company(
     session.add(organisation)
     audit.record(
         session,
+        organisation,
         actor=actor,
         action="organisation.update",
-        entity="organisation",
-        entity_id=organisation.id,
         fields=changed,
         source="import",
     )

@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response
 from moraspar.auth.services import set_language
 from moraspar.db import get_session
 from moraspar.models import Role, User
-from moraspar.vocabulary import suggest_skills
+from moraspar.reference.vocabulary import suggest_skills
+from moraspar.web.redirects import safe_next
 
 bp = Blueprint("main", __name__)
 
@@ -56,8 +57,8 @@ def set_language_view() -> Response:
         if user is not None:
             set_language(db, user=user, language=language)
             db.commit()
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
+    target = safe_next(request.form.get("next"))
+    if target is None:
         target = url_for("main.home") if current_user.is_authenticated else "/login"
     return redirect(target)
 

@@ -1,5 +1,5 @@
 """The meeting's agenda and decisions as an OpenDocument text (.odt), and its
-lists as rows for moraspar.export (Excel/CSV).
+lists as rows for moraspar.web.export (Excel/CSV).
 
 Why ODF and odfpy: ODF (ISO/IEC 26300) is the open document format Swedish
 public bodies are advised to use for exchange; LibreOffice opens it natively,
@@ -22,9 +22,9 @@ from odf.opendocument import OpenDocumentText
 from odf.style import ParagraphProperties, Style, TextProperties
 from odf.text import H, P
 
-from moraspar.labels import HORIZON_LABELS, PROPOSAL_STATUS_LABELS
 from moraspar.meetings.services import HELD, AgendaItem
 from moraspar.models import Council, Meeting
+from moraspar.reference.labels import HORIZON_LABELS, PROPOSAL_STATUS_LABELS
 
 ODT_MIMETYPE = "application/vnd.oasis.opendocument.text"
 

@@ -11,9 +11,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from moraspar.choices import as_choices
 from moraspar.council.forms import decline_reason_choices
-from moraspar.validators import NoPersonalNumber
+from moraspar.formkit.choices import as_choices
+from moraspar.formkit.validators import NoPersonalNumber
 
 TOO_LONG = _l("At most %(max)d characters.")
 

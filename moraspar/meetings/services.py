@@ -184,10 +184,9 @@ def create_meeting(session: Session, *, actor: User, data: MeetingData) -> Meeti
     session.flush()
     audit.record(
         session,
+        meeting,
         actor=actor,
         action="meeting.create",
-        entity="meeting",
-        entity_id=meeting.id,
         title=meeting.title,
         council_id=meeting.council_id,
         held_on=meeting.held_on.isoformat(),
@@ -202,10 +201,9 @@ def _record_update(
     with details saying what changed."""
     audit.record(
         session,
+        meeting,
         actor=actor,
         action="meeting.update",
-        entity="meeting",
-        entity_id=meeting.id,
         **details,
     )
 
@@ -240,10 +238,9 @@ def mark_held(session: Session, *, actor: User, meeting: Meeting) -> Meeting:
     session.flush()
     audit.record(
         session,
+        meeting,
         actor=actor,
         action="meeting.held",
-        entity="meeting",
-        entity_id=meeting.id,
     )
     return meeting
 
@@ -468,10 +465,9 @@ def decide_item(
     session.flush()
     audit.record(
         session,
+        item,
         actor=actor,
         action="meeting_item.decide",
-        entity="meeting_item",
-        entity_id=item.id,
         meeting_id=meeting.id,
         decision=item.decision,
         outcome=outcome,

@@ -20,11 +20,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from moraspar.auth.current import signed_in_user
 from moraspar.council import services as council_services
 from moraspar.db import get_session
-from moraspar.export import FORMATS, export_response
-from moraspar.gazetteer import LOCALITIES
 from moraspar.meetings import documents, forms, services
 from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
-from moraspar.pagination import page_number, paginate
+from moraspar.reference.gazetteer import LOCALITIES
+from moraspar.web.export import FORMATS, export_response
+from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("meetings", __name__)
 

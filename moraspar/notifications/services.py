@@ -12,9 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select, update
 
-from moraspar import mail
 from moraspar.models import Notification, User, utcnow
-from moraspar.notifications import emails
+from moraspar.notifications import emails, mail
 
 
 class Kind(enum.StrEnum):

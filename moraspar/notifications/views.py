@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from moraspar.db import get_session
 from moraspar.notifications import services
-from moraspar.pagination import page_number, paginate
+from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("notifications", __name__)
 

@@ -120,10 +120,9 @@ def anonymise_user(session: Session, *, user: User, actor: User) -> None:
         session.delete(notification)
     audit.record(
         session,
+        user,
         actor=actor,
         action="user.anonymise",
-        entity="user",
-        entity_id=user.id,
     )
     session.flush()
 

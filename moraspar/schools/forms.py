@@ -22,14 +22,14 @@ from wtforms.validators import (
     Optional,
 )
 
-from moraspar.choices import as_choices
-from moraspar.fields import EndDate, TagsField
-from moraspar.gazetteer import LOCALITIES
-from moraspar.labels import KIND_LABELS, LEVEL_LABELS
+from moraspar.formkit.choices import as_choices
+from moraspar.formkit.fields import EndDate, TagsField
+from moraspar.formkit.validators import NoPersonalNumber
 from moraspar.models import Level, PostingKind
+from moraspar.reference.gazetteer import LOCALITIES
+from moraspar.reference.labels import KIND_LABELS, LEVEL_LABELS
+from moraspar.reference.vocabulary import industry_choices
 from moraspar.schools import services
-from moraspar.validators import NoPersonalNumber
-from moraspar.vocabulary import industry_choices
 
 KIND_CHOICES = [(kind.value, KIND_LABELS[kind]) for kind in PostingKind]
 LEVEL_CHOICES = [(level.value, LEVEL_LABELS[level]) for level in Level]

@@ -21,8 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from moraspar import audit, postings
-from moraspar.gazetteer import LOCALITIES, coordinates, km_between
+from moraspar import audit, lifecycle
 from moraspar.models import (
     Level,
     Need,
@@ -36,8 +35,9 @@ from moraspar.models import (
     User,
     utcnow,
 )
-from moraspar.pagination import MAX_PAGE_SIZE, Page, paginate
+from moraspar.reference.gazetteer import LOCALITIES, coordinates, km_between
 from moraspar.search import index_text, match_all, query_terms, relevance
+from moraspar.web.pagination import MAX_PAGE_SIZE, Page, paginate
 
 WEEK_KINDS = frozenset({PostingKind.APL, PostingKind.PRAO})
 MIN_WEEKDAYS = 5
@@ -203,10 +203,9 @@ def create_programme(
     session.flush()
     audit.record(
         session,
+        programme,
         actor=actor,
         action="programme.create",
-        entity="programme",
-        entity_id=programme.id,
         school_id=school.id,
     )
     return programme
@@ -220,10 +219,9 @@ def update_programme(
     session.add(programme)
     audit.record(
         session,
+        programme,
         actor=actor,
         action="programme.update",
-        entity="programme",
-        entity_id=programme.id,
     )
     session.flush()
     return programme
@@ -241,10 +239,9 @@ def set_programme_active(
     session.add(programme)
     audit.record(
         session,
+        programme,
         actor=actor,
         action="programme.reactivate" if active else "programme.deactivate",
-        entity="programme",
-        entity_id=programme.id,
     )
     session.flush()
 
@@ -327,10 +324,9 @@ def post_need(
     session.flush()
     audit.record(
         session,
+        need,
         actor=actor,
         action="need.create",
-        entity="need",
-        entity_id=need.id,
         school_id=school.id,
     )
     return need
@@ -344,23 +340,21 @@ def update_need(session: Session, *, need: Need, actor: User, data: NeedData) ->
     assert school is not None  # a foreign key
     _apply_need(session, need, school=school, data=data)
     session.add(need)
-    audit.record(
-        session, actor=actor, action="need.update", entity="need", entity_id=need.id
-    )
+    audit.record(session, need, actor=actor, action="need.update")
     session.flush()
     return need
 
 
 def set_need_status(session: Session, *, need: Need, actor: User, status: str) -> None:
-    """Pause, resume or close; postings.InvalidTransition for a wrong step."""
+    """Pause, resume or close; lifecycle.InvalidTransition for a wrong step."""
     check_owner(user=actor, school_id=need.school_id)
-    postings.set_status(session, posting=need, status=status, actor=actor)
+    lifecycle.set_status(session, posting=need, status=status, actor=actor)
 
 
 def copy_need(session: Session, *, need: Need, actor: User) -> Need:
     """An open copy (e.g. next term's APL); the caller opens its edit form."""
     check_owner(user=actor, school_id=need.school_id)
-    copy = postings.copy_posting(session, posting=need, actor=actor)
+    copy = lifecycle.copy_posting(session, posting=need, actor=actor)
     assert isinstance(copy, Need)
     return copy
 

@@ -17,11 +17,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from moraspar.auth.current import signed_in_user
-from moraspar.choices import as_choices
 from moraspar.db import get_session
-from moraspar.export import export_response, requested_format
-from moraspar.gazetteer import LOCALITIES
-from moraspar.labels import KIND_LABELS, STATUS_LABELS
+from moraspar.formkit.choices import as_choices
+from moraspar.lifecycle import InvalidTransition
 from moraspar.models import (
     Need,
     Organisation,
@@ -29,10 +27,12 @@ from moraspar.models import (
     PostingStatus,
     Programme,
 )
-from moraspar.pagination import page_number, paginate
-from moraspar.postings import InvalidTransition
+from moraspar.reference.gazetteer import LOCALITIES
+from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS
+from moraspar.reference.vocabulary import industry_label
 from moraspar.schools import forms, services
-from moraspar.vocabulary import industry_label
+from moraspar.web.export import export_response, requested_format
+from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("schools", __name__)
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from moraspar import access
+from moraspar.web import access
 from tests.browser.conftest import AXE, TWO_FACTOR_EMAIL, sign_in
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from moraspar import access
 from moraspar.models import Role
+from moraspar.web import access
 
 ROLES: list[str | None] = [None, *[str(r) for r in Role]]
 

@@ -56,7 +56,7 @@ def test_500_page_hides_the_stack_trace(app: Any, client: Any) -> None:
         raise RuntimeError("secret internals")
 
     app.add_url_rule("/broken", "main.broken", broken)
-    from moraspar import access
+    from moraspar.web import access
 
     access.RULES["main.broken"] = access.Access.PUBLIC  # type: ignore[index]
     try:

@@ -6,11 +6,10 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, SQLModel, func, select
 
-from moraspar import orgnumber
 from moraspar.auth.services import authenticate
 from moraspar.db import make_engine
 from moraspar.demo import DEMO_PASSWORD, DemoSummary, load_demo
-from moraspar.gazetteer import LOCALITIES
+from moraspar.formkit.validators import contains_personal_number
 from moraspar.models import (
     AuditEvent,
     Council,
@@ -25,7 +24,8 @@ from moraspar.models import (
     SkillGap,
     User,
 )
-from moraspar.validators import contains_personal_number
+from moraspar.reference import orgnumber
+from moraspar.reference.gazetteer import LOCALITIES
 
 MORA_LOCALITIES = {
     "Mora",

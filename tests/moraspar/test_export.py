@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from openpyxl import load_workbook
 
-from moraspar.export import export_response
+from moraspar.web.export import export_response
 
 HEADERS = ["Företag", "Ort", "Platser", "Start", "Kompetenser"]
 ROWS: list[list[Any]] = [

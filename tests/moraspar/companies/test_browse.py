@@ -4,8 +4,8 @@ from datetime import date
 from typing import Any
 
 from moraspar.models import Organisation, Role
+from moraspar.reference.vocabulary import industry_label
 from moraspar.search import index_text
-from moraspar.vocabulary import industry_label
 
 
 def _need(make_need: Any, school: Organisation, **kw: Any) -> Any:

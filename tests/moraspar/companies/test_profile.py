@@ -4,8 +4,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from moraspar import orgnumber
 from moraspar.models import AuditEvent, Organisation, Role
+from moraspar.reference import orgnumber
 
 URL = "/company/profile"
 

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, func, select
 
-from moraspar import orgnumber
 from moraspar.models import AuditEvent, Organisation, Placement, Role
+from moraspar.reference import orgnumber
 
 URL = "/admin/import"
 SAW = orgnumber.complete("556677889")

@@ -2,8 +2,8 @@
 
 from datetime import date
 
-from moraspar import orgnumber
 from moraspar.imports.services import MAX_ROWS, Problem, parse_file
+from moraspar.reference import orgnumber
 
 SAW = orgnumber.complete("556677889")
 OTHER = orgnumber.complete("556011223")

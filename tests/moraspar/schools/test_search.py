@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from moraspar.gazetteer import km_between
 from moraspar.models import Role
+from moraspar.reference.gazetteer import km_between
 from moraspar.search import index_text
 
 MORA = (61.0047, 14.5372)

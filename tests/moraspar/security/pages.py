@@ -6,8 +6,9 @@ from html.parser import HTMLParser
 from flask import Flask
 from werkzeug.routing import Rule
 
-from moraspar import access, create_app
+from moraspar import create_app
 from moraspar.models import Role
+from moraspar.web import access
 
 # Which role and organisation kind play "a user of the same role" for a rule.
 ROLE_FOR_RULE = {

@@ -14,10 +14,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, url_for
 from sqlmodel import Session, SQLModel, func, select
-
-from moraspar import access
-from moraspar.models import Organisation, OrgKind, Role
-from tests.conftest import PASSWORD
 from tests.moraspar.security.owned import ID_FACTORIES
 from tests.moraspar.security.pages import (
     form_fields,
@@ -26,6 +22,10 @@ from tests.moraspar.security.pages import (
     route_app,
     rules,
 )
+
+from moraspar.models import Organisation, OrgKind, Role
+from moraspar.web import access
+from tests.conftest import PASSWORD
 
 # Routes meant to be opened across organisations, and why.
 SHARED = {

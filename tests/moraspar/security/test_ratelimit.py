@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlmodel import Session, func, select
 
-from moraspar import create_app, ratelimit
+from moraspar import create_app
 from moraspar.models import LoginAttempt, Role
+from moraspar.web import ratelimit
 from tests.conftest import PASSWORD, Client
 
 WRONG = "not the password at all"

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from moraspar import access
+from moraspar.web import access
 
 
 @dataclass(frozen=True)

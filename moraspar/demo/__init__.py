@@ -12,13 +12,13 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, select
 
-from moraspar import audit, orgnumber
+from moraspar import audit
 from moraspar.auth.services import create_user, find_by_email
 from moraspar.companies.services import (
     placement_search_text,
     skill_gap_search_text,
 )
-from moraspar.demo_data import (
+from moraspar.demo.data import (
     COMPANIES,
     DEMO_COMPANY,
     MUNICIPALITY,
@@ -29,7 +29,6 @@ from moraspar.demo_data import (
     PlacementSpec,
     SchoolSpec,
 )
-from moraspar.gazetteer import coordinates
 from moraspar.models import (
     Council,
     CouncilMember,
@@ -42,6 +41,8 @@ from moraspar.models import (
     SkillGap,
     User,
 )
+from moraspar.reference import orgnumber
+from moraspar.reference.gazetteer import coordinates
 from moraspar.search import index_text
 
 DEMO_PASSWORD = "moraspar-demo"  # noqa: S105 - published in the README on purpose

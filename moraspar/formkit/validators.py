@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
-from moraspar import orgnumber
+from moraspar.reference import orgnumber
 
 # YYMMDD-NNNN or YYYYMMDDNNNN with a plausible month and day: a Swedish
 # personal identity number, which must never be stored with a posting.

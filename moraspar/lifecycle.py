@@ -54,10 +54,9 @@ def set_status(
     session.add(posting)
     audit.record(
         session,
+        posting,
         actor=actor,
         action=f"{entity_name(posting)}.{status}",
-        entity=entity_name(posting),
-        entity_id=posting.id,
         previous=previous,
     )
     session.flush()
@@ -77,10 +76,9 @@ def copy_posting(session: Session, *, posting: Posting, actor: User) -> Posting:
     session.flush()
     audit.record(
         session,
+        copy,
         actor=actor,
         action=f"{entity_name(posting)}.copy",
-        entity=entity_name(posting),
-        entity_id=copy.id,
         source_id=posting.id,
     )
     return copy
@@ -106,10 +104,9 @@ def close_expired(session: Session, *, today: date) -> dict[str, int]:
             session.add(posting)
             audit.record(
                 session,
+                posting,
                 actor=None,
                 action=f"{ENTITY[model]}.expire",
-                entity=ENTITY[model],
-                entity_id=posting.id,
                 previous=previous,
             )
         closed[ENTITY[model]] = len(rows)

@@ -251,7 +251,7 @@ def code_used_limits(user: User, step: int) -> list[tuple[str, Limit]]:
 
 def too_many_attempts(retry_after: int) -> Response:
     """The 429 page in the user's language, with Retry-After."""
-    from moraspar.errors import MESSAGES
+    from moraspar.web.errors import MESSAGES
 
     title, message = MESSAGES[429]
     page = render_template("errors/error.html", code=429, title=title, message=message)

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
-from moraspar.vocabulary import parse_tags
+from moraspar.reference.vocabulary import parse_tags
 
 MAX_TAGS = 30
 

@@ -1,0 +1,1 @@
+"""The form kit every feature's forms share: fields, validators, pick lists."""

@@ -1,0 +1,2 @@
+"""Reference data and its rules: vocabularies, localities, labels and
+organisation numbers."""
