@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import EmailField, HiddenField, SelectField, StringField
+from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from moraspar.formkit.choices import as_choices
@@ -68,12 +68,6 @@ class OrganisationForm(FlaskForm):
             Length(max=254),
         ],
     )
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: the CSRF token on a confirmation step."""
-
-    confirm = HiddenField(default="yes")
 
 
 class ImportForm(FlaskForm):

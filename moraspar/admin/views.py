@@ -19,6 +19,7 @@ from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import EmailTaken, Tokens
 from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
+from moraspar.formkit.confirm import ConfirmForm
 from moraspar.imports import messages as import_messages
 from moraspar.imports import services as imports
 from moraspar.models import Organisation, OrgKind, User
@@ -67,7 +68,7 @@ def users() -> str:
         search=search,
         role=role,
         roles=forms.ROLE_CHOICES,
-        confirm_form=forms.ConfirmForm(),
+        confirm_form=ConfirmForm(),
     )
 
 
@@ -127,7 +128,7 @@ def user_active(user_id: int) -> Response | str:
     user = db.get(User, user_id)
     if user is None:
         abort(404)
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     activate = not user.active
     if form.validate_on_submit():
         try:
@@ -166,7 +167,7 @@ def user_two_factor_off(user_id: int) -> Response | str:
             "info",
         )
         return redirect(url_for("admin.users"))
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         try:
             services.turn_off_two_factor(db, user=user, actor=signed_in_user())
@@ -205,7 +206,7 @@ def organisations() -> str:
         page=page,
         kind=kind,
         kinds=forms.ORG_KIND_CHOICES,
-        confirm_form=forms.ConfirmForm(),
+        confirm_form=ConfirmForm(),
     )
 
 
@@ -235,7 +236,7 @@ def approve_company(organisation_id: int) -> Response:
     organisation = db.get(Organisation, organisation_id)
     if organisation is None or organisation.kind != OrgKind.COMPANY:
         abort(404)
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
     services.approve_company(db, organisation=organisation, actor=signed_in_user())

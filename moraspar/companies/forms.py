@@ -11,7 +11,6 @@ from wtforms import (
     EmailField,
     Field,
     FloatField,
-    HiddenField,
     IntegerField,
     SearchField,
     SelectField,
@@ -308,12 +307,6 @@ class SkillGapForm(FlaskForm):
         default=1,
     )
     horizon = SelectField(_l("When"), choices=as_choices(_pairs(HORIZON_LABELS)))
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: the CSRF token on a confirmation step."""
-
-    confirm = HiddenField(default="yes")
 
 
 WHAT_CHOICES = [("needs", _l("Needs")), ("programmes", _l("Programmes"))]

@@ -22,6 +22,7 @@ from moraspar import lifecycle
 from moraspar.auth.current import signed_in_user
 from moraspar.companies import forms, services
 from moraspar.db import get_session
+from moraspar.formkit.confirm import ConfirmForm
 from moraspar.models import (
     Organisation,
     OrgKind,
@@ -109,7 +110,7 @@ def _confirm_close(
 ) -> Response | str:
     """Closing is final, so GET asks first and POST closes; both end on the
     listing endpoint."""
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if posting.status == PostingStatus.CLOSED:
         flash(already_closed, "error")
         return redirect(url_for(listing))
@@ -316,7 +317,7 @@ def placement_status(placement_id: int) -> Response | tuple[str, int]:
     """Pause or resume (closing has its own confirmation page)."""
     db = get_session()
     placement, company = _owned(Placement, placement_id)
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     status = request.form.get("status", "")
     if not form.validate_on_submit() or status not in (
         PostingStatus.OPEN,
@@ -361,7 +362,7 @@ def placement_close(placement_id: int) -> Response | str:
 def placement_copy(placement_id: int) -> Response | tuple[str, int]:
     db = get_session()
     placement, company = _owned(Placement, placement_id)
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
     try:

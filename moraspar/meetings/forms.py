@@ -84,7 +84,3 @@ class DecisionForm(FlaskForm):
     def validate_decline_reason(self, field: SelectField) -> None:
         if self.outcome.data == "decline" and not field.data:
             raise ValidationError(_l("Choose why the proposal is declined."))
-
-
-class ConfirmForm(FlaskForm):
-    """CSRF only: adding picked items, moving, removing, marking held."""

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from moraspar.auth.current import signed_in_user
 from moraspar.council import services as council_services
 from moraspar.db import get_session
+from moraspar.formkit.confirm import ConfirmForm
 from moraspar.meetings import documents, forms, services
 from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
 from moraspar.reference.gazetteer import LOCALITIES
@@ -130,7 +131,7 @@ def show(meeting_id: int) -> str:
         council=council,
         items=items,
         held=meeting.status == services.HELD,
-        confirm=forms.ConfirmForm(),
+        confirm=ConfirmForm(),
         subject=documents.item_subject,
         formats=FORMATS,
     )
@@ -170,7 +171,7 @@ def _ids(name: str) -> list[int]:
 
 def _add_ticked(
     meeting: Meeting,
-    form: forms.ConfirmForm,
+    form: ConfirmForm,
     *,
     add: Callable[[], int],
     added: Callable[[int], str],
@@ -195,7 +196,7 @@ def _add_ticked(
 def pick_proposals(meeting_id: int) -> str | BaseResponse:
     meeting, council = _meeting(meeting_id)
     db = get_session()
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if request.method == "POST":
         return _add_ticked(
             meeting,
@@ -242,7 +243,7 @@ def pick_proposals(meeting_id: int) -> str | BaseResponse:
 def pick_gaps(meeting_id: int) -> str | BaseResponse:
     meeting, council = _meeting(meeting_id)
     db = get_session()
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if request.method == "POST":
         return _add_ticked(
             meeting,
@@ -285,7 +286,7 @@ def move_item(meeting_id: int, item_id: int) -> BaseResponse:
     item = _item(meeting, item_id)
     if meeting.status == services.HELD:
         return _held_refusal(meeting)
-    if forms.ConfirmForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         step = -1 if request.form.get("direction") == "up" else 1
         db = get_session()
         services.move_item(
@@ -302,7 +303,7 @@ def remove_item(meeting_id: int, item_id: int) -> BaseResponse:
     item = _item(meeting, item_id)
     if meeting.status == services.HELD:
         return _held_refusal(meeting)
-    if forms.ConfirmForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         db = get_session()
         services.remove_item(db, actor=signed_in_user(), meeting=meeting, item=item)
         db.commit()
@@ -381,7 +382,7 @@ def decide(meeting_id: int, item_id: int) -> str | BaseResponse:
 @bp.route("/<int:meeting_id>/held", methods=["GET", "POST"])
 def held(meeting_id: int) -> str | BaseResponse:
     meeting, council = _meeting(meeting_id)
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if meeting.status == services.HELD:
         flash(_("The meeting is already marked as held."), "success")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))

@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -236,12 +235,6 @@ class NeedForm(FlaskForm):
             max_km=float(self.max_km.data) if self.max_km.data is not None else None,
             requirements=self.requirements.data or "",
         )
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: the CSRF token on a confirmation or status button."""
-
-    confirm = HiddenField(default="yes")
 
 
 class SearchForm(FlaskForm):

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from moraspar.auth.current import signed_in_user
 from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
+from moraspar.formkit.confirm import ConfirmForm
 from moraspar.lifecycle import InvalidTransition
 from moraspar.models import (
     Need,
@@ -164,7 +165,7 @@ def programme_edit(programme_id: int) -> Response | str:
 def programme_active(programme_id: int) -> Response | str:
     programme = _owned(Programme, programme_id)
     activate = not programme.active
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         db = get_session()
         services.set_programme_active(
@@ -346,7 +347,7 @@ def need(need_id: int) -> str:
         "schools/need.html",
         need=need,
         programme=programme,
-        form=forms.ConfirmForm(),
+        form=ConfirmForm(),
     )
 
 
@@ -394,7 +395,7 @@ def _change_status(need: Need, status: str, message: str) -> Response:
 @bp.route("/needs/<int:need_id>/pause", methods=["POST"])
 def need_pause(need_id: int) -> Response:
     need = _owned(Need, need_id)
-    if not forms.ConfirmForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     return _change_status(
         need,
@@ -409,7 +410,7 @@ def need_pause(need_id: int) -> Response:
 @bp.route("/needs/<int:need_id>/resume", methods=["POST"])
 def need_resume(need_id: int) -> Response:
     need = _owned(Need, need_id)
-    if not forms.ConfirmForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     return _change_status(
         need, PostingStatus.OPEN, _("%(title)s is open again.", title=need.title)
@@ -422,7 +423,7 @@ def need_close(need_id: int) -> Response | str:
     if need.status == PostingStatus.CLOSED:
         flash(_("This need is already closed."), "info")
         return redirect(url_for("schools.need", need_id=need.id))
-    form = forms.ConfirmForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         return _change_status(
             need, PostingStatus.CLOSED, _("%(title)s is closed.", title=need.title)
@@ -433,7 +434,7 @@ def need_close(need_id: int) -> Response | str:
 @bp.route("/needs/<int:need_id>/copy", methods=["POST"])
 def need_copy(need_id: int) -> Response:
     need = _owned(Need, need_id)
-    if not forms.ConfirmForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     db = get_session()
     try:

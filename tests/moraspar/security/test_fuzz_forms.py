@@ -12,6 +12,9 @@ from flask import Flask, url_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session
+
+from moraspar.models import OrgKind, Role, User
+from tests.conftest import PASSWORD
 from tests.moraspar.security.owned import ID_FACTORIES
 from tests.moraspar.security.pages import (
     form_fields,
@@ -20,9 +23,6 @@ from tests.moraspar.security.pages import (
     route_app,
     rules,
 )
-
-from moraspar.models import OrgKind, Role, User
-from tests.conftest import PASSWORD
 
 # Routes whose form cannot be reached from here, and why.
 SKIPPED = {

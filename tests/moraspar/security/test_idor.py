@@ -14,6 +14,10 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, url_for
 from sqlmodel import Session, SQLModel, func, select
+
+from moraspar.models import Organisation, OrgKind, Role
+from moraspar.web import access
+from tests.conftest import PASSWORD
 from tests.moraspar.security.owned import ID_FACTORIES
 from tests.moraspar.security.pages import (
     form_fields,
@@ -22,10 +26,6 @@ from tests.moraspar.security.pages import (
     route_app,
     rules,
 )
-
-from moraspar.models import Organisation, OrgKind, Role
-from moraspar.web import access
-from tests.conftest import PASSWORD
 
 # Routes meant to be opened across organisations, and why.
 SHARED = {
