@@ -53,6 +53,7 @@ def _post_placements(
     results.put(statuses)
 
 
+@pytest.mark.slow
 def test_processes_posting_at_once_lose_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     engine = make_engine(url)

@@ -171,6 +171,7 @@ def _count(engine: sa.Engine) -> tuple[int, int, int]:
         return int(bookings), placement.places_booked, placement.places
 
 
+@pytest.mark.slow
 def test_last_free_place_goes_to_exactly_one(race_engine: sa.Engine) -> None:
     scene = _scene(race_engine, needs=2, places=1)
     with Session(race_engine) as db:
@@ -199,6 +200,7 @@ def test_last_free_place_goes_to_exactly_one(race_engine: sa.Engine) -> None:
     assert loser.company_confirmed is None  # rolled back, nothing half-written
 
 
+@pytest.mark.slow
 def test_both_sides_confirming_at_once_book_once(race_engine: sa.Engine) -> None:
     scene = _scene(race_engine, needs=1, places=3)
     (proposal_id,) = scene["proposals"]
