@@ -5,6 +5,7 @@ import multiprocessing
 import re
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, SQLModel, func, select
 
 from moraspar.auth.services import hash_password, new_session_token
