@@ -8,15 +8,31 @@ from flask import Flask
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from moraspar.cli import register_commands
     from moraspar.config import configure
-    from moraspar.extensions import register_extensions
+    from moraspar.db import register_database
+    from moraspar.extensions import register_extensions, register_password_hashing
     from moraspar.paths import template_folder
+    from moraspar.reference.labels import register_template_helpers
+    from moraspar.web.access import register_access_checks
     from moraspar.web.blueprints import register_blueprints
     from moraspar.web.errors import register_errorhandlers
+    from moraspar.web.hosts import register_proxy_fix
+    from moraspar.web.menu import register_menu
+    from moraspar.web.ratelimit import init_app as register_rate_limits
+    from moraspar.web.security import register_input_guards, register_security_headers
 
     app = Flask(__name__, template_folder=template_folder())
     configure(app, test_config)
+    register_database(app)
     register_extensions(app)
+    register_password_hashing(app)
+    register_template_helpers(app)
+    register_input_guards(app)
+    register_security_headers(app)
+    register_rate_limits(app)
+    register_proxy_fix(app)
     register_blueprints(app)
+    register_access_checks(app)
+    register_menu(app)
     register_errorhandlers(app)
     register_commands(app)
     return app

@@ -3,11 +3,15 @@
 Every setting can be given as an environment variable with the MORASPAR_ prefix
 (MORASPAR_DATABASE_URL, MORASPAR_SECRET_KEY, ...); Flask parses the value as JSON
 where it can, so MORASPAR_MAIL_PORT=587 arrives as an int.
+
+Every setting the code reads has its default here, in `defaults`.
 """
 
 import os
 from pathlib import Path
 from typing import Any
+
+from moraspar.paths import translations_folder
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
 ENV_PREFIX = "MORASPAR"
@@ -47,6 +51,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "DATABASE_URL": database_url(instance_path),
         "BASE_URL": "http://127.0.0.1:5000",
         "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_TRANSLATION_DIRECTORIES": translations_folder(),
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "LANGUAGES": ["sv", "en"],
         "MAIL_FROM": "Moraspår <no-reply@moraspar.example>",
@@ -73,6 +78,17 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "PROXY_FIX_HOPS": 0,
         "SQL_ECHO": False,
+        # A ready engine handed in by the tests; None: built from DATABASE_URL.
+        "DATABASE_ENGINE": None,
+        # Sign-in and reset limits (moraspar/web/ratelimit.py): failures per
+        # account and per IP, reset requests per IP, in a window of seconds;
+        # shared through Redis when REDIS_URL is set.
+        "SIGNIN_LIMIT_ACCOUNT": 5,
+        "SIGNIN_LIMIT_IP": 20,
+        "RESET_LIMIT_IP": 10,
+        "SIGNIN_WINDOW_SECONDS": 15 * 60,
+        "REDIS_URL": "",
+        "RATELIMIT_KEY_PREFIX": "moraspar:rl:",
     }
 
 

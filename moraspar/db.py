@@ -71,7 +71,9 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-def init_app(app: Flask) -> None:
+def register_database(app: Flask) -> None:
+    """The engine (DATABASE_ENGINE if a test hands one in) and the per-request
+    session's teardown."""
     engine = app.config.get("DATABASE_ENGINE") or make_engine(
         app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"]
     )

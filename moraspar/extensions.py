@@ -1,15 +1,14 @@
-"""Flask extensions, created unbound and initialised in create_app."""
+"""Flask extensions, created unbound and initialised in create_app, and the
+password hasher's profile."""
 
 from flask import Flask, session
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from moraspar import db
 from moraspar.models import User
-from moraspar.paths import translations_folder
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -17,12 +16,8 @@ babel = Babel()
 
 
 def register_extensions(app: Flask) -> None:
-    from moraspar.auth.services import use_hash_profile
-
-    use_hash_profile(app.config["PASSWORD_HASH_PROFILE"])
-    db.init_app(app)
+    """CSRF protection, translations and sign-in."""
     csrf.init_app(app)
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translations_folder())
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -30,18 +25,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
-    from moraspar.reference.labels import register_template_helpers
 
-    register_template_helpers(app)
-    from moraspar.web import ratelimit, security
 
-    security.init_app(app)
-    ratelimit.init_app(app)
-    hops = int(app.config["PROXY_FIX_HOPS"])
-    if hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
-        )
+def register_password_hashing(app: Flask) -> None:
+    """New password hashes get the argon2 profile PASSWORD_HASH_PROFILE names."""
+    from moraspar.auth.services import use_hash_profile
+
+    use_hash_profile(app.config["PASSWORD_HASH_PROFILE"])
 
 
 def load_user(session_token: str) -> User | None:

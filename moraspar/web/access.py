@@ -7,6 +7,10 @@ refused (fail closed) and the access-matrix test names it.
 from collections.abc import Mapping
 from enum import Enum
 
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
 from moraspar.models import Role
 
 
@@ -139,3 +143,27 @@ def allows(rule: Rule, role: str | None) -> bool:
         return True
     assert isinstance(rule, frozenset)
     return role in rule
+
+
+def current_role() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return str(current_user.role)
+    return None
+
+
+def register_access_checks(app: Flask) -> None:
+    app.before_request(enforce_access)
+
+
+def enforce_access() -> Response | None:
+    if request.endpoint is None:
+        return None  # 404 or 405: the router answers
+    rule = rule_for(request.endpoint)
+    if rule is None:
+        abort(403)  # fail closed: a route nobody declared a rule for
+    role = current_role()
+    if allows(rule, role):
+        return None
+    if role is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    abort(403)

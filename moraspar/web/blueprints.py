@@ -1,32 +1,6 @@
-"""The features' blueprints, the access check in front of them, and the menu."""
+"""The features' blueprints and where they are mounted."""
 
-from dataclasses import dataclass
-
-from flask import Flask, abort, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
-from flask_login import current_user
-from werkzeug.wrappers import Response
-
-from moraspar.web import access
-
-
-@dataclass(frozen=True)
-class NavItem:
-    endpoint: str
-    label: object  # a lazy string, translated when rendered
-
-
-# The main menu; each user sees the items their role may open.
-NAV: tuple[NavItem, ...] = (
-    NavItem("schools.home", _l("My school")),
-    NavItem("companies.home", _l("My company")),
-    NavItem("council.home", _l("Council")),
-    NavItem("gaps.index", _l("Skills gaps")),
-    NavItem("meetings.index", _l("Meetings")),
-    NavItem("admin.home", _l("Administration")),
-    NavItem("bookings.index", _l("Bookings")),
-    NavItem("notifications.index", _l("Notifications")),
-)
+from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
@@ -53,35 +27,3 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bookings_bp, url_prefix="/bookings")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(privacy_bp, url_prefix="/my-data")
-    app.before_request(enforce_access)
-    app.context_processor(navigation)
-
-
-def current_role() -> str | None:
-    if current_user and current_user.is_authenticated:
-        return str(current_user.role)
-    return None
-
-
-def enforce_access() -> Response | None:
-    if request.endpoint is None:
-        return None  # 404 or 405: the router answers
-    rule = access.rule_for(request.endpoint)
-    if rule is None:
-        abort(403)  # fail closed: a route nobody declared a rule for
-    role = current_role()
-    if access.allows(rule, role):
-        return None
-    if role is None:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    abort(403)
-
-
-def navigation() -> dict[str, object]:
-    role = current_role()
-    items = [
-        item
-        for item in NAV
-        if role is not None and access.allows(access.RULES[item.endpoint], role)
-    ]
-    return {"nav_items": items}

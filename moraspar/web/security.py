@@ -37,8 +37,11 @@ HEADERS = {
 STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 
 
-def init_app(app: Flask) -> None:
+def register_input_guards(app: Flask) -> None:
     app.before_request(refuse_nul_bytes)
+
+
+def register_security_headers(app: Flask) -> None:
     app.after_request(set_security_headers)
 
 

@@ -1,13 +1,18 @@
 """The application shell: health, languages, error pages, configuration."""
 
+import ast
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask, request
 
-from moraspar import create_app
+import moraspar
+from moraspar import config, create_app
 from moraspar.config import ConfigError
 from moraspar.models import Role
+from moraspar.web import ratelimit
 
 
 def test_healthz_answers_json(client: Any) -> None:
@@ -112,3 +117,94 @@ def test_no_page_references_an_external_host(
             continue
         page = response.get_data(as_text=True)
         assert not _EXTERNAL.search(page), f"{url} links to an external host"
+
+
+_SETTING_READ = re.compile(
+    r"""config(?:\[|\.get\(|\.setdefault\()\s*["']([A-Z][A-Z0-9_]*)["']"""
+)
+_PACKAGE = Path(moraspar.__file__).parent
+
+
+def test_every_setting_the_code_reads_has_a_default(tmp_path: Path) -> None:
+    read = {
+        name
+        for source in _PACKAGE.rglob("*.py")
+        for name in _SETTING_READ.findall(source.read_text(encoding="utf-8"))
+    }
+    assert {"DATABASE_URL", "PAGE_SIZE", "REDIS_URL"} <= read  # the scan works
+    # The rate limits read their settings by a name held in a variable.
+    read |= set(ratelimit.DEFAULTS)
+    flask_own = set(Flask.default_config)
+    missing = read - set(config.defaults(tmp_path)) - flask_own
+    assert not missing, f"settings read without a default in config.py: {missing}"
+    for name, value in ratelimit.DEFAULTS.items():
+        assert config.defaults(tmp_path)[name] == value, name
+
+
+def test_create_app_is_the_table_of_contents() -> None:
+    """__init__.py holds create_app only, and create_app only names its steps:
+    configure, then one register_* call per concern."""
+    tree = ast.parse((_PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert [f.name for f in functions] == ["create_app"]
+    assert all(
+        isinstance(n, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.Expr)
+        for n in tree.body
+    )
+    steps = [
+        n.value.func.id
+        for n in functions[0].body
+        if isinstance(n, ast.Expr)
+        and isinstance(n.value, ast.Call)
+        and isinstance(n.value.func, ast.Name)
+    ]
+    assert steps[0] == "configure"
+    assert all(step.startswith("register_") for step in steps[1:])
+    assert len(steps) == len(set(steps))
+    for step in (
+        "register_extensions",
+        "register_template_helpers",
+        "register_security_headers",
+        "register_rate_limits",
+        "register_proxy_fix",
+        "register_blueprints",
+        "register_access_checks",
+        "register_menu",
+        "register_errorhandlers",
+        "register_commands",
+    ):
+        assert step in steps
+
+
+def test_the_menu_shows_what_the_role_may_open(client: Any, auth: Any) -> None:
+    auth.login(Role.TEACHER)
+    page = client.get("/school/").get_data(as_text=True)
+    assert 'href="/school/"' in page
+    assert 'href="/admin/"' not in page
+    assert 'href="/council/"' not in page
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client: Any) -> None:
+    response = client.get("/school/needs?x=1")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_proxy_fix_reads_forwarded_headers_only_when_configured(
+    engine: Any,
+) -> None:
+    def scheme(hops: int) -> str:
+        app = create_app(
+            {
+                "DATABASE_URL": str(engine.url),
+                "DATABASE_ENGINE": engine,
+                "PROXY_FIX_HOPS": hops,
+            }
+        )
+        seen: list[str] = []
+        app.before_request(lambda: seen.append(request.scheme) and None)
+        app.test_client().get("/healthz", headers={"X-Forwarded-Proto": "https"})
+        return seen[0]
+
+    assert scheme(0) == "http"
+    assert scheme(1) == "https"
