@@ -10,11 +10,15 @@ Every setting the code reads has its default here, in `defaults`.
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from moraspar.paths import translations_folder
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
+DEV_BASE_URL = "http://127.0.0.1:5000"  # refused in production
 ENV_PREFIX = "MORASPAR"
+# Hosts a development server is opened on, trusted besides BASE_URL's.
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
 
 
 class ConfigError(RuntimeError):
@@ -49,7 +53,13 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "ENV": "development",
         "SECRET_KEY": DEV_SECRET_KEY,
         "DATABASE_URL": database_url(instance_path),
-        "BASE_URL": "http://127.0.0.1:5000",
+        # The site's address: every link in an email is built from it, never
+        # from the request's Host header.
+        "BASE_URL": DEV_BASE_URL,
+        # Host names requests may carry (others get a 400); None: BASE_URL's
+        # host and SERVER_NAME's, plus localhost and 127.0.0.1 outside production.
+        "TRUSTED_HOSTS": None,
+        "SERVER_NAME": None,
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_TRANSLATION_DIRECTORIES": translations_folder(),
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
@@ -93,7 +103,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
 
 
 def check_production(config: dict[str, Any]) -> None:
-    """Refuse to start in production with a missing or default secret key."""
+    """Refuse to start in production with a missing or default secret key, or
+    without the site's own https address."""
     if config.get("ENV") != "production":
         return
     secret = config.get("SECRET_KEY")
@@ -102,8 +113,41 @@ def check_production(config: dict[str, Any]) -> None:
             "MORASPAR_SECRET_KEY must be set to a random value of at least 32 "
             "characters in production"
         )
+    base_url = str(config.get("BASE_URL") or "")
+    if base_url == DEV_BASE_URL or urlsplit(base_url).scheme != "https":
+        raise ConfigError(
+            "MORASPAR_BASE_URL must be set to the site's https:// address in "
+            "production (e.g. https://moraspar.mora.se)"
+        )
     config["SESSION_COOKIE_SECURE"] = True
     config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def checked_base_url(value: object) -> str:
+    """BASE_URL without a trailing slash; ConfigError unless it is an http(s)
+    address with a host."""
+    url = str(value or "").rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"MORASPAR_BASE_URL must be the site's address, such as "
+            f"https://moraspar.mora.se, not {value!r}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError("MORASPAR_BASE_URL must not carry a query or fragment")
+    return url
+
+
+def trusted_hosts(config: dict[str, Any]) -> list[str]:
+    """The host names requests may name: BASE_URL's and SERVER_NAME's, plus
+    the local ones outside production."""
+    hosts = [urlsplit(config["BASE_URL"]).hostname or ""]
+    server_name = config.get("SERVER_NAME")
+    if server_name:
+        hosts.append(urlsplit(f"//{server_name}").hostname or "")
+    if config.get("ENV") != "production":
+        hosts.extend(LOCAL_HOSTS)
+    return list(dict.fromkeys(host for host in hosts if host))
 
 
 def configure(app: Any, test_config: dict[str, Any] | None) -> None:
@@ -114,7 +158,12 @@ def configure(app: Any, test_config: dict[str, Any] | None) -> None:
     app.config.from_prefixed_env(ENV_PREFIX)
     if test_config is not None:
         app.config.from_mapping(test_config)
+    app.config["BASE_URL"] = checked_base_url(app.config["BASE_URL"])
     check_production(app.config)
+    if app.config["TRUSTED_HOSTS"] is None:
+        app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
+    elif isinstance(app.config["TRUSTED_HOSTS"], str):
+        app.config["TRUSTED_HOSTS"] = [app.config["TRUSTED_HOSTS"]]
     if not app.config["DATABASE_URL"].startswith("sqlite:///"):
         return
     instance.mkdir(parents=True, exist_ok=True)

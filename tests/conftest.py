@@ -102,6 +102,7 @@ def app(engine: sa.Engine, tmp_path: Any) -> Flask:
             "DATABASE_ENGINE": engine,
             "OUTBOX_DIR": str(tmp_path / "outbox"),
             "SERVER_NAME": "moraspar.test",
+            "BASE_URL": "http://moraspar.test",
             "PASSWORD_HASH_PROFILE": "CHEAPEST",
         }
     )

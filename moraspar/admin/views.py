@@ -26,6 +26,7 @@ from moraspar.models import Organisation, OrgKind, User
 from moraspar.notifications import mail
 from moraspar.reference.labels import org_kind_label
 from moraspar.web.export import export_response
+from moraspar.web.links import external_url
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("admin", __name__)
@@ -101,10 +102,9 @@ def invite() -> Response | str:
                 _("This role cannot belong to that kind of organisation.")
             )
         else:
-            link = url_for(
+            link = external_url(
                 "auth.accept_invite",
                 token=Tokens(current_app.config["SECRET_KEY"]).make("invite", user),
-                _external=True,
             )
             mail.enqueue(
                 db,

@@ -26,6 +26,7 @@ from moraspar.db import get_session
 from moraspar.models import User, utcnow
 from moraspar.notifications import mail
 from moraspar.web import ratelimit
+from moraspar.web.links import external_url
 from moraspar.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -303,10 +304,8 @@ def reset_request() -> Response | str:
         db.commit()
         user = services.find_by_email(db, form.email.data or "")
         if user is not None and user.active and user.password_hash:
-            link = url_for(
-                "auth.reset_password",
-                token=tokens().make("reset", user),
-                _external=True,
+            link = external_url(
+                "auth.reset_password", token=tokens().make("reset", user)
             )
             mail.enqueue(
                 db,
@@ -412,7 +411,7 @@ def register() -> Response | str:
                     body=render_template(
                         "email/company_registered.txt",
                         company=form.company_name.data,
-                        link=url_for("admin.organisations", _external=True),
+                        link=external_url("admin.organisations"),
                     ),
                 )
             db.commit()

@@ -23,6 +23,7 @@ from moraspar.bookings import forms, services
 from moraspar.bookings.services import Side, When
 from moraspar.db import get_session
 from moraspar.models import PostingKind
+from moraspar.web.links import external_url
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("bookings", __name__)
@@ -154,7 +155,7 @@ def _calendar_texts(view: services.BookingView) -> tuple[str, str]:
                 contact=view.placement.supervisor_contact,
             ).strip()
         )
-    lines.append(url_for("bookings.index", _external=True))
+    lines.append(external_url("bookings.index"))
     return summary, "\n".join(lines)
 
 

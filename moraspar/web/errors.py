@@ -1,6 +1,7 @@
 """Friendly error pages in the user's language, never a stack trace."""
 
 from flask import Flask, render_template
+from markupsafe import escape
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -28,8 +29,13 @@ def render_error(code: int, detail: object = None) -> tuple[str, int]:
         page = render_template(
             "errors/error.html", code=code, title=title, message=detail or message
         )
-    except Exception:  # the page itself failed: answer without the layout
-        page = f"<!doctype html><html lang=sv><title>{code}</title><h1>{code}</h1>"
+    except Exception:
+        # The layout could not be drawn (e.g. no URLs can be built for a
+        # request to a host the app does not serve): the message alone.
+        page = (
+            f"<!doctype html><html lang=sv><title>{code}</title>"
+            f"<h1>{escape(str(title))}</h1><p>{escape(str(detail or message))}</p>"
+        )
     return page, code
 
 

@@ -80,8 +80,37 @@ def test_production_refuses_the_default_secret(monkeypatch: Any) -> None:
     with pytest.raises(ConfigError):
         create_app({"DATABASE_URL": "sqlite://"})
     monkeypatch.setenv("MORASPAR_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("MORASPAR_BASE_URL", "https://moraspar.mora.se")
     app = create_app({"DATABASE_URL": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize("base_url", [None, "http://127.0.0.1:5000", "http://x.se"])
+def test_production_refuses_to_start_without_its_https_address(
+    monkeypatch: Any, base_url: str | None
+) -> None:
+    monkeypatch.setenv("MORASPAR_ENV", "production")
+    monkeypatch.setenv("MORASPAR_SECRET_KEY", "x" * 40)
+    if base_url is None:
+        monkeypatch.delenv("MORASPAR_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("MORASPAR_BASE_URL", base_url)
+    with pytest.raises(ConfigError, match="MORASPAR_BASE_URL"):
+        create_app({"DATABASE_URL": "sqlite://"})
+
+
+def test_production_trusts_only_the_sites_own_host(monkeypatch: Any) -> None:
+    monkeypatch.setenv("MORASPAR_ENV", "production")
+    monkeypatch.setenv("MORASPAR_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("MORASPAR_BASE_URL", "https://moraspar.mora.se/")
+    app = create_app({"DATABASE_URL": "sqlite://"})
+    assert app.config["BASE_URL"] == "https://moraspar.mora.se"
+    assert app.config["TRUSTED_HOSTS"] == ["moraspar.mora.se"]
+
+
+def test_a_base_url_without_a_host_is_refused() -> None:
+    with pytest.raises(ConfigError):
+        create_app({"DATABASE_URL": "sqlite://", "BASE_URL": "moraspar.mora.se"})
 
 
 def test_session_cookie_flags(client: Any, make_user: Any) -> None:

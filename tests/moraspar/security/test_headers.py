@@ -72,14 +72,20 @@ def test_static_files_stay_cacheable(client: Any, auth: Any) -> None:
 def test_hsts_only_in_production(client: Any, monkeypatch: Any) -> None:
     assert "Strict-Transport-Security" not in client.get("/login").headers
     monkeypatch.setenv("MORASPAR_SECRET_KEY", "x" * 40)
-    app = create_app({"DATABASE_URL": "sqlite://", "ENV": "production"})
+    app = create_app(
+        {
+            "DATABASE_URL": "sqlite://",
+            "ENV": "production",
+            "BASE_URL": "https://moraspar.test",
+        }
+    )
     with app.app_context():
         from sqlmodel import SQLModel
 
         from moraspar.db import get_engine
 
         SQLModel.metadata.create_all(get_engine())
-    response = app.test_client().get("/login")
+    response = app.test_client().get("/login", base_url="https://moraspar.test")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
