@@ -26,6 +26,7 @@ from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.web.export import FORMATS, export_response
 from moraspar.web.pagination import page_number, paginate
+from moraspar.web.redirects import safe_next
 
 bp = Blueprint("meetings", __name__)
 
@@ -189,7 +190,7 @@ def _add_ticked(
             flash(added(count), "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
         flash(none_ticked, "error")
-    return redirect(request.full_path.rstrip("?"))
+    return redirect(safe_next(request.full_path.rstrip("?")) or request.path)
 
 
 @bp.route("/<int:meeting_id>/proposals", methods=["GET", "POST"])
