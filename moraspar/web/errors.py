@@ -1,9 +1,9 @@
 """Friendly error pages in the user's language, never a stack trace."""
 
 from flask import Flask, render_template
-from markupsafe import escape
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {

@@ -45,6 +45,7 @@ def site(engine: sa.Engine, tmp_path: Any) -> Flask:
 def local(site: Flask) -> Client:
     return site.test_client()  # type: ignore[return-value]
 
+
 REGISTRATION = {
     "company_name": "Östnor Svets AB",
     "org_number": "556036-0793",
