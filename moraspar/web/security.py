@@ -4,9 +4,12 @@ The policy allows no inline script or style: JavaScript lives in
 static/js/*.js and CSS in static/css/, both from our own origin.
 """
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
+
+from moraspar.web.errors import render_error
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -33,6 +36,11 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
+NUL_MESSAGE = _l(
+    "The address or form held a character that cannot be used (a null "
+    "character). Go back, check what was typed or pasted, and try again."
+)
+
 # Two years, the HSTS preload list's minimum is one.
 STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 
@@ -45,14 +53,18 @@ def register_security_headers(app: Flask) -> None:
     app.after_request(set_security_headers)
 
 
-def refuse_nul_bytes() -> None:
-    """A NUL byte is never legitimate form input, and PostgreSQL refuses it in
-    text columns (a 500 later on): refuse the request up front."""
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return
-    for values in request.form.listvalues():
-        if any("\x00" in value for value in values):
-            abort(400)
+def refuse_nul_bytes() -> tuple[str, int] | None:
+    """A NUL byte is never legitimate input, and PostgreSQL refuses it in text
+    (a 500 later on, sometimes after part of the work): refuse a request with
+    one in its query string or form, names or values, before any view runs."""
+    fields = [request.args]
+    if request.method in ("POST", "PUT", "PATCH"):
+        fields.append(request.form)
+    for multidict in fields:
+        for name, values in multidict.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return render_error(400, NUL_MESSAGE)
+    return None
 
 
 def set_security_headers(response: Response) -> Response:

@@ -93,3 +93,36 @@ def test_nul_bytes_in_a_form_are_refused(client: Any, make_user: Any) -> None:
     user = make_user(Role.TEACHER)
     response = client.post_form("/login", {"email": user.email, "password": "a\x00b"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("role", "url"),
+    [
+        (Role.COUNCIL, "/council/board?locality=%00x"),
+        (Role.COUNCIL, "/gaps/?locality=%00"),
+        (Role.ADMIN, "/admin/users?q=a%00b"),
+        (Role.ADMIN, "/admin/audit?entity=%00"),
+        (Role.TEACHER, "/school/needs?x%00=1"),
+        (None, "/login?next=%00"),
+    ],
+)
+def test_nul_bytes_in_a_query_string_are_refused(
+    client: Any, auth: Any, role: Any, url: str
+) -> None:
+    if role is not None:
+        auth.login(role)
+    response = client.get(url)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "nolltecken" in page
+    assert "site-header" in page  # the site's own layout, not a bare error
+
+
+def test_nul_bytes_in_a_query_string_of_a_post_are_refused(
+    client: Any, auth: Any, db: Any
+) -> None:
+    user = auth.login(Role.TEACHER)
+    response = client.post_form("/language?x=%00", {"language": "en"})
+    assert response.status_code == 400
+    db.expire_all()
+    assert db.get(type(user), user.id).language == "sv"
