@@ -14,6 +14,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from moraspar.reference.labels import register_template_helpers
     from moraspar.web.access import register_access_checks
     from moraspar.web.blueprints import register_blueprints
+    from moraspar.web.converters import register_url_converters
     from moraspar.web.errors import register_errorhandlers
     from moraspar.web.hosts import register_proxy_fix
     from moraspar.web.menu import register_menu
@@ -30,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security_headers(app)
     register_rate_limits(app)
     register_proxy_fix(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_access_checks(app)
     register_menu(app)

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
+from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.validators import OrgNumber
 from moraspar.reference.gazetteer import LOCALITIES
 
@@ -36,7 +37,7 @@ class InviteForm(FlaskForm):
         validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)],
     )
     role = SelectField(_l("Role"), choices=as_choices(ROLE_CHOICES))
-    organisation_id = SelectField(_l("Organisation"), coerce=int, choices=[])
+    organisation_id = IdSelectField(_l("Organisation"), choices=[])
     language = SelectField(
         _l("Language"), choices=as_choices([("sv", "Svenska"), ("en", "English")])
     )

@@ -1,10 +1,10 @@
 """Forms of the booking step: a side's answer to a proposal, and the evaluation."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.validators import NoPersonalNumber
 

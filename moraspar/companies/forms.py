@@ -4,7 +4,6 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -30,6 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber

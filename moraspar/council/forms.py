@@ -3,7 +3,6 @@
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     SelectField,
@@ -14,7 +13,9 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
 from moraspar.council import services
+from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
+from moraspar.formkit.ids import IdMultipleField
 from moraspar.formkit.validators import NoPersonalNumber
 
 TOO_LONG = _l("At most %(max)d characters.")
@@ -88,8 +89,8 @@ class BulkForm(FlaskForm):
     """One decision for the proposals ticked on the board (names prefixed by
     hand, not with a form prefix, so the CSRF token keeps its usual name)."""
 
-    proposal = SelectMultipleField(
-        _l("Proposals"), coerce=int, validate_choice=False, validators=[Optional()]
+    proposal = IdMultipleField(
+        _l("Proposals"), validate_choice=False, validators=[Optional()]
     )
     bulk_action = SelectField(
         _l("Decision for the selected"),

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 from moraspar.auth.current import signed_in_user
 from moraspar.council import forms, runs, services
 from moraspar.db import get_engine, get_session
+from moraspar.formkit.ids import parse_id
 from moraspar.models import (
     Council,
     CouncilMember,
@@ -75,7 +76,7 @@ def _filters() -> services.BoardFilters:
     return services.BoardFilters(
         status=status if status in statuses else ProposalStatus.PROPOSED,
         kind=kind if kind in KIND_LABELS else "",
-        programme_id=int(programme) if programme.isdigit() else None,
+        programme_id=parse_id(programme),
         locality=args.get("locality", "")[:100],
         period_from=_date_arg("from"),
         period_to=_date_arg("to"),

@@ -1,7 +1,8 @@
 """The confirmation step every feature shares: a form that carries only CSRF."""
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
+
+from moraspar.formkit.base import FlaskForm
 
 
 class ConfirmForm(FlaskForm):

@@ -1,7 +1,6 @@
 """Forms of council meetings: the meeting itself and a decision per item."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -12,7 +11,9 @@ from wtforms.validators import (
 )
 
 from moraspar.council.forms import decline_reason_choices
+from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
+from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.validators import NoPersonalNumber
 
 TOO_LONG = _l("At most %(max)d characters.")
@@ -23,12 +24,6 @@ OUTCOME_CHOICES = [
     ("decline", _l("Decline the proposal")),
     ("defer", _l("Defer the proposal")),
 ]
-
-
-def _council_id(value: object) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(str(value))
 
 
 class MeetingForm(FlaskForm):
@@ -45,9 +40,9 @@ class MeetingForm(FlaskForm):
         _l("Date"),
         validators=[InputRequired(message=_l("Enter the date of the meeting."))],
     )
-    council_id = SelectField(
+    council_id = IdSelectField(
         _l("Council"),
-        coerce=_council_id,
+        optional=True,
         validators=[InputRequired(message=_l("Choose the council that meets."))],
     )
     notes = TextAreaField(

@@ -21,6 +21,7 @@ from moraspar.auth.current import signed_in_user
 from moraspar.council import services as council_services
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
+from moraspar.formkit.ids import parse_id
 from moraspar.meetings import documents, forms, services
 from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
 from moraspar.reference.gazetteer import LOCALITIES
@@ -161,13 +162,8 @@ def edit(meeting_id: int) -> str | BaseResponse:
 
 
 def _ids(name: str) -> list[int]:
-    ids = []
-    for raw in request.form.getlist(name):
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            continue
-    return ids
+    ids = (parse_id(raw) for raw in request.form.getlist(name))
+    return [id_ for id_ in ids if id_ is not None]
 
 
 def _add_ticked(

@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import logout_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired
 from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import InvalidCredentials, authenticate
 from moraspar.db import get_session
+from moraspar.formkit.base import FlaskForm
 from moraspar.privacy import services
 
 bp = Blueprint("privacy", __name__)

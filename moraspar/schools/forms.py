@@ -4,7 +4,6 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,8 +20,10 @@ from wtforms.validators import (
     Optional,
 )
 
+from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
+from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.validators import NoPersonalNumber
 from moraspar.models import Level, PostingKind
 from moraspar.reference.gazetteer import LOCALITIES
@@ -37,12 +38,6 @@ TOO_LONG = _l("At most %(max)d characters.")
 
 def locality_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(LOCALITIES)]
-
-
-def optional_int(value: Any) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
 
 
 def distance_validators() -> list[Any]:
@@ -134,8 +129,8 @@ class NeedForm(FlaskForm):
     )
     # Choices are set by the view: the school's active programmes. Not checked
     # against them here: services.ProgrammeNotInSchool says what is wrong.
-    programme_id = SelectField(
-        _l("Programme"), coerce=optional_int, choices=[], validate_choice=False
+    programme_id = IdSelectField(
+        _l("Programme"), optional=True, choices=[], validate_choice=False
     )
     title = StringField(
         _l("Title"),

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from moraspar.models import Role
 from moraspar.web import access
@@ -19,7 +20,7 @@ def _routes(app: Flask) -> list[tuple[str, str, str]]:
             continue
         values = {arg: 999_999 for arg in rule.arguments}
         for name, converter in rule._converters.items():
-            if type(converter).__name__ not in ("IntegerConverter",):
+            if not isinstance(converter, IntegerConverter):
                 values[name] = "x" * 12
         with app.test_request_context():
             from flask import url_for

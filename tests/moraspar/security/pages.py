@@ -4,7 +4,7 @@ import functools
 from html.parser import HTMLParser
 
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from moraspar import create_app
 from moraspar.models import Role
@@ -43,7 +43,7 @@ def int_args(rule: Rule) -> list[str]:
     return [
         name
         for name, converter in rule._converters.items()
-        if type(converter).__name__ == "IntegerConverter"
+        if isinstance(converter, IntegerConverter)
     ]
 
 
