@@ -13,7 +13,9 @@ CSV dialect, chosen for the people who open these files: Swedish Excel.
 - CRLF line ends and minimal quoting (the csv module's excel dialect).
 
 Formula injection (CSV injection): a text cell that starts with =, +, -, @, a
-tab or a carriage return could run as a formula when the file is opened. In CSV
+tab or a carriage return could run as a formula when the file is opened; so
+can their full-width forms (＝＋－＠), which Excel folds to the ASCII ones, so
+the first character is compared after Unicode compatibility folding (NFKC). In CSV
 such a cell gets a leading apostrophe; in xlsx it is stored as a string cell
 (never a formula) with Excel's "quote prefix" style, so it shows as typed and
 stays text even when edited. Numbers are never touched: -2 stays a number.
@@ -93,9 +95,17 @@ def export_response(
 
 def neutralise(text: str) -> str:
     """text, made safe to open in a spreadsheet (a leading ' if it could run)."""
-    if text.startswith(_FORMULA_PREFIXES):
+    if _could_run(text):
         return "'" + text
     return text
+
+
+def _could_run(text: str) -> bool:
+    """Whether a spreadsheet could read text as a formula: its first character
+    is =, +, -, @, tab or CR, or a full-width or small form of one of them."""
+    return bool(text) and unicodedata.normalize("NFKC", text[0]).startswith(
+        _FORMULA_PREFIXES
+    )
 
 
 def _csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
@@ -162,7 +172,7 @@ def _xlsx_cell(sheet: object, value: object) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, text)
     # openpyxl makes any string starting with "=" a formula; force plain text.
     cell.data_type = "s"
-    if text.startswith(_FORMULA_PREFIXES):
+    if _could_run(text):
         cell.quotePrefix = True
     return cell
 

@@ -24,6 +24,15 @@ DANGEROUS = [
     "@SUM(A1:A2)",
     "\tcmd",
     "\r=1+1",
+    # Full-width and small forms, which Excel reads as their ASCII originals.
+    '＝HYPERLINK("http://evil.example")',
+    "＋1",
+    "－2+3",
+    "＠SUM(A1:A2)",
+    "﹦1+1",
+    "﹢1",
+    "﹣1",
+    "﹫SUM(A1)",
 ]
 
 
@@ -80,8 +89,9 @@ def test_csv_neutralises_formulas(app: Flask) -> None:
 
 
 def test_csv_leaves_harmless_text_alone(app: Flask) -> None:
-    _, rows = _csv_rows(app, [["Svets-teknik"], ["a=b"], ["'citat"]], ["Rubrik"])
-    assert [row[0] for row in rows[1:]] == ["Svets-teknik", "a=b", "'citat"]
+    harmless = ["Svets-teknik", "a=b", "'citat", "a＝b", "Ｍora", "", "−2 °C"]
+    _, rows = _csv_rows(app, [[value] for value in harmless], ["Rubrik"])
+    assert [row[0] for row in rows[1:]] == harmless
 
 
 def test_xlsx_header_unicode_numbers_and_dates(app: Flask) -> None:
