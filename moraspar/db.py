@@ -10,9 +10,16 @@ from sqlmodel import Session
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
-def make_engine(url: str, *, echo: bool = False) -> sa.Engine:
-    """An engine for url; SQLite gets WAL, a busy timeout and foreign keys."""
-    kwargs: dict[str, Any] = {"echo": echo}
+def make_engine(
+    url: str, *, echo: bool = False, hide_parameters: bool = True
+) -> sa.Engine:
+    """An engine for url; SQLite gets WAL, a busy timeout and foreign keys.
+
+    SQL parameters are left out of error messages and echoed SQL unless
+    hide_parameters=False: they carry people's emails, names and free text,
+    and an error message ends up in the logs.
+    """
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": hide_parameters}
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {
