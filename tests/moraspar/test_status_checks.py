@@ -52,7 +52,9 @@ def one_of_each(
     council = Council(name="Kompetensrådet")
     db.add_all([run, council])
     db.flush()
-    proposal = MatchProposal(run_id=run.id, need_id=need.id, placement_id=placement.id)
+    proposal = MatchProposal(
+        run_id=run.id, need_id=need.id or 0, placement_id=placement.id or 0
+    )
     db.add(proposal)
     db.flush()
     booking = Booking(
@@ -95,7 +97,7 @@ def test_every_allowed_status_is_accepted(
 ) -> None:
     row = one_of_each[table]
     for status in STATUS_ENUMS[table]:
-        row.status = status  # type: ignore[attr-defined]
+        row.status = status
         db.add(row)
         db.commit()
         db.refresh(row)
