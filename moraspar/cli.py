@@ -89,20 +89,20 @@ def db_revision(message: str) -> None:
 @with_appcontext
 def seed_demo() -> None:
     """Load the Mora demo data (safe to run again: nothing is duplicated)."""
-    from moraspar.demo import load_demo
+    from moraspar.demo import DEMO_PASSWORD, load_demo
+    from moraspar.demo.dataset import DemoDataError, load_dataset
 
+    try:
+        dataset = load_dataset()
+    except DemoDataError as exc:
+        raise click.ClickException(str(exc)) from exc
     session = get_session()
-    summary = load_demo(session)
+    summary = load_demo(session, dataset)
     session.commit()
     click.echo(f"Demo data: {summary}")
-    click.echo("Demo sign-ins (password moraspar-demo):")
-    for email in (
-        "teacher@moraspar.example",
-        "company@moraspar.example",
-        "council@moraspar.example",
-        "admin@moraspar.example",
-    ):
-        click.echo(f"  {email}")
+    click.echo(f"Demo sign-ins (password {DEMO_PASSWORD}):")
+    for user in dataset.users:
+        click.echo(f"  {user.email}")
 
 
 @click.command("send-mail")

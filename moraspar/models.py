@@ -4,6 +4,8 @@ No `from __future__ import annotations` here: SQLModel resolves relationship
 annotations at class creation. Choices are stored as short strings; the
 allowed values live in the StrEnum classes beside the tables and are checked
 by the forms and services (SQLModel tables do not validate on construction).
+Status columns are also checked by the database (`one_of`), so that no code
+path, import or hand-written SQL can store a status nothing knows how to show.
 """
 
 import enum
@@ -81,6 +83,26 @@ class RunStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class BookingStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"  # period over, evaluations requested
+
+
+class MeetingStatus(enum.StrEnum):
+    PLANNED = "planned"
+    HELD = "held"
+
+
+def one_of(column: str, choices: type[enum.StrEnum]) -> sa.CheckConstraint:
+    """A CHECK that column holds one of the values of choices.
+
+    Named after the column, which the naming convention turns into
+    ck_<table>_<column>; the migrations spell the same names out.
+    """
+    values = ", ".join(f"'{choice.value}'" for choice in choices)
+    return sa.CheckConstraint(f"{column} IN ({values})", name=column)
 
 
 class Organisation(SQLModel, table=True):
@@ -162,7 +184,10 @@ class Programme(SQLModel, table=True):
 class Need(SQLModel, table=True):
     """A school's request for placements: group-level facts only, never names."""
 
-    __table_args__ = (sa.Index("ix_need_status_kind", "status", "kind"),)
+    __table_args__ = (
+        sa.Index("ix_need_status_kind", "status", "kind"),
+        one_of("status", PostingStatus),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     school_id: int = Field(foreign_key="organisation.id", index=True)
@@ -192,7 +217,10 @@ class Need(SQLModel, table=True):
 class Placement(SQLModel, table=True):
     """A company's offer of places for students."""
 
-    __table_args__ = (sa.Index("ix_placement_status_kind", "status", "kind"),)
+    __table_args__ = (
+        sa.Index("ix_placement_status_kind", "status", "kind"),
+        one_of("status", PostingStatus),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="organisation.id", index=True)
@@ -224,6 +252,7 @@ class SkillGap(SQLModel, table=True):
     """A company's kompetensbehov: people with these skills it will need."""
 
     __tablename__ = "skill_gap"
+    __table_args__ = (one_of("status", PostingStatus),)
 
     id: int | None = Field(default=None, primary_key=True)
     company_id: int = Field(foreign_key="organisation.id", index=True)
@@ -264,6 +293,7 @@ class CouncilMember(SQLModel, table=True):
 
 class MatchRun(SQLModel, table=True):
     __tablename__ = "match_run"
+    __table_args__ = (one_of("status", RunStatus),)
 
     id: int | None = Field(default=None, primary_key=True)
     status: str = Field(default=RunStatus.QUEUED, max_length=20)
@@ -284,6 +314,7 @@ class MatchProposal(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("need_id", "placement_id"),
         sa.Index("ix_match_proposal_status_score", "status", "score"),
+        one_of("status", ProposalStatus),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -322,6 +353,8 @@ class ProgrammeGapMatch(SQLModel, table=True):
 
 
 class Booking(SQLModel, table=True):
+    __table_args__ = (one_of("status", BookingStatus),)
+
     id: int | None = Field(default=None, primary_key=True)
     proposal_id: int = Field(foreign_key="match_proposal.id", unique=True)
     need_id: int = Field(foreign_key="need.id", index=True)
@@ -329,7 +362,7 @@ class Booking(SQLModel, table=True):
     students: int
     start_date: date | None = None
     end_date: date | None = None
-    status: str = Field(default="active", max_length=20)
+    status: str = Field(default=BookingStatus.ACTIVE, max_length=20)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -348,11 +381,13 @@ class Evaluation(SQLModel, table=True):
 
 
 class Meeting(SQLModel, table=True):
+    __table_args__ = (one_of("status", MeetingStatus),)
+
     id: int | None = Field(default=None, primary_key=True)
     council_id: int = Field(foreign_key="council.id", index=True)
     title: str = Field(max_length=200)
     held_on: date
-    status: str = Field(default="planned", max_length=20)
+    status: str = Field(default=MeetingStatus.PLANNED, max_length=20)
     notes: str = Field(default="", max_length=8000)
     created_at: datetime = Field(default_factory=utcnow)
 

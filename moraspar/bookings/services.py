@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, or_, select, update
 from moraspar import audit
 from moraspar.models import (
     Booking,
+    BookingStatus,
     Evaluation,
     MatchProposal,
     Need,
@@ -42,11 +43,6 @@ from moraspar.notifications.services import Kind, notify
 class Side(enum.StrEnum):
     SCHOOL = "school"
     COMPANY = "company"
-
-
-class BookingStatus(enum.StrEnum):
-    ACTIVE = "active"
-    ENDED = "ended"  # period over, evaluations requested
 
 
 RATING_QUESTIONS = ("overall", "supervision", "preparation")

@@ -1,8 +1,10 @@
 """Load the Mora demo dataset: `moraspar seed-demo` calls `load_demo`.
 
-Idempotent: every row is looked up by its natural key (organisation number,
-email, school and name, company and title) before it is inserted, so a second
-run adds nothing and leaves edited rows alone. It flushes, never commits.
+The data lives in the TOML files of `mora/`, read and checked by
+`moraspar.demo.dataset`. Loading is idempotent: every row is looked up by its
+natural key (organisation number, email, school and name, company and title)
+before it is inserted, so a second run adds nothing and leaves edited rows
+alone. It flushes, never commits.
 """
 
 import hashlib
@@ -18,16 +20,15 @@ from moraspar.companies.services import (
     placement_search_text,
     skill_gap_search_text,
 )
-from moraspar.demo.data import (
-    COMPANIES,
-    DEMO_COMPANY,
-    MUNICIPALITY,
-    POSTCODES,
-    SCHOOLS,
+from moraspar.demo.dataset import (
     CompanySpec,
+    CouncilSpec,
+    Dataset,
     NeedSpec,
     PlacementSpec,
     SchoolSpec,
+    UserSpec,
+    load_dataset,
 )
 from moraspar.models import (
     Council,
@@ -43,30 +44,11 @@ from moraspar.models import (
 )
 from moraspar.reference import orgnumber
 from moraspar.reference.gazetteer import coordinates
-from moraspar.search import index_text
+from moraspar.schools.services import need_search_text
 
 DEMO_PASSWORD = "moraspar-demo"  # noqa: S105 - published in the README on purpose
-COUNCIL_NAME = "Kompetensrådet Mora"
 
 T = TypeVar("T", bound=SQLModel)
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    email: str
-    display_name: str
-    role: Role
-    organisation: str  # Organisation.name
-
-
-DEMO_USERS = (
-    DemoUser(
-        "teacher@moraspar.example", "Karin Mattsson", Role.TEACHER, "Mora gymnasium"
-    ),
-    DemoUser("company@moraspar.example", "Per Ersson", Role.COMPANY, DEMO_COMPANY),
-    DemoUser("council@moraspar.example", "Lena Hansson", Role.COUNCIL, "Mora kommun"),
-    DemoUser("admin@moraspar.example", "Jonas Näslund", Role.ADMIN, "Mora kommun"),
-)
 
 
 @dataclass(frozen=True)
@@ -95,8 +77,9 @@ class DemoSummary:
 
 
 class _Loader:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, postcodes: dict[str, str]) -> None:
         self.session = session
+        self.postcodes = postcodes
         self.created = {field.name: 0 for field in fields(DemoSummary)}
 
     def find(self, model: type[T], **criteria: Any) -> T | None:
@@ -127,7 +110,7 @@ class _Loader:
                 name=spec.name,
                 org_number=number,
                 address=spec.address,
-                postcode=POSTCODES[spec.locality],
+                postcode=self.postcodes[spec.locality],
                 locality=spec.locality,
                 lat=lat,
                 lon=lon,
@@ -142,7 +125,12 @@ class _Loader:
 
     def school(self, spec: SchoolSpec) -> Organisation:
         as_org = CompanySpec(
-            spec.name, spec.locality, "85", spec.address, spec.contact_name, ""
+            name=spec.name,
+            locality=spec.locality,
+            sni_code="85",
+            address=spec.address,
+            contact_name=spec.contact_name,
+            description="",
         )
         school = self.organisation(as_org, OrgKind.SCHOOL, description=spec.description)
         assert school.id is not None
@@ -159,7 +147,7 @@ class _Loader:
                         orientation=item.orientation,
                         level=str(item.level),
                         description=item.description,
-                        skills=tags(item.skills),
+                        skills=list(item.skills),
                         places_per_year=item.places_per_year,
                     ),
                 )
@@ -179,7 +167,7 @@ class _Loader:
             kind=str(spec.kind),
             title=spec.title,
             description=spec.description,
-            skills=tags(spec.skills),
+            skills=list(spec.skills),
             students=spec.students,
             start_date=start,
             end_date=end,
@@ -189,14 +177,7 @@ class _Loader:
             max_km=spec.max_km,
             requirements=spec.requirements,
         )
-        need.search_text = index_text(
-            need.title,
-            need.description,
-            need.skills,
-            need.requirements,
-            need.locality,
-            programme.name,
-        )
+        need.search_text = need_search_text(need, programme)
         self.add("needs", need)
 
     def company(self, spec: CompanySpec) -> Organisation:
@@ -210,7 +191,7 @@ class _Loader:
                     company_id=company.id,
                     title=gap.title,
                     description=gap.description,
-                    skills=tags(gap.skills),
+                    skills=list(gap.skills),
                     ssyk_code=gap.ssyk_code,
                     headcount=gap.headcount,
                     horizon=str(gap.horizon),
@@ -230,7 +211,7 @@ class _Loader:
             title=spec.title,
             description=spec.description,
             tasks=spec.tasks,
-            skills=tags(spec.skills),
+            skills=list(spec.skills),
             places=spec.places,
             start_date=start,
             end_date=end,
@@ -239,13 +220,13 @@ class _Loader:
             lon=company.lon,
             supervisor_name=spec.supervisor,
             supervisor_contact=person_email(spec.supervisor, company.name),
-            supervisor_trained=spec.trained,
+            supervisor_trained=spec.supervisor_trained,
             requirements=spec.requirements,
         )
         placement.search_text = placement_search_text(placement, company)
         self.add("placements", placement)
 
-    def user(self, spec: DemoUser, organisations: dict[str, Organisation]) -> User:
+    def user(self, spec: UserSpec, organisations: dict[str, Organisation]) -> User:
         existing = find_by_email(self.session, spec.email)
         if existing is not None:
             # Never rehash on a rerun: argon2 is slow on purpose.
@@ -261,20 +242,18 @@ class _Loader:
         self.created["users"] += 1
         return user
 
-    def council(self, municipality: Organisation, chair: User) -> None:
-        council = self.find(Council, name=COUNCIL_NAME)
+    def council(
+        self, spec: CouncilSpec, municipality: Organisation, chair: User
+    ) -> None:
+        council = self.find(Council, name=spec.name)
         if council is None:
             council = self.add(
                 "councils",
                 Council(
-                    name=COUNCIL_NAME,
-                    kind="kompetensrad",
+                    name=spec.name,
+                    kind=spec.kind,
                     organisation_id=municipality.id,
-                    description=(
-                        "Kompetensrådet samlar Mora kommun, skolorna och företagen "
-                        "för att matcha skolornas behov med företagens platser och "
-                        "följa upp kompetensbehoven i Siljansbygden."
-                    ),
+                    description=spec.description,
                 ),
             )
         assert council.id is not None and chair.id is not None
@@ -285,17 +264,18 @@ class _Loader:
             self.session.flush()
 
 
-def load_demo(session: Session) -> DemoSummary:
+def load_demo(session: Session, dataset: Dataset | None = None) -> DemoSummary:
     """Load the Mora demo data into session; rerunning it creates nothing."""
-    loader = _Loader(session)
-    municipality = loader.organisation(MUNICIPALITY, OrgKind.MUNICIPALITY)
+    data = dataset or load_dataset()
+    loader = _Loader(session, data.postcodes)
+    municipality = loader.organisation(data.municipality, OrgKind.MUNICIPALITY)
     organisations = {municipality.name: municipality}
-    for school in SCHOOLS:
+    for school in data.schools:
         organisations[school.name] = loader.school(school)
-    for company in COMPANIES:
+    for company in data.companies:
         organisations[company.name] = loader.company(company)
-    users = {spec.role: loader.user(spec, organisations) for spec in DEMO_USERS}
-    loader.council(municipality, users[Role.COUNCIL])
+    users = {spec.role: loader.user(spec, organisations) for spec in data.users}
+    loader.council(data.council, municipality, users[Role.COUNCIL])
     summary = DemoSummary(**loader.created)
     if summary.total:
         audit.record(
@@ -308,10 +288,6 @@ def load_demo(session: Session) -> DemoSummary:
         )
         session.flush()
     return summary
-
-
-def tags(text: str) -> list[str]:
-    return [tag.strip() for tag in text.split(",") if tag.strip()]
 
 
 def org_number_for(name: str, kind: OrgKind) -> str:

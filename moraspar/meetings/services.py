@@ -31,6 +31,7 @@ from moraspar.models import (
     MatchProposal,
     Meeting,
     MeetingItem,
+    MeetingStatus,
     Need,
     Organisation,
     Placement,
@@ -41,8 +42,8 @@ from moraspar.models import (
     User,
 )
 
-PLANNED = "planned"
-HELD = "held"
+PLANNED = MeetingStatus.PLANNED
+HELD = MeetingStatus.HELD
 PICKABLE = (ProposalStatus.PROPOSED, ProposalStatus.DEFERRED)
 OUTCOMES = {
     "approve": ProposalStatus.APPROVED,

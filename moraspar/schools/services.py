@@ -303,7 +303,12 @@ def _apply_need(
     need.lat, need.lon = position if position else (school.lat, school.lon)
     need.max_km = data.max_km
     need.requirements = data.requirements.strip()
-    need.search_text = index_text(
+    need.search_text = need_search_text(need, programme)
+    need.updated_at = utcnow()
+
+
+def need_search_text(need: Need, programme: Programme | None) -> str:
+    return index_text(
         need.title,
         need.description,
         need.skills,
@@ -311,7 +316,6 @@ def _apply_need(
         need.locality,
         programme.name if programme else "",
     )
-    need.updated_at = utcnow()
 
 
 def post_need(

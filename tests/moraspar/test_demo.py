@@ -1,14 +1,21 @@
 """The Mora demo loader: enough realistic data, valid, and safe to run twice."""
 
 import re
+import shutil
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, SQLModel, func, select
 
 from moraspar.auth.services import authenticate
+from moraspar.companies.services import placement_search_text
 from moraspar.db import make_engine
 from moraspar.demo import DEMO_PASSWORD, DemoSummary, load_demo
+from moraspar.demo import dataset as demo_dataset
+from moraspar.demo.dataset import DATA_DIR, DemoDataError, load_dataset
 from moraspar.formkit.validators import contains_personal_number
 from moraspar.models import (
     AuditEvent,
@@ -26,6 +33,7 @@ from moraspar.models import (
 )
 from moraspar.reference import orgnumber
 from moraspar.reference.gazetteer import LOCALITIES
+from moraspar.schools.services import need_search_text
 
 MORA_LOCALITIES = {
     "Mora",
@@ -265,3 +273,159 @@ def test_load_only_flushes() -> None:
         load_demo(session)
         session.rollback()
         assert count(session, Organisation) == 0
+
+
+def test_the_data_files_give_the_rows_and_dates_they_always_gave(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, summary = loaded
+    assert (
+        summary.organisations,
+        summary.programmes,
+        summary.needs,
+        summary.placements,
+        summary.skill_gaps,
+    ) == (50, 19, 35, 108, 36)
+    prao = session.exec(
+        select(Placement).where(Placement.title == "Prao i hästverkstaden")
+    ).one()
+    assert (prao.kind, prao.places, prao.supervisor_trained) == ("prao", 2, True)
+    # start_week = 10, length_weeks = 2: Monday of week 10 to Friday of week 11.
+    assert (prao.start_date, prao.end_date) == (date(2027, 3, 8), date(2027, 3, 19))
+    assert prao.skills == [
+        "träarbete",
+        "måleri",
+        "hantverk",
+        "noggrannhet",
+        "kundbemötande",
+    ]
+    company = session.get(Organisation, prao.company_id)
+    assert company is not None and company.name == "Nusnäs Trähantverk AB"
+    assert prao.search_text == placement_search_text(prao, company)
+    visit = session.exec(
+        select(Placement).where(Placement.title == "Studiebesök i hantverksbageriet")
+    ).one()
+    # start_week = 46, weekday = 2: one Tuesday.
+    assert visit.start_date == visit.end_date == date(2027, 11, 16)
+    gap = session.exec(
+        select(SkillGap).where(SkillGap.title == "Redovisningsekonom")
+    ).one()
+    assert (gap.ssyk_code, gap.headcount, gap.horizon) == ("3313", 1, "3-5")
+    for need in session.exec(select(Need)).all():
+        programme = session.get(Programme, need.programme_id)
+        assert need.search_text == need_search_text(need, programme)
+        assert need.search_text
+
+
+def broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    folder = tmp_path / "mora"
+    shutil.copytree(DATA_DIR, folder)
+    path = folder / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return folder
+
+
+NUSNAS = "companies.toml, [[companies]] #1 (Nusnäs Trähantverk AB)"
+FIRST_PRAO = f"{NUSNAS}, [[companies.placements]] #1 (Prao i hästverkstaden)"
+GYMNASIUM = "schools.toml, [[schools]] #1 (Mora gymnasium)"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        (
+            "companies.toml",
+            "places = 2",
+            'places = "två"',
+            f"{FIRST_PRAO}, key 'places': expected an integer, got 'två'",
+        ),
+        (
+            "companies.toml",
+            'kind = "prao"',
+            'kind = "praktik"',
+            f"{FIRST_PRAO}, key 'kind': expected one of ['apl', 'prao', ",
+        ),
+        (
+            "companies.toml",
+            "supervisor_trained = true",
+            "supervisor_trained = true\ncolour = 'red'",
+            f"{FIRST_PRAO}: unknown key 'colour'",
+        ),
+        (
+            "companies.toml",
+            'supervisor = "Olle Ersson"',
+            "",
+            f"{FIRST_PRAO}: missing key 'supervisor'",
+        ),
+        (
+            "companies.toml",
+            "length_weeks = 2",
+            "length_weeks = 2\nweekday = 3",
+            f"{FIRST_PRAO}: needs exactly one of 'length_weeks' and 'weekday'",
+        ),
+        (
+            "companies.toml",
+            "start_week = 10",
+            "start_week = 60",
+            f"{FIRST_PRAO}: not a period of 2027",
+        ),
+        (
+            "companies.toml",
+            'locality = "Nusnäs"',
+            'locality = "Nusnäs by"',
+            f"{NUSNAS}, key 'locality': no postcode for 'Nusnäs by'",
+        ),
+        (
+            "schools.toml",
+            'programme = "Bygg- och anläggningsprogrammet"',
+            'programme = "Byggprogrammet"',
+            f"{GYMNASIUM}, [[schools.needs]] #1 (APL husbyggnad, årskurs 2), "
+            "key 'programme': 'Byggprogrammet' is not a programme of this school",
+        ),
+        (
+            "schools.toml",
+            'level = "gymnasium"',
+            "level = gymnasium",
+            "schools.toml: not valid TOML",
+        ),
+        (
+            "municipality.toml",
+            "year = 2027",
+            "",
+            "municipality.toml: missing key 'year'",
+        ),
+        (
+            "municipality.toml",
+            'sni_code = "84"',
+            "sni_code = 84",
+            "municipality.toml, [municipality], key 'sni_code': "
+            "expected a string, got 84",
+        ),
+        (
+            "municipality.toml",
+            'role = "admin"',
+            'role = "root"',
+            "municipality.toml, [[users]] #4 (admin@moraspar.example), key 'role'",
+        ),
+    ],
+)
+def test_a_mistake_in_the_data_names_its_file_table_and_key(
+    tmp_path: Path, file: str, old: str, new: str, message: str
+) -> None:
+    folder = broken_copy(tmp_path, file, old, new)
+    with pytest.raises(DemoDataError) as raised:
+        load_dataset(folder)
+    assert str(raised.value).startswith(message)
+
+
+def test_seed_demo_refuses_broken_data_and_writes_nothing(
+    runner: Any, db: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = broken_copy(tmp_path, "companies.toml", "places = 2", "places = -")
+    monkeypatch.setattr(demo_dataset, "DATA_DIR", folder)
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 1
+    assert "companies.toml: not valid TOML" in result.output
+    assert count(db, Organisation) == 0
