@@ -5,12 +5,14 @@ from matching.errors import (
     DuplicateId,
     InvalidArgument,
     InvalidMatch,
+    InvalidModelFile,
     InvalidPosting,
     InvalidWeights,
     MatchingError,
+    UnsupportedModelVersion,
 )
 from matching.postings import Posting
-from matching.ranking import Ranker, Weights, rank
+from matching.ranking import Ranker, Weights, fit, load_model, rank
 from matching.results import Assignment, Match, Reason
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "DuplicateId",
     "InvalidArgument",
     "InvalidMatch",
+    "InvalidModelFile",
     "InvalidPosting",
     "InvalidWeights",
     "Match",
@@ -25,7 +28,10 @@ __all__ = [
     "Posting",
     "Ranker",
     "Reason",
+    "UnsupportedModelVersion",
     "Weights",
     "allocate",
+    "fit",
+    "load_model",
     "rank",
 ]

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
+from os import PathLike
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from matching.errors import InvalidArgument, InvalidPosting, InvalidWeights
+from matching import modelfile
+from matching.errors import (
+    InvalidArgument,
+    InvalidModelFile,
+    InvalidPosting,
+    InvalidWeights,
+    MatchingError,
+)
 from matching.geo import EARTH_RADIUS_KM, haversine_km
 from matching.postings import Posting, check_unique
 from matching.results import Match, Reason
@@ -230,16 +238,109 @@ class Ranker:
         self.hub_k = hub_k
         self.random_state = random_state
 
-    def fit(self, postings: Sequence[Posting]) -> Ranker:
-        """Learn the text model from `postings` (usually needs and offers)."""
+    def fit(
+        self, postings: Sequence[Posting], *, vocabulary: Iterable[str] = ()
+    ) -> Ranker:
+        """Learn the text model from `postings` (usually needs and offers).
+
+        `vocabulary` (e.g. the skill labels an app offers for autocompletion)
+        adds its labels' character n-grams to the model, so that postings
+        ranked later that use them are read in full; the latent and paired
+        spaces are learned from the postings alone.
+        """
         self._check_params()
         for p in postings:
             if not isinstance(p, Posting):
                 raise InvalidPosting(
                     f"postings must be Posting objects, got {type(p)!r}"
                 )
-        self._fit([_document(p) for p in postings], postings)
+        self._fit([_document(p) for p in postings], postings, _labels(vocabulary))
         return self
+
+    def save(self, path: str | PathLike[str]) -> None:
+        """Write the fitted model to `path` (arrays and JSON, no pickle); read
+        it back with `matching.load_model`."""
+        self._check_fitted()
+        header = {
+            "params": {name: getattr(self, name) for name in _PARAMS},
+            "weights_given": self.weights is not None,
+            "weights": asdict(self.weights_),
+            "chars": {
+                "low": self.chars_.low,
+                "high": self.chars_.high,
+                "sublinear_tf": self.chars_.sublinear_tf,
+            },
+            "latent": {
+                "n_components": self.latent_.n_components,
+                "max_fit_rows": self.latent_.max_fit_rows,
+                "random_state": self.latent_.random_state,
+            },
+            "paired": {
+                "n_components": self.paired_.n_components,
+                "reg": self.paired_.reg,
+            },
+        }
+        grams = sorted(self.chars_.vocabulary_, key=self.chars_.vocabulary_.__getitem__)
+        modelfile.write(
+            path,
+            header,
+            {
+                "grams": np.array(grams, dtype=np.str_),
+                "idf": self.chars_.idf_,
+                "latent_columns": self.latent_.columns_,
+                "paired_mean": self.paired_.mean_,
+                "paired_projection": self.paired_.projection_,
+                "paired_correlations": self.paired_.correlations_,
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | PathLike[str]) -> Ranker:
+        """A fitted `Ranker` read from a file written by `save`."""
+        header, arrays = modelfile.read(path, _ARRAYS)
+        try:
+            weights = Weights(**header["weights"])
+            ranker = cls(
+                weights=weights if header["weights_given"] else None,
+                **header["params"],
+            )
+            ranker._check_params()
+            chars = CharNgrams(**header["chars"])
+            latent = LatentSpace(**header["latent"])
+            paired = PairedSpace(**header["paired"])
+        except (KeyError, TypeError, MatchingError) as e:
+            raise InvalidModelFile(f"{path}: damaged model header ({e})") from e
+        grams, idf = arrays["grams"], arrays["idf"]
+        columns, projection = arrays["latent_columns"], arrays["paired_projection"]
+        mean, correlations = arrays["paired_mean"], arrays["paired_correlations"]
+        if not (
+            grams.ndim == 1
+            and grams.dtype.kind == "U"
+            and idf.shape == grams.shape
+            and columns.ndim == 2
+            and columns.shape[0] == grams.size
+            and projection.ndim == 2
+            and projection.shape[0] == columns.shape[1]
+            and mean.shape == (columns.shape[1],)
+            and correlations.shape == (projection.shape[1],)
+            and all(
+                a.dtype == np.float32 and np.isfinite(a).all()
+                for a in (idf, columns, projection, mean)
+            )
+        ):
+            raise InvalidModelFile(f"{path}: the model's arrays do not fit together")
+        chars.set_vocabulary(grams.tolist(), idf)
+        latent.columns_ = columns
+        paired.mean_, paired.projection_ = mean, projection
+        paired.correlations_ = correlations.astype(np.float64)
+        ranker.chars_, ranker.latent_, ranker.paired_ = chars, latent, paired
+        ranker._project = chars.projector(columns)
+        ranker.weights_ = weights
+        return ranker
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "weights_"):
+            raise InvalidArgument("the Ranker is not fitted: call fit() first")
 
     def _check_params(self) -> None:
         """Raise `InvalidArgument` (or `InvalidWeights`) for a parameter no fit
@@ -271,9 +372,14 @@ class Ranker:
                 f"expand_weight must be a finite number >= 0, got {weight!r}"
             )
 
-    def _fit(self, docs: list[Document], postings: Sequence[Posting]) -> Ngrams:
+    def _fit(
+        self,
+        docs: list[Document],
+        postings: Sequence[Posting],
+        vocabulary: Sequence[str] = (),
+    ) -> Ngrams:
         self.chars_ = CharNgrams(3, 4, sublinear_tf=True)
-        read = self.chars_.fit(docs)
+        read = self.chars_.fit(docs, extra=[(label,) for label in vocabulary])
         # Content order, so that neither the LSA sample nor the halves depend
         # on the order of the input.
         order = np.array(
@@ -416,8 +522,7 @@ class Ranker:
     ) -> dict[str, list[Match]]:
         """Best `k` offers for every need, best first; see `matching.rank`."""
         _check_k(k)
-        if not hasattr(self, "weights_"):
-            raise InvalidArgument("the Ranker is not fitted: call fit() first")
+        self._check_fitted()
         check_unique(needs, "need")
         check_unique(offers, "offer")
         keys = _KeyIndex()
@@ -1219,6 +1324,52 @@ def _stem_words(p: Posting) -> dict[str, str]:
         if len(w) > 3:
             found.setdefault(stem(w), w)
     return found
+
+
+_PARAMS = (
+    "n_components",
+    "base_components",
+    "candidates",
+    "max_pairs",
+    "expand_k",
+    "expand_weight",
+    "hub_k",
+    "random_state",
+)
+_ARRAYS = (
+    "grams",
+    "idf",
+    "latent_columns",
+    "paired_mean",
+    "paired_projection",
+    "paired_correlations",
+)
+
+
+def _labels(vocabulary: Iterable[str]) -> list[str]:
+    if isinstance(vocabulary, str):
+        raise InvalidArgument("vocabulary must be an iterable of labels, not a str")
+    labels = list(vocabulary)
+    if not all(isinstance(label, str) for label in labels):
+        raise InvalidArgument("vocabulary labels must be strings")
+    return sorted(set(labels))
+
+
+def fit(
+    postings: Sequence[Posting],
+    *,
+    vocabulary: Iterable[str] = (),
+    weights: Weights | None = None,
+) -> Ranker:
+    """A text model fitted on `postings` (and `vocabulary`, see `Ranker.fit`),
+    to rank with (`Ranker.rank`) as often as needed and to `save`."""
+    return Ranker(weights=weights).fit(postings, vocabulary=vocabulary)
+
+
+def load_model(path: str | PathLike[str]) -> Ranker:
+    """A fitted model saved with `Ranker.save`; raises `InvalidModelFile` (or
+    its subclass `UnsupportedModelVersion`) when the file cannot be used."""
+    return Ranker.load(path)
 
 
 def rank(

@@ -257,9 +257,9 @@ class CharNgrams:
         unit_gram.sort_indices()
         return Ngrams.of(doc_unit, unit_gram)
 
-    def fit(self, docs: Sequence[Document]) -> Ngrams:
-        """Learn n-grams and idf from `docs`; return them read."""
-        read = self._read(docs, grow=True)
+    def fit(self, docs: Sequence[Document], extra: Sequence[Document] = ()) -> Ngrams:
+        """Learn n-grams and idf from `docs` and `extra`; return `docs` read."""
+        read = self._read([*docs, *extra] if extra else docs, grow=True)
         counts = read.counts
         # In chunks: bincount copies its input to int64 first.
         df = np.zeros(counts.shape[1], dtype=np.int64)
@@ -269,7 +269,15 @@ class CharNgrams:
             )
         n = counts.shape[0]
         self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-        return read
+        return self.read(docs) if extra else read
+
+    def set_vocabulary(
+        self, grams: Sequence[str], idf: npt.NDArray[np.float32]
+    ) -> None:
+        """Take n-grams (in feature order) and their idf from a saved model."""
+        self.vocabulary_ = {g: i for i, g in enumerate(grams)}
+        self._word_grams = {}
+        self.idf_ = idf
 
     def read(self, docs: Sequence[Document]) -> Ngrams:
         """`docs` read with the fitted n-grams (unseen n-grams dropped)."""
