@@ -139,29 +139,7 @@ class Ngrams:
 
     @classmethod
     def of(cls, doc_unit: sp.csr_matrix, unit_gram: sp.csr_matrix) -> Ngrams:
-        n = doc_unit.shape[0]
-        if n < 2 * _PROJECT_ROWS:
-            return cls(doc_unit, unit_gram, sp.csr_matrix(doc_unit @ unit_gram))
-        # Two halves on two threads (scipy's sparse products release the GIL).
-        halves = (range(0, n // 2), range(n // 2, n))
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(
-                pool.map(
-                    lambda rows: sp.csr_matrix(_row_range(doc_unit, rows) @ unit_gram),
-                    halves,
-                )
-            )
-        # Stacked by hand: scipy's vstack converts through another format.
-        top, bottom = parts
-        counts = sp.csr_matrix(
-            (
-                np.concatenate([top.data, bottom.data]),
-                np.concatenate([top.indices, bottom.indices]),
-                np.concatenate([top.indptr[:-1], bottom.indptr + top.nnz]),
-            ),
-            shape=(n, unit_gram.shape[1]),
-        )
-        return cls(doc_unit, unit_gram, counts)
+        return cls(doc_unit, unit_gram, sp.csr_matrix(doc_unit @ unit_gram))
 
     def rows(self, index: npt.ArrayLike) -> Ngrams:
         """The documents at `index` (the same units)."""
