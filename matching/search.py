@@ -233,7 +233,11 @@ def allowed(ns: Side, offers: Block, block: I64) -> npt.NDArray[np.bool_]:
         angle = (ns.max_km[block] + 1e-3) / EARTH_RADIUS_KM
         # Antipodes may come out a hair below -1, so half a turn or more
         # admits everything.
-        threshold = np.where(limited & (angle < np.pi), np.cos(angle) - 1e-12, -np.inf)
+        # (A need with no limit has an infinite angle; its cosine is not
+        # taken.)
+        threshold = np.where(
+            limited & (angle < np.pi), np.cos(np.minimum(angle, np.pi)) - 1e-12, -np.inf
+        )
         need_xyz = ns.xyz[block].copy()
         need_xyz[:, 3] = 1.0
         ok &= need_xyz @ offers.xyz.T >= threshold[:, None]
