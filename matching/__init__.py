@@ -11,6 +11,7 @@ from matching.errors import (
     MatchingError,
     UnsupportedModelVersion,
 )
+from matching.keys import skill_key
 from matching.postings import Posting
 from matching.ranking import Ranker, Weights, fit, load_model, rank
 from matching.results import Assignment, Match, Reason
@@ -34,4 +35,5 @@ __all__ = [
     "fit",
     "load_model",
     "rank",
+    "skill_key",
 ]

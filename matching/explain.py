@@ -13,6 +13,7 @@ from matching.postings import Posting
 from matching.results import Match, Reason
 from matching.score import Picks, place_in_group
 from matching.search import Side
+from matching.stopwords import is_filler
 from matching.text import FloatMatrix, stem, words
 from matching.weights import PART_NAMES
 
@@ -76,7 +77,13 @@ class Explainer:
             need_stems = stems_of_need[i]
             if need_stems:
                 offer_stems = _cached(self.offer_stems, j, os_.postings, _stem_words)
-                terms = [w for stem_, w in offer_stems.items() if stem_ in need_stems]
+                # A word already shown as a shared skill is not repeated.
+                said = {stem(w) for label in in_common[e] for w in words(label)}
+                terms = [
+                    w
+                    for stem_, w in offer_stems.items()
+                    if stem_ in need_stems and stem_ not in said
+                ]
                 if terms:
                     reasons.append(Reason("shared_terms", values=tuple(terms[:5])))
             if not math.isnan(km):
@@ -203,9 +210,9 @@ def _cached(
 
 
 def _stem_words(p: Posting) -> dict[str, str]:
+    """{stem: the first word with it} of the title and text, without filler."""
     found: dict[str, str] = {}
     for w in words(f"{p.title} {p.text}"):
-        # Stop words are too short to tell anyone why two postings match.
-        if len(w) > 3:
+        if not is_filler(w):
             found.setdefault(stem(w), w)
     return found

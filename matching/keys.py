@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 
 from matching.postings import Posting
-from matching.text import skill_key
+from matching.text import stem, words
+
+
+@lru_cache(maxsize=100_000)
+def skill_key(label: str) -> str:
+    """What makes two skill labels the same skill: the label's words, case
+    folded and stemmed (Snowball Swedish), in sorted order. So "Svetsning,
+    MIG", "MIG-svetsning" and "mig svetsning" are one skill, and "Lödning"
+    and "lödningar" too; "" for a label with no letters or digits.
+
+    The one meaning of "the same skill" for the ranker (the ``skills`` part,
+    the ``shared_skills`` reason) and for anything that groups labels."""
+    return " ".join(sorted(stem(w) for w in words(label)))
 
 
 class KeyIndex:

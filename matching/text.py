@@ -48,13 +48,6 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-@lru_cache(maxsize=100_000)
-def skill_key(label: str) -> str:
-    """A skill label reduced to its stems, so "Svetsning, MIG" == "mig-svetsning"
-    only when they share all stems: used to spot shared skills."""
-    return " ".join(sorted(stem(w) for w in words(label)))
-
-
 def posting_units(title: str, text: str, skills: Sequence[str]) -> tuple[str, ...]:
     """The units a posting is read as: title, text, then each skill label."""
     return (title, text, *skills)

@@ -11,9 +11,8 @@ import pytest
 from matching import Posting, Ranker, Weights
 from matching.fit import document
 from matching.geo import haversine_km
-from matching.keys import KeyIndex
+from matching.keys import KeyIndex, skill_key
 from matching.search import transduce
-from matching.text import skill_key
 
 MORA = (61.004, 14.537)
 
