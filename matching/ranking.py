@@ -25,7 +25,7 @@ from matching.errors import (
     MatchingError,
 )
 from matching.explain import Explainer
-from matching.fit import Spaces, document, halves, learn_mix
+from matching.fit import Spaces, choose_mix, document, halves
 from matching.fit import units as split_units
 from matching.keys import KeyIndex
 from matching.postings import Posting, check_unique
@@ -260,9 +260,7 @@ class Ranker:
         if self.weights is not None:
             self.weights_ = self.weights
         else:
-            self.weights_ = learn_mix(
-                self._spaces(), len(units), *halves(units, rng, self.max_pairs), rng
-            )
+            self.weights_ = choose_mix(self._spaces(), len(units))
         return read
 
     def _spaces(self) -> Spaces:
