@@ -107,6 +107,51 @@ def t1_postings(
     return needs, offers
 
 
+MAX_TITLE_WORDS = 5
+
+
+def short_titled(groups: list[Group]) -> list[Group]:
+    """The groups whose label has at most `MAX_TITLE_WORDS` words."""
+    return [g for g in groups if len(g.label.split()) <= MAX_TITLE_WORDS]
+
+
+def title_postings(
+    groups: list[Group], seed: int
+) -> tuple[list[Posting], list[Posting]]:
+    """Protocol "title -> skill lists": a need is a short group label (at most
+    five words) with 0-2 of its group's skills (from the need half); the
+    offers are every group's other skill half, as in T1."""
+    need_sides, offer_sides = t1_split(groups, seed)
+    rng = np.random.default_rng(1000 + seed)
+    needs = [
+        Posting(
+            id=g.id, kind="apl", title=g.label, skills=half[: int(rng.integers(0, 3))]
+        )
+        for g, half in zip(groups, need_sides, strict=True)
+        if len(g.label.split()) <= MAX_TITLE_WORDS
+    ]
+    offers = [
+        Posting(id=g.id, kind="apl", title="", skills=half)
+        for g, half in zip(groups, offer_sides, strict=True)
+    ]
+    return needs, offers
+
+
+def title_definition_postings(
+    groups: list[Group], seed: int
+) -> tuple[list[Posting], list[Posting]]:
+    """Protocol "title -> titles with definitions": a need is a short group
+    label, the offers are every group's label with its definition; the need's
+    own group is left out of its ranking and of its ideal (see `ndcg_at_k`),
+    so only related groups count. No randomness: `seed` changes nothing."""
+    del seed
+    needs = [Posting(id=g.id, kind="apl", title=g.label) for g in short_titled(groups)]
+    offers = [
+        Posting(id=g.id, kind="apl", title=g.label, text=g.definition) for g in groups
+    ]
+    return needs, offers
+
+
 def relevance(code_a: str, code_b: str) -> int:
     """3 same SSYK-4 code, 2 same first three digits, 1 same first two, else 0."""
     if code_a == code_b:
@@ -124,24 +169,28 @@ def ndcg_at_k(
     k: int = 10,
     *,
     gain: str = "linear",
+    exclude_self: bool = False,
 ) -> float:
     """Mean nDCG@k over needs; ideal from all offers' codes.
 
     gain "linear" uses the relevance itself (sklearn's ndcg_score), "exponential"
-    uses 2^rel - 1.
+    uses 2^rel - 1. With `exclude_self`, the offer with the need's own id is
+    dropped from its ranking and from its ideal.
     """
 
     def g(rel: int) -> float:
         return float(rel) if gain == "linear" else float(2**rel - 1)
 
-    offer_codes = list(codes.values())
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     scores = []
     for need_id, offer_ids in ranked.items():
         code = codes[need_id]
+        if exclude_self:
+            offer_ids = [o for o in offer_ids if o != need_id]
         gains = [g(relevance(code, codes[o])) for o in offer_ids[:k]]
         dcg = float(np.dot(gains, discounts[: len(gains)]))
-        ideal = sorted((g(relevance(code, c)) for c in offer_codes), reverse=True)
+        others = [c for o, c in codes.items() if o != need_id or not exclude_self]
+        ideal = sorted((g(relevance(code, c)) for c in others), reverse=True)
         idcg = float(np.dot(ideal[:k], discounts[: min(k, len(ideal))]))
         scores.append(dcg / idcg if idcg > 0 else 0.0)
     return float(np.mean(scores))

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import speed
 
+import matching.explain as explain
 import matching.ranking as ranking
 import matching.text as text
 
@@ -36,13 +37,13 @@ STEPS = (
     (text.CharNgrams, "fit", "fit: n-grams and idf of all postings"),
     (text.LatentSpace, "fit_rows", "fit: LSA"),
     (text.PairedSpace, "fit", "fit: CCA"),
-    (ranking.Ranker, "_learn_weights", "fit: text mix by retrieval"),
+    (ranking, "learn_mix", "fit: text mix by retrieval"),
     (text.Projector, "__call__", "projections into the latent space"),
     (ranking.Ranker, "_side", "vectors of needs and offers"),
-    (ranking.Ranker, "_transduce", "neighbourhood steps"),
-    (ranking.Ranker, "_rank_block", "search and rescoring"),
-    (ranking._Explainer, "skills", "reasons: shared and related skills"),
-    (ranking._Explainer, "matches", "reasons and Match objects"),
+    (ranking, "transduce", "neighbourhood steps"),
+    (ranking, "rank_block", "search and rescoring"),
+    (explain.Explainer, "skills", "reasons: shared and related skills"),
+    (explain.Explainer, "matches", "reasons and Match objects"),
 )
 
 

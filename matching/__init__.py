@@ -5,12 +5,15 @@ from matching.errors import (
     DuplicateId,
     InvalidArgument,
     InvalidMatch,
+    InvalidModelFile,
     InvalidPosting,
     InvalidWeights,
     MatchingError,
+    UnsupportedModelVersion,
 )
+from matching.keys import skill_key
 from matching.postings import Posting
-from matching.ranking import Ranker, Weights, rank
+from matching.ranking import Ranker, Weights, fit, load_model, rank
 from matching.results import Assignment, Match, Reason
 
 __all__ = [
@@ -18,6 +21,7 @@ __all__ = [
     "DuplicateId",
     "InvalidArgument",
     "InvalidMatch",
+    "InvalidModelFile",
     "InvalidPosting",
     "InvalidWeights",
     "Match",
@@ -25,7 +29,11 @@ __all__ = [
     "Posting",
     "Ranker",
     "Reason",
+    "UnsupportedModelVersion",
     "Weights",
     "allocate",
+    "fit",
+    "load_model",
     "rank",
+    "skill_key",
 ]

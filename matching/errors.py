@@ -38,3 +38,15 @@ class InvalidWeights(MatchingError):
 
 class InvalidArgument(MatchingError):
     """A keyword argument is out of range (k < 1, max_per_offer < 1, ...)."""
+
+
+class InvalidModelFile(MatchingError):
+    """A saved model file is missing, damaged or not a model file."""
+
+
+class UnsupportedModelVersion(InvalidModelFile):
+    """A saved model file has a format version this library does not read."""
+
+    def __init__(self, message: str, *, version: object = None) -> None:
+        super().__init__(message)
+        self.version = version

@@ -48,13 +48,6 @@ def stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-@lru_cache(maxsize=100_000)
-def skill_key(label: str) -> str:
-    """A skill label reduced to its stems, so "Svetsning, MIG" == "mig-svetsning"
-    only when they share all stems: used to spot shared skills."""
-    return " ".join(sorted(stem(w) for w in words(label)))
-
-
 def posting_units(title: str, text: str, skills: Sequence[str]) -> tuple[str, ...]:
     """The units a posting is read as: title, text, then each skill label."""
     return (title, text, *skills)
@@ -139,29 +132,7 @@ class Ngrams:
 
     @classmethod
     def of(cls, doc_unit: sp.csr_matrix, unit_gram: sp.csr_matrix) -> Ngrams:
-        n = doc_unit.shape[0]
-        if n < 2 * _PROJECT_ROWS:
-            return cls(doc_unit, unit_gram, sp.csr_matrix(doc_unit @ unit_gram))
-        # Two halves on two threads (scipy's sparse products release the GIL).
-        halves = (range(0, n // 2), range(n // 2, n))
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(
-                pool.map(
-                    lambda rows: sp.csr_matrix(_row_range(doc_unit, rows) @ unit_gram),
-                    halves,
-                )
-            )
-        # Stacked by hand: scipy's vstack converts through another format.
-        top, bottom = parts
-        counts = sp.csr_matrix(
-            (
-                np.concatenate([top.data, bottom.data]),
-                np.concatenate([top.indices, bottom.indices]),
-                np.concatenate([top.indptr[:-1], bottom.indptr + top.nnz]),
-            ),
-            shape=(n, unit_gram.shape[1]),
-        )
-        return cls(doc_unit, unit_gram, counts)
+        return cls(doc_unit, unit_gram, sp.csr_matrix(doc_unit @ unit_gram))
 
     def rows(self, index: npt.ArrayLike) -> Ngrams:
         """The documents at `index` (the same units)."""
@@ -257,9 +228,9 @@ class CharNgrams:
         unit_gram.sort_indices()
         return Ngrams.of(doc_unit, unit_gram)
 
-    def fit(self, docs: Sequence[Document]) -> Ngrams:
-        """Learn n-grams and idf from `docs`; return them read."""
-        read = self._read(docs, grow=True)
+    def fit(self, docs: Sequence[Document], extra: Sequence[Document] = ()) -> Ngrams:
+        """Learn n-grams and idf from `docs` and `extra`; return `docs` read."""
+        read = self._read([*docs, *extra] if extra else docs, grow=True)
         counts = read.counts
         # In chunks: bincount copies its input to int64 first.
         df = np.zeros(counts.shape[1], dtype=np.int64)
@@ -269,7 +240,15 @@ class CharNgrams:
             )
         n = counts.shape[0]
         self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-        return read
+        return self.read(docs) if extra else read
+
+    def set_vocabulary(
+        self, grams: Sequence[str], idf: npt.NDArray[np.float32]
+    ) -> None:
+        """Take n-grams (in feature order) and their idf from a saved model."""
+        self.vocabulary_ = {g: i for i, g in enumerate(grams)}
+        self._word_grams = {}
+        self.idf_ = idf
 
     def read(self, docs: Sequence[Document]) -> Ngrams:
         """`docs` read with the fitted n-grams (unseen n-grams dropped)."""

@@ -565,3 +565,12 @@ def test_labels_without_letters_share_nothing():
 def test_bad_input_raises_a_matching_error(call):
     with pytest.raises(MatchingError):
         call()
+
+
+def test_the_text_mix_reads_the_postings_own_wording_beside_the_paired_space():
+    # The paired space alone (what retrieval of one half from the other picks)
+    # falls to the character baseline on short titles; the latent cosine of
+    # the postings' own characters keeps half of the text score.
+    m_latent, m_paired, m_chars = Ranker().fit(_corpus(n=60)).weights_.text_mix()
+    assert m_latent == m_paired == 0.5
+    assert m_chars == 0.0

@@ -1,0 +1,293 @@
+"""The scoring: every part of a pair's score, and the bound that keeps the
+top k exact.
+
+A score is the weighted mean of the parts (text, skills, period, distance,
+capacity; see `Weights`), each in [0, 1]. The search passes each need's best
+`candidates` offers by searched cosine; `rank_block` scores them, then bounds
+what the offers left out could still reach (their searched cosine, with every
+other part at its maximum) and scores every offer that could reach the k-th
+best. Selections are made on the block's float32 cosines (off by less than
+`APPROX`); pairs within twice that of a need's k-th best are scored again in
+float64, so the top k equals what scoring every pair exactly would give (the
+tests compare it with a brute-force scorer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from matching.geo import haversine_km
+from matching.search import Block, Side, allowed, top_entries
+from matching.text import FloatMatrix
+from matching.weights import PART_NAMES, Weights
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+FORBIDDEN = 10.0
+"""How far below the lowest score a pair the hard rules forbid is pushed."""
+APPROX = 1e-4
+"""A bound on how far a cosine of the float32 block product (dimension <= a
+few hundred, unit rows) lies from the same cosine in float64: about 100 times
+the worst rounding, so selections made on the block stay exact."""
+
+
+@dataclass(frozen=True)
+class Picks:
+    """Ranked pairs as columns, grouped by need and best first within a need:
+    need and offer indices, score, parts (one column per `PART_NAMES`), km."""
+
+    need: I64
+    offer: I64
+    score: F64
+    parts: F64
+    km: F64
+
+    @classmethod
+    def join(cls, blocks: Sequence[Picks]) -> Picks:
+        if not blocks:
+            empty = np.zeros(0)
+            return cls(
+                empty.astype(np.int64),
+                empty.astype(np.int64),
+                empty,
+                np.zeros((0, len(PART_NAMES))),
+                empty,
+            )
+        return cls(
+            *(np.concatenate([getattr(b, f.name) for b in blocks]) for f in fields(cls))
+        )
+
+
+def rank_block(
+    weights: Weights,
+    candidates: int,
+    ns: Side,
+    os_: Side,
+    offers: Block,
+    block: I64,
+    vectors: FloatMatrix,
+    k: int,
+) -> Picks:
+    """For each need of `block`: its best k offers.
+
+    Exact, not a heuristic: the offers with the `candidates` best text
+    scores (and every offer tied with the last of them) are scored in full;
+    then every other offer whose text score is high enough that the other
+    parts could still lift it to the k-th best score is scored too.
+    """
+    w = weights
+    pw = np.array(w.part_weights(), dtype=np.float64)
+    pw = pw / pw.sum()
+    m_latent, m_paired, m_chars = w.text_mix()
+    # A score is at most scale * (searched cosine) + rest.
+    scale = pw[0] * (m_latent + m_paired)
+    others = float(pw[1:].sum())
+    rest = others + pw[0] * m_chars
+    m = offers.index.size
+
+    # Stage 1: text scores for the whole block, hard rules as masks.
+    text = vectors @ offers.search.T
+    text -= offers.penalty[None, :]
+    # Scores lie in [-2, 1]; a pair the rules forbid is pushed below -8.
+    # Shifting rather than setting one value keeps the scores distinct,
+    # which selection needs to stay fast (many equal keys slow it down).
+    # (A product with the mask: a masked subtraction is ten times slower.)
+    text -= ~allowed(ns, offers, block) * np.float32(FORBIDDEN)
+    lowest = 2.0 - FORBIDDEN
+    c = min(m, max(candidates, 5 * k))
+    if scale <= 0 or c >= m:
+        cut = np.full(block.size, lowest, dtype=np.float32)
+        row, pos = np.nonzero(text >= lowest)
+    else:
+        # The c best by text and every offer tied with the c-th, but not
+        # the forbidden.
+        row, pos, value = top_entries(text, c)
+        kept = value >= lowest
+        row, pos = row[kept], pos[kept]
+        cut = np.full(block.size, lowest, dtype=np.float32)
+        last = place_in_group(row) == c - 1
+        cut[row[last]] = value[kept][last]
+    # Skill keys each need of the block shares with each offer.
+    shared = sp.csr_matrix(ns.keys[block] @ offers.keys)
+    # Scores with the block's float32 cosines first (off by less than
+    # APPROX), then in float64 for the pairs that may be in the top k.
+    approx = text[row, pos].astype(np.float64)
+    found = score_pairs(
+        weights, ns, os_, offers, block, vectors, shared, row, pos, approx
+    )
+
+    # Stage 2: offers below the cut that could still reach the k-th best.
+    if scale > 0:
+        kth = kth_best(found[0], found[1], block.size, k)
+        reach = np.where(
+            kth - scale * APPROX > others,
+            (kth - rest) / scale - 2 * APPROX,
+            lowest,
+        )
+        short = reach < cut
+        if short.any():
+            band = (text >= reach[:, None]) & (text < cut[:, None])
+            band[~short] = False
+            row, pos = np.nonzero(band)
+            more = score_pairs(
+                weights,
+                ns,
+                os_,
+                offers,
+                block,
+                vectors,
+                shared,
+                row,
+                pos,
+                text[row, pos].astype(np.float64),
+            )
+            found = tuple(  # type: ignore[assignment]
+                np.concatenate([a, b], axis=-1)
+                for a, b in zip(found, more, strict=True)
+            )
+    # A pair more than twice the error below the k-th best cannot be in
+    # the top k whatever the exact cosines.
+    kth = kth_best(found[0], found[1], block.size, k)
+    near = found[1] >= kth[found[0]] - 2 * APPROX
+    found = score_pairs(
+        weights, ns, os_, offers, block, vectors, shared, found[0][near], found[5][near]
+    )
+    return best(block, k, *found)
+
+
+def score_pairs(
+    weights: Weights,
+    ns: Side,
+    os_: Side,
+    offers: Block,
+    block: I64,
+    vectors: FloatMatrix,
+    shared: sp.csr_matrix,
+    row: I64,
+    pos: I64,
+    cosine: F64 | None = None,
+) -> tuple[I64, F64, I64, F64, F64, I64]:
+    """Every part for the pairs (block[row], offers.index[pos]) that pass
+    the exact distance rule: (row, score, offer, parts, km, pos).
+    `shared` is the (block, offers) count of shared skill keys; `cosine`,
+    when given, the pairs' searched cosines less the hub penalty (else
+    they are computed exactly)."""
+    w = weights
+    pw = np.array(w.part_weights(), dtype=np.float64)
+    pw = pw / pw.sum()
+    m_latent, m_paired, m_chars = w.text_mix()
+    need = block[row]
+    offer = offers.index[pos]
+    km = haversine_km(ns.lat[need], ns.lon[need], os_.lat[offer], os_.lon[offer])
+    # The search tested the radius on unit vectors with a little slack; here
+    # the rule is applied exactly (NaN, an unknown position, never fails it;
+    # a micrometre of rounding does not either).
+    exact = ~(km > ns.max_km[need] + 1e-9)
+    row, pos, need, offer, km = (
+        row[exact],
+        pos[exact],
+        need[exact],
+        offer[exact],
+        km[exact],
+    )
+    if cosine is not None:
+        cosine = cosine[exact]
+    else:
+        # The cosine again in float64, pair by pair: the float32 block
+        # product can differ in the last bits by where a row sits, and
+        # equal texts must get equal scores for ties to go by offer id.
+        cosine = np.einsum(
+            "ij,ij->i",
+            vectors[row].astype(np.float64),
+            offers.search[pos].astype(np.float64),
+        ) - offers.penalty[pos].astype(np.float64)
+    text_part = (m_latent + m_paired) * cosine
+    if m_chars > 0 and ns.chars is not None and os_.chars is not None:
+        text_part = (
+            text_part
+            + m_chars
+            * np.asarray(ns.chars[need].multiply(os_.chars[offer]).sum(axis=1)).ravel()
+        )
+    in_common = entries(shared, row, pos)
+    lo = np.maximum(ns.start[need], os_.start[offer])
+    hi = np.minimum(ns.end[need], os_.end[offer])
+    need_full = np.isfinite(ns.start[need]) & np.isfinite(ns.end[need])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        covered = np.where(
+            need_full, (hi - lo + 1.0) / (ns.end[need] - ns.start[need] + 1.0), 1.0
+        )
+        skills = np.where(ns.n_skills[need] > 0, in_common / ns.n_skills[need], 0.0)
+    parts = np.vstack(
+        [
+            np.clip(text_part, 0.0, 1.0),
+            np.clip(skills, 0.0, 1.0),
+            np.clip(np.nan_to_num(covered, nan=1.0), 0.0, 1.0),
+            distance_part(km, w.distance_scale_km),
+            np.minimum(os_.count[offer] / ns.count[need], 1.0),
+        ]
+    )
+    score = np.clip(pw @ parts, 0.0, 1.0)
+    return row, score, offer, parts, km, pos
+
+
+def entries(x: sp.csr_matrix, row: I64, col: I64) -> F64:
+    """x[row[i], col[i]] for every i, 0 where x stores nothing (by binary search
+    over the stored entries, without densifying x)."""
+    x = sp.csr_matrix(x)
+    x.sum_duplicates()
+    stored = (
+        np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)) * x.shape[1] + x.indices
+    )
+    wanted = np.asarray(row, dtype=np.int64) * x.shape[1] + col
+    at = np.minimum(np.searchsorted(stored, wanted), max(stored.size - 1, 0))
+    if stored.size == 0:
+        return np.zeros(wanted.size)
+    return np.where(stored[at] == wanted, x.data[at], 0.0).astype(np.float64)
+
+
+def kth_best(row: I64, score: F64, n_rows: int, k: int) -> F64:
+    """Per row, the k-th best score (-inf where a row has fewer than k)."""
+    out = np.full(n_rows, -np.inf)
+    order = np.lexsort((-score, row))
+    row_sorted = row[order]
+    firsts = np.searchsorted(row_sorted, np.arange(n_rows))
+    lasts = np.searchsorted(row_sorted, np.arange(n_rows), side="right")
+    has = lasts - firsts >= k
+    out[has] = score[order[firsts[has] + k - 1]]
+    return out
+
+
+def best(
+    block: I64,
+    k: int,
+    row: I64,
+    score: F64,
+    offer: I64,
+    parts: F64,
+    km: F64,
+    pos: I64,
+) -> Picks:
+    """Each need's k best, best first; equal scores (to 9 decimals) go by
+    offer id, i.e. by position."""
+    order = np.lexsort((pos, -np.round(score, 9), row))
+    top = order[place_in_group(row[order]) < k]
+    return Picks(block[row[top]], offer[top], score[top], parts[:, top].T, km[top])
+
+
+def place_in_group(keys: I64) -> I64:
+    """For sorted `keys`: each element's place (0, 1, ...) among its equals."""
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, keys.size])
+    return np.arange(keys.size) - np.repeat(starts, sizes)
+
+
+def distance_part(km: F64, scale_km: float) -> F64:
+    return np.where(np.isnan(km), 0.5, np.exp(-np.nan_to_num(km) / scale_km))

@@ -1,0 +1,261 @@
+"""The search: text vectors of one kind's needs against its offers, in blocks.
+
+Each side is kept as columns (`Side`). Before the search, the vectors of both
+sides are moved towards their neighbours on the other side and offers close to
+every need are penalised (`transduce`). A block of needs is then multiplied
+with all offers of its kind in float32, the hard rules (period overlap, radius)
+applied to the whole block as masks (`allowed`); the best entries of each row
+(`top_entries`) go on to the scoring (`matching.score`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from matching.geo import EARTH_RADIUS_KM
+from matching.postings import Posting
+from matching.text import FloatMatrix, unit_rows
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+BLOCK_ENTRIES = 1 << 22
+"""Entries of one block of a (rows x columns) similarity matrix (16 MB of
+float32): large enough that per-block overheads vanish, small enough that
+memory stays flat."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """Column arrays of one side (needs or offers), in input order."""
+
+    postings: Sequence[Posting]
+    ids: list[str]
+    kind: list[str]
+    count: F64
+    start: F64  # day ordinal, -inf when open
+    end: F64  # day ordinal, +inf when open
+    lat: F64  # NaN when unknown
+    lon: F64
+    max_km: F64  # +inf when none
+    xyz: F64  # (n, 4): unit vector on the sphere, or (0, 0, 0, 1) when unknown
+    search: FloatMatrix  # rows whose dot is the latent+paired text cosine
+    chars: sp.csr_matrix | None  # TF-IDF rows, kept only when chars weigh > 0
+    keys: sp.csr_matrix  # (n, n_keys) skill-key incidence, for the skills part
+    n_skills: F64  # distinct skill keys per posting
+
+
+def _ordinal(d: date | None, open_value: float) -> float:
+    return float(d.toordinal()) if d is not None else open_value
+
+
+def side_columns(
+    postings: Sequence[Posting],
+    search: FloatMatrix,
+    chars: sp.csr_matrix | None,
+    keys: sp.csr_matrix,
+) -> Side:
+    """The `Side` of `postings` with their text vectors and skill keys."""
+    n = len(postings)
+    lat = np.array([np.nan if p.lat is None else p.lat for p in postings]).reshape(n)
+    lon = np.array([np.nan if p.lon is None else p.lon for p in postings]).reshape(n)
+    return Side(
+        postings=postings,
+        ids=[p.id for p in postings],
+        kind=[p.kind for p in postings],
+        count=np.array([p.count for p in postings], dtype=np.float64),
+        start=np.array([_ordinal(p.start, -np.inf) for p in postings]),
+        end=np.array([_ordinal(p.end, np.inf) for p in postings]),
+        lat=lat,
+        lon=lon,
+        max_km=np.array(
+            [np.inf if p.max_km is None else p.max_km for p in postings],
+            dtype=np.float64,
+        ).reshape(n),
+        xyz=sphere(lat, lon),
+        search=search,
+        chars=chars,
+        keys=keys,
+        n_skills=np.diff(keys.indptr).astype(np.float64),
+    )
+
+
+@dataclass(frozen=True)
+class Block:
+    """The offers of one kind, in id order, with what the search needs."""
+
+    index: I64
+    search: FloatMatrix
+    penalty: F32
+    start: F64
+    end: F64
+    xyz: F64
+    any_period: bool
+    any_position: bool
+    keys: sp.csr_matrix  # (n_keys, offers): the offers' skill keys, by column
+
+    @classmethod
+    def of(cls, side: Side, index: I64, search: FloatMatrix, penalty: F32) -> Block:
+        start, end = side.start[index], side.end[index]
+        return cls(
+            index=index,
+            search=np.ascontiguousarray(search),
+            penalty=penalty,
+            start=start,
+            end=end,
+            xyz=side.xyz[index],
+            any_period=bool(np.isfinite(start).any() or np.isfinite(end).any()),
+            any_position=bool(np.isfinite(side.lat[index]).any()),
+            keys=sp.csr_matrix(side.keys[index].T),
+        )
+
+
+def transduce(
+    needs: FloatMatrix,
+    offers: FloatMatrix,
+    *,
+    expand_k: int,
+    expand_weight: float,
+    hub_k: int,
+) -> tuple[FloatMatrix, FloatMatrix, F32]:
+    """Text vectors of one kind's needs and offers, moved towards their
+    neighbours on the other side, and each offer's hub penalty.
+
+    Expansion (pseudo-relevance feedback): a need's vector plus
+    `expand_weight` times the mean of its `expand_k` nearest offers, and
+    the same for offers with their nearest needs, so that two postings
+    whose neighbourhoods agree come closer. Hub penalty (CSLS): an offer
+    close to every need is less telling, so half of how much its mean
+    cosine to its `hub_k` nearest needs exceeds the least crowded offer's
+    is taken off its text similarity. Each is skipped while the other side
+    has fewer than twice its k postings, where neighbours mean little.
+    """
+    n, m = needs.shape[0], offers.shape[0]
+    k, weight = expand_k, expand_weight
+    new_needs, new_offers = needs, offers
+    if weight > 0 and k > 0:
+        if m >= 2 * k:
+            new_needs = _expand(needs, offers, k, weight)
+        if n >= 2 * k:
+            new_offers = _expand(offers, needs, k, weight)
+    penalty = np.zeros(m, dtype=np.float32)
+    if hub_k > 0 and n >= 2 * hub_k:
+        hubness = _top_mean(new_offers, new_needs, hub_k)
+        # Measured from the least crowded offer, so it never adds: within
+        # one need's list only the differences between offers count.
+        penalty = np.asarray(0.5 * (hubness - hubness.min()), dtype=np.float32)
+    return new_needs, new_offers, penalty
+
+
+def _expand(a: FloatMatrix, b: FloatMatrix, k: int, weight: float) -> FloatMatrix:
+    """Rows of `a` moved towards the mean of their `k` nearest rows of `b`; a
+    zero row (a posting with no known text) has no neighbours and stays zero."""
+    moved = unit_rows(a + weight * _neighbour_mean(a, b, k))
+    moved[~a.any(axis=1)] = 0.0
+    return moved
+
+
+def _neighbour_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> FloatMatrix:
+    """(len(a), d): for each row of `a`, the mean of the `k` rows of `b` with
+    the largest dot products (blockwise, so memory stays flat)."""
+    out = np.empty_like(a)
+    step = block_rows(b.shape[0])
+    for start in range(0, a.shape[0], step):
+        top = _nearest(a[start : start + step] @ b.T, k)
+        out[start : start + step] = b[top].mean(axis=1)
+    return out
+
+
+def _top_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> F64:
+    """(len(a),): each row of `a`'s mean dot product with its `k` nearest rows
+    of `b`, the products taken again in float64 (equal rows, equal result)."""
+    out = np.empty(a.shape[0], dtype=np.float64)
+    b64 = b.astype(np.float64)
+    step = block_rows(b.shape[0])
+    for start in range(0, a.shape[0], step):
+        rows = a[start : start + step]
+        top = _nearest(rows @ b.T, k)
+        out[start : start + step] = (
+            np.einsum("ij,ikj->i", rows.astype(np.float64), b64[top]) / k
+        )
+    return out
+
+
+def block_rows(columns: int) -> int:
+    """Rows per block of a similarity matrix with `columns` columns."""
+    return max(1, BLOCK_ENTRIES // max(1, columns))
+
+
+def _nearest(sims: FloatMatrix, k: int) -> I64:
+    """(rows, k): the columns of each row's k largest entries (k <= columns),
+    in column order, so that the same neighbours always sum the same way."""
+    m = sims.shape[1]
+    return np.sort(np.argpartition(sims, m - k, axis=1)[:, m - k :], axis=1)
+
+
+def top_entries(x: FloatMatrix, k: int) -> tuple[I64, I64, FloatMatrix]:
+    """Every entry at least as large as its row's k-th largest (ties with it
+    come along; a row with fewer entries gives all): (row, column, value),
+    grouped by row, largest first, then by column."""
+    n, m = x.shape
+    if k < m:
+        kth = np.partition(x, m - k, axis=1)[:, m - k]
+        row, col = np.nonzero(x >= kth[:, None])
+    else:
+        row, col = np.divmod(np.arange(n * m), m)
+    value = x[row, col]
+    order = np.lexsort((col, -value, row))
+    return row[order], col[order], value[order]
+
+
+def allowed(ns: Side, offers: Block, block: I64) -> npt.NDArray[np.bool_]:
+    """(b, m) mask of the pairs that pass the period and distance rules."""
+    ok = np.ones((block.size, offers.index.size), dtype=bool)
+    n_start, n_end = ns.start[block], ns.end[block]
+    if offers.any_period and (np.isfinite(n_start).any() or np.isfinite(n_end).any()):
+        # Open ends are -+inf, so "any time" always overlaps.
+        ok &= n_start[:, None] <= offers.end[None, :]
+        ok &= offers.start[None, :] <= n_end[:, None]
+    limited = np.isfinite(ns.max_km[block]) & np.isfinite(ns.lat[block])
+    if offers.any_position and limited.any():
+        # Within max_km on the sphere <=> the unit vectors' dot product is at
+        # least cos(max_km / R): one small matrix product instead of a
+        # haversine per pair. An offer with no position has (0, 0, 0, 1) and
+        # every need a 1 in that slot, so it always passes; the slack of a
+        # metre keeps rounding from dropping a pair the exact rule keeps.
+        angle = (ns.max_km[block] + 1e-3) / EARTH_RADIUS_KM
+        # Antipodes may come out a hair below -1, so half a turn or more
+        # admits everything.
+        # (A need with no limit has an infinite angle; its cosine is not
+        # taken.)
+        threshold = np.where(
+            limited & (angle < np.pi), np.cos(np.minimum(angle, np.pi)) - 1e-12, -np.inf
+        )
+        need_xyz = ns.xyz[block].copy()
+        need_xyz[:, 3] = 1.0
+        ok &= need_xyz @ offers.xyz.T >= threshold[:, None]
+    return ok
+
+
+def sphere(lat: F64, lon: F64) -> F64:
+    """(n, 4) rows: the unit vector of each position and a 4th slot that is 1
+    (and the vector 0) when the position is unknown."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    known = np.isfinite(lat)
+    xyz = np.column_stack(
+        [
+            np.cos(phi) * np.cos(lam),
+            np.cos(phi) * np.sin(lam),
+            np.sin(phi),
+            np.zeros_like(phi),
+        ]
+    )
+    xyz[~known] = (0.0, 0.0, 0.0, 1.0)
+    return np.asarray(xyz, dtype=np.float64)

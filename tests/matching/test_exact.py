@@ -1,0 +1,163 @@
+"""The ranker's top k against a brute-force scorer that scores every pair."""
+
+import itertools
+import math
+import random
+from datetime import date
+
+import numpy as np
+import pytest
+
+from matching import Posting, Ranker, Weights
+from matching.fit import document
+from matching.geo import haversine_km
+from matching.keys import KeyIndex, skill_key
+from matching.search import transduce
+
+MORA = (61.004, 14.537)
+
+
+def reference_rank(ranker, needs, offers):
+    """Every (need, offer) pair scored directly in float64 from the ranker's
+    text vectors: hard rules, the five parts, the weighted mean; all pairs
+    that pass the rules, best first, ties by offer id."""
+    w, keys = ranker.weights_, KeyIndex()
+    ns, os_ = ranker._side(needs, keys), ranker._side(offers, keys)
+    pw = np.array(w.part_weights()) / sum(w.part_weights())
+    m_latent, m_paired, m_chars = w.text_mix()
+    chars = ranker.chars_.transform([document(p) for p in [*needs, *offers]])
+    chars = chars.astype(np.float64)
+    out = {n.id: [] for n in needs}
+    for kind in {n.kind for n in needs}:
+        ni = sorted(
+            (i for i, n in enumerate(needs) if n.kind == kind),
+            key=lambda i: needs[i].id,
+        )
+        oi = sorted(
+            (j for j, o in enumerate(offers) if o.kind == kind),
+            key=lambda j: offers[j].id,
+        )
+        if not oi:
+            continue
+        nv, ov, penalty = transduce(
+            ns.search[ni],
+            os_.search[oi],
+            expand_k=ranker.expand_k,
+            expand_weight=ranker.expand_weight,
+            hub_k=ranker.hub_k,
+        )
+        for a, i in enumerate(ni):
+            n, scored = needs[i], []
+            n_keys = {skill_key(s) for s in n.skills} - {""}
+            for b, j in enumerate(oi):
+                o = offers[j]
+                lo = max(d for d in (n.start, o.start, date.min) if d)
+                hi = min(d for d in (n.end, o.end, date.max) if d)
+                if lo > hi:
+                    continue
+                km = math.nan
+                if n.lat is not None and o.lat is not None:
+                    km = float(haversine_km(n.lat, n.lon, o.lat, o.lon))
+                    if n.max_km is not None and km > n.max_km:
+                        continue
+                cosine = float(nv[a].astype(float) @ ov[b].astype(float)) - float(
+                    penalty[b]
+                )
+                char = float((chars[i] @ chars[len(needs) + j].T).toarray()[0, 0])
+                o_keys = {skill_key(s) for s in o.skills}
+                full = n.start is not None and n.end is not None
+                parts = [
+                    (m_latent + m_paired) * cosine + m_chars * char,
+                    len(n_keys & o_keys) / len(n_keys) if n_keys else 0.0,
+                    ((hi - lo).days + 1) / ((n.end - n.start).days + 1)
+                    if full
+                    else 1.0,
+                    0.5 if math.isnan(km) else math.exp(-km / w.distance_scale_km),
+                    min(o.count / n.count, 1.0),
+                ]
+                score = float(np.clip(pw @ np.clip(parts, 0.0, 1.0), 0.0, 1.0))
+                scored.append((-round(score, 9), o.id, score))
+            out[n.id] = [(oid, s) for _, oid, s in sorted(scored)]
+    return out
+
+
+SKILLS = [
+    "Svetsning",
+    "MIG-svetsning",
+    "Plåtslageri",
+    "Lödning",
+    "svetsning",
+    "Omvårdnad",
+    "Hygienrutiner",
+    "Demensvård",
+    "Matlagning",
+    "Bakning",
+    "Kallskänk",
+]
+
+
+def _instance(seed, n_needs=12, n_offers=70):
+    rng = random.Random(seed)
+
+    def posting(id_, **kw):
+        first = date(2026, 1, 1).toordinal() + rng.randint(0, 120)
+        dated = rng.random() < 0.7
+        placed = rng.random() < 0.8
+        return Posting(
+            id_,
+            rng.choice(["apl", "apl", "prao"]),
+            rng.choice(["", "Verkstad", "Kök", "Vård och omsorg"]),
+            rng.choice(["", "svetsning och montering", "laga mat"]),
+            skills=tuple(rng.sample(SKILLS, rng.randint(0, 5))),
+            start=date.fromordinal(first) if dated else None,
+            end=date.fromordinal(first + rng.randint(7, 60)) if dated else None,
+            lat=MORA[0] + rng.random() / 4 if placed else None,
+            lon=MORA[1] + rng.random() / 4 if placed else None,
+            count=rng.randint(1, 4),
+            **kw,
+        )
+
+    needs = [
+        posting(f"n{i:02d}", max_km=rng.choice([None, 8.0, 15.0]))
+        for i in range(n_needs)
+    ]
+    offers = [posting(f"o{i:03d}") for i in range(n_offers)]
+    # Copies under other ids: exact ties that must go by offer id.
+    offers += [
+        Posting(
+            f"c{i:03d}",
+            **{f: getattr(o, f) for f in o.__dataclass_fields__ if f != "id"},
+        )
+        for i, o in enumerate(rng.sample(offers, 20))
+    ]
+    rng.shuffle(offers)
+    return needs, offers
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(
+    "weights",
+    [
+        None,
+        Weights(latent=0.3, paired=0.4, chars=0.3, skills=0.2, period=0.2),
+        Weights(latent=1.0, paired=0.0, chars=0.0, text=0.3, distance=0.3),
+        Weights(latent=0.0, paired=0.0, chars=1.0),
+    ],
+    ids=["learned", "mixed", "soft-parts-heavy", "chars"],
+)
+def test_top_k_equals_scoring_every_pair(seed, weights):
+    needs, offers = _instance(seed)
+    ranker = Ranker(weights=weights, candidates=1).fit([*needs, *offers])
+    k = 2 + seed % 4
+    got = ranker.rank(needs, offers, k=k)
+    every = reference_rank(ranker, needs, offers)
+    assert {n: [m.offer_id for m in ms] for n, ms in got.items()} == {
+        n: [oid for oid, _ in ms[:k]] for n, ms in every.items()
+    }
+    # The raw character cosine is summed in float32, the rest in float64.
+    tolerance = 1e-6 if ranker.weights_.chars > 0 else 1e-9
+    for n, ms in got.items():
+        for m, (_, score) in zip(ms, every[n], strict=False):
+            assert m.score == pytest.approx(score, abs=tolerance)
+    # The instance holds exact ties, which must go by offer id.
+    assert any(a[1] == b[1] for ms in every.values() for a, b in itertools.pairwise(ms))
