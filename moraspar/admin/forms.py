@@ -5,7 +5,7 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from moraspar.formkit.choices import as_choices
-from moraspar.formkit.validators import OrgNumber
+from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.reference.gazetteer import LOCALITIES
 
 ROLE_CHOICES = [
@@ -33,7 +33,11 @@ class InviteForm(FlaskForm):
     )
     display_name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)],
+        validators=[
+            DataRequired(message=_l("Enter a name.")),
+            Length(max=200),
+            NoPersonalNumber(),
+        ],
     )
     role = SelectField(_l("Role"), choices=as_choices(ROLE_CHOICES))
     organisation_id = SelectField(_l("Organisation"), coerce=int, choices=[])
@@ -46,20 +50,28 @@ class OrganisationForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=as_choices(ORG_KIND_CHOICES))
     name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)],
+        validators=[
+            DataRequired(message=_l("Enter a name.")),
+            Length(max=200),
+            NoPersonalNumber(),
+        ],
     )
     org_number = StringField(
         _l("Organisation number"),
         validators=[Optional(), OrgNumber()],
         description=_l("Ten digits, e.g. 556036-0793."),
     )
-    address = StringField(_l("Address"), validators=[Length(max=200)])
+    address = StringField(
+        _l("Address"), validators=[Length(max=200), NoPersonalNumber()]
+    )
     locality = SelectField(
         _l("Locality"),
         choices=as_choices((n, n) for n in sorted(LOCALITIES)),
         default="Mora",
     )
-    contact_name = StringField(_l("Contact person"), validators=[Length(max=200)])
+    contact_name = StringField(
+        _l("Contact person"), validators=[Length(max=200), NoPersonalNumber()]
+    )
     contact_email = EmailField(
         _l("Contact email"),
         validators=[

@@ -1,11 +1,28 @@
 """Personal data in free text: the detector, every form field, the CSV import."""
 
+import importlib
+import inspect
+import pkgutil
 from datetime import date
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask_wtf import FlaskForm
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import Session, select
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 
+import moraspar
+from moraspar.formkit.validators import NoPersonalNumber
+from moraspar.models import (
+    Need,
+    Placement,
+    Programme,
+    Role,
+    SkillGap,
+)
 from moraspar.privacy.personal_data import (
     contains_personal_number,
     normalise,
@@ -179,3 +196,255 @@ def test_student_named_with_a_health_word_is_found(text: str, word: str) -> None
 @pytest.mark.parametrize("text", HEALTH_NOT_FOUND)
 def test_group_level_health_facts_are_not_flagged(text: str) -> None:
     assert student_health(text) is None
+
+
+# -- every form field --------------------------------------------------------
+
+# Text fields that do not take the check, and why. Email, password and hidden
+# fields are left out by type: they hold addresses, secrets and form state.
+NOT_CHECKED = {
+    ("moraspar.admin.forms.OrganisationForm", "org_number"): "OrgNumber validator",
+    ("moraspar.auth.forms.RegisterCompanyForm", "org_number"): "OrgNumber validator",
+    ("moraspar.companies.forms.ProfileForm", "org_number"): "OrgNumber validator",
+    ("moraspar.companies.forms.ProfileForm", "postcode"): "five digits (Regexp)",
+    ("moraspar.companies.forms.ProfileForm", "contact_phone"): "Phone validator",
+    ("moraspar.companies.forms.SkillGapForm", "ssyk_code"): "four digits (Regexp)",
+    ("moraspar.auth.forms.CodeForm", "code"): "a one-time code, never stored",
+    ("moraspar.council.forms.DecisionForm", "action"): "one of a fixed set (AnyOf)",
+    ("moraspar.schools.forms.SearchForm", "q"): "a search box, never stored",
+    ("moraspar.companies.forms.NeedSearchForm", "q"): "a search box, never stored",
+}
+NOT_TEXT_TYPES = (EmailField, PasswordField, HiddenField)
+
+
+def _form_classes() -> list[type[FlaskForm]]:
+    classes: dict[str, type[FlaskForm]] = {}
+    for module_info in pkgutil.walk_packages(moraspar.__path__, "moraspar."):
+        if not module_info.name.endswith((".forms", ".views", ".confirm")):
+            continue
+        module = importlib.import_module(module_info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, FlaskForm) and cls.__module__ == module.__name__:
+                classes[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [classes[name] for name in sorted(classes)]
+
+
+def test_every_free_text_field_refuses_personal_data(app: Flask) -> None:
+    missing, checked = [], 0
+    with app.test_request_context():
+        for cls in _form_classes():
+            form = cls(meta={"csrf": False})
+            name = f"{cls.__module__}.{cls.__qualname__}"
+            for field in form:
+                if not isinstance(field, StringField) or isinstance(
+                    field, NOT_TEXT_TYPES
+                ):
+                    continue
+                validators = field.validators
+                has_check = any(isinstance(v, NoPersonalNumber) for v in validators)
+                if (name, field.name) in NOT_CHECKED:
+                    assert not has_check, f"{name}.{field.name} is listed as unchecked"
+                    continue
+                checked += 1
+                if not has_check:
+                    missing.append(f"{name}.{field.name}")
+    assert missing == []
+    assert checked >= 35  # the walk found the forms (39 fields today)
+    assert len(_form_classes()) >= 25
+
+
+# -- through the web ---------------------------------------------------------
+
+QUOTED_VARIANTS = [
+    "050101–2384",
+    "05 01 01-2384",
+    "０５０１０１－２３８４",
+    "050161-2384",
+    "050101/2384",
+]
+REFUSED = "This looks like a personal identity number."
+
+
+def _need(**overrides: str) -> dict[str, str]:
+    return {
+        "kind": "apl",
+        "title": "APL svetsning åk 2",
+        "description": "Elever som läser svetsteknik, andra året.",
+        "skills": "svetsning, ritningsläsning",
+        "students": "4",
+        "start_date": "2027-02-01",
+        "end_date": "2027-03-12",
+        "locality": "Orsa",
+        "max_km": "30",
+        "requirements": "Skyddsskor",
+        **overrides,
+    }
+
+
+@pytest.fixture
+def teacher(auth: Any, make_school: Any) -> Any:
+    return auth.login(Role.TEACHER, organisation=make_school(), language="en")
+
+
+@pytest.mark.parametrize("variant", QUOTED_VARIANTS)
+def test_need_description_refuses_every_variant(
+    client: Any, db: Session, teacher: Any, variant: str
+) -> None:
+    text = f"Eleven {variant} behöver anpassning."
+    response = client.post_form("/school/needs/new", _need(description=text))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert REFUSED in page and "Describe students as a group only" in page
+    assert db.exec(select(Need)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("title", "APL för 050101-2389"), ("skills", "svetsning, 050101-2389")],
+)
+def test_need_title_and_tags_refuse_a_number(
+    client: Any, db: Session, teacher: Any, field: str, value: str
+) -> None:
+    response = client.post_form("/school/needs/new", _need(**{field: value}))
+    assert REFUSED in response.get_data(as_text=True)
+    assert db.exec(select(Need)).all() == []
+
+
+@pytest.mark.parametrize("field", ["name", "code", "orientation", "description"])
+def test_programme_fields_refuse_a_number(
+    client: Any, db: Session, teacher: Any, field: str
+) -> None:
+    data = {
+        "name": "El- och energiprogrammet",
+        "code": "EE",
+        "orientation": "Elteknik",
+        "level": "gymnasium",
+        "description": "Elinstallation i bostäder.",
+        "skills": "elinstallation",
+        "places_per_year": "16",
+        field: "050101–2384",
+    }
+    response = client.post_form("/school/programmes/new", data)
+    assert REFUSED in response.get_data(as_text=True)
+    assert db.exec(select(Programme)).all() == []
+
+
+def test_programme_tags_refuse_a_number(client: Any, db: Session, teacher: Any) -> None:
+    data = {"name": "El", "level": "gymnasium", "skills": "el, 0501012389"}
+    response = client.post_form("/school/programmes/new", data)
+    assert REFUSED in response.get_data(as_text=True)
+    assert db.exec(select(Programme)).all() == []
+
+
+PLACEMENT = {
+    "kind": "apl",
+    "title": "APL i svetsverkstaden",
+    "description": "Eleverna svetsar.",
+    "skills": "Svetsning",
+    "places": "3",
+    "start_date": "2027-01-11",
+    "end_date": "2027-03-19",
+    "locality": "Mora",
+    "supervisor_name": "Kim Handledare",
+    "supervisor_contact": "070-123 45 67",
+    "requirements": "Skyddsskor",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("title", "APL för 200501012384"),
+        ("skills", "Svetsning, 05 01 01-2384"),
+        ("supervisor_name", "Kim 050101/2384"),
+    ],
+)
+def test_placement_title_tags_and_names_refuse_a_number(
+    client: Any, auth: Any, db: Session, field: str, value: str
+) -> None:
+    auth.login(Role.COMPANY, language="en")
+    response = client.post_form("/company/placements/new", {**PLACEMENT, field: value})
+    assert REFUSED in response.get_data(as_text=True)
+    assert db.exec(select(Placement)).all() == []
+
+
+def test_placement_with_phone_and_org_number_is_saved(
+    client: Any, auth: Any, db: Session
+) -> None:
+    auth.login(Role.COMPANY, language="en")
+    text = "Ring 0250-123 45. Vi är Färnäs Bygg, 556036-0793, sedan 2027-03-01."
+    response = client.post_form(
+        "/company/placements/new", {**PLACEMENT, "description": text}
+    )
+    assert response.status_code == 302
+    assert db.exec(select(Placement)).one().description == text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("title", "CNC för 050161-2384"), ("skills", "CNC, ０５０１０１－２３８４")],
+)
+def test_skill_gap_title_and_tags_refuse_a_number(
+    client: Any, auth: Any, db: Session, field: str, value: str
+) -> None:
+    auth.login(Role.COMPANY, language="en")
+    data = {
+        "title": "CNC-operatörer",
+        "description": "Fleroperationsmaskiner.",
+        "skills": "CNC-programmering",
+        "ssyk_code": "7223",
+        "headcount": "4",
+        "horizon": "1-3",
+        field: value,
+    }
+    response = client.post_form("/company/skill-gaps/new", data)
+    assert REFUSED in response.get_data(as_text=True)
+    assert db.exec(select(SkillGap)).all() == []
+
+
+def test_refusal_is_in_swedish_for_a_swedish_user(
+    client: Any, auth: Any, make_school: Any, db: Session
+) -> None:
+    auth.login(Role.TEACHER, organisation=make_school(), language="sv")
+    response = client.post_form(
+        "/school/needs/new", _need(description="Elev 050101-2389")
+    )
+    page = response.get_data(as_text=True)
+    assert "personnummer" in page and "som grupp" in page
+    assert REFUSED not in page
+    assert db.exec(select(Need)).all() == []
+
+
+def test_student_health_is_saved_with_a_warning(
+    client: Any, db: Session, teacher: Any
+) -> None:
+    text = "Eleven Kalle Svensson har diabetes och behöver pauser."
+    response = client.post_form("/school/needs/new", _need(description=text))
+    assert response.status_code == 302  # saved: a warning, not a refusal
+    assert db.exec(select(Need)).one().description == text
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'class="flash flash--warning"' in page
+    assert "Kalle" in page and "“diabetes”" in page
+    assert "GDPR (article 9)" in page and "duty of confidentiality" in page
+    # Once: the next page has no warning left.
+    assert "flash--warning" not in client.get("/school/needs").get_data(as_text=True)
+
+
+def test_student_health_warning_is_in_swedish(
+    client: Any, auth: Any, make_school: Any, db: Session
+) -> None:
+    auth.login(Role.TEACHER, organisation=make_school(), language="sv")
+    data = _need(requirements="Sara Nilsson har astma.")
+    response = client.post_form("/school/needs/new", data, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "flash--warning" in page and "tystnadsplikt" in page
+    assert db.exec(select(Need)).one().requirements == "Sara Nilsson har astma."
+
+
+def test_group_level_health_facts_save_without_a_warning(
+    client: Any, db: Session, teacher: Any
+) -> None:
+    data = _need(requirements="Två elever har nötallergi: nötfri arbetsplats.")
+    response = client.post_form("/school/needs/new", data, follow_redirects=True)
+    assert "flash--warning" not in response.get_data(as_text=True)
+    assert db.exec(select(Need)).one() is not None
