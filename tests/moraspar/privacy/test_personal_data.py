@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+import io
 import pkgutil
 from datetime import date
 from typing import Any
@@ -11,13 +12,14 @@ from flask import Flask
 from flask_wtf import FlaskForm
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 
 import moraspar
 from moraspar.formkit.validators import NoPersonalNumber
 from moraspar.models import (
     Need,
+    Organisation,
     Placement,
     Programme,
     Role,
@@ -29,6 +31,7 @@ from moraspar.privacy.personal_data import (
     personal_numbers,
     student_health,
 )
+from moraspar.reference import orgnumber
 
 # -- the detector ------------------------------------------------------------
 
@@ -448,3 +451,65 @@ def test_group_level_health_facts_save_without_a_warning(
     response = client.post_form("/school/needs/new", data, follow_redirects=True)
     assert "flash--warning" not in response.get_data(as_text=True)
     assert db.exec(select(Need)).one() is not None
+
+
+# -- the CSV import ----------------------------------------------------------
+
+SAW = orgnumber.complete("556677889")
+HEADER = "organisationsnummer;företag;ort;typ;rubrik;beskrivning;kompetenser\n"
+
+
+def _upload(client: Any, body: str) -> Any:
+    return client.post_form(
+        "/admin/import",
+        {"file": (io.BytesIO((HEADER + body).encode()), "foretag.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+def _count(db: Session, model: Any) -> int:
+    db.expire_all()
+    return int(db.exec(select(func.count()).select_from(model)).one())
+
+
+@pytest.mark.parametrize(
+    ("row", "column"),
+    [
+        (
+            f"{SAW};Såg AB;Mora;apl;APL;Elev Kalle Svensson 200501012384 har "
+            "diabetes;truck\n",
+            "beskrivning",
+        ),
+        (f"{SAW};Såg AB;Mora;apl;APL för 050101–2384;Sågning;truck\n", "rubrik"),
+        (f"{SAW};Såg AB;Mora;apl;APL;Sågning;truck, 050161-2384\n", "kompetenser"),
+        (f"{SAW};Såg AB 050101/2384;Mora;;;;\n", "företag"),
+    ],
+)
+def test_import_refuses_the_row_with_its_line_and_column(
+    client: Any, auth: Any, db: Session, row: str, column: str
+) -> None:
+    auth.login(Role.ADMIN, language="en")
+    organisations = _count(db, Organisation)
+    good = f"{orgnumber.complete('556011223')};Orsa Bageri;Orsa;apl;APL;Bak;deg\n"
+    response = _upload(client, good + row)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "This looks like a personal identity number; the row is refused." in page
+    assert '<th scope="row">3</th>' in page
+    assert column in page
+    assert "2384" not in page  # the number is not repeated back
+    assert _count(db, Organisation) == organisations  # nothing of any row
+    assert _count(db, Placement) == 0
+
+
+def test_import_warns_about_student_health_and_imports(
+    client: Any, auth: Any, db: Session
+) -> None:
+    auth.login(Role.ADMIN, language="en")
+    row = f"{SAW};Såg AB;Mora;apl;APL;Eleven Kalle har astma;truck\n"
+    response = _upload(client, row)
+    assert response.status_code == 302
+    assert _count(db, Placement) == 1
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "flash--warning" in page
+    assert "2 (beskrivning)" in page and "GDPR (article 9)" in page
