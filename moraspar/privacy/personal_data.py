@@ -18,6 +18,8 @@ free text, skill tag and imported cell:
       are written (a dash, "+" or "/" before the last four, or twelve digits
       in a row): a mistyped or invented identity number is still one, and the
       twelve digits of the import incident ("200501012384") fail the check;
+    - so does one next to a word that says whose it is ("elev", "personnummer",
+      "född", ...: PERSONAL_CONTEXT, within 40 characters before it);
     - otherwise (a plain run of ten digits, digits in groups with spaces, or a
       date written with dashes or dots) it is a phone number, an order number
       or a date more often than not: the Luhn check clears it.
@@ -47,6 +49,14 @@ _BODY = (
     rf"(?P<yy>\d\d)(?P<s1>{_DATE_SEP})(?P<mm>\d\d)(?P<s2>{_DATE_SEP})(?P<dd>\d\d)"
     rf"(?P<s3>{_SERIAL_SEP})(?P<serial>\d{{4}})(?!\d)(?P<after>[\-./]\d)?"
 )
+# Words that make a number that fails the Luhn check a person's all the same.
+PERSONAL_CONTEXT = re.compile(
+    r"\b(?:elev|eleven|student|pupil|personnummer|personnr|pnr|samordningsnummer"
+    r"|samordningsnr|född|born|identity number)\b",
+    re.IGNORECASE,
+)
+_CONTEXT_BEFORE = 40  # characters
+
 # Two patterns, so that a century that does not check out never hides the
 # ten-digit number that starts two digits later; lookaheads find overlapping
 # candidates.
@@ -124,6 +134,9 @@ def _candidates(text: str) -> Iterator[PersonalNumber]:
                 any(c in groups["s3"] for c in "-+/")
                 or (century is not None and not separators)
             )
+            if not (luhn or written_as_number):
+                before = text[max(0, match.start() - _CONTEXT_BEFORE) : match.start()]
+                written_as_number = PERSONAL_CONTEXT.search(before) is not None
             if luhn or written_as_number:
                 yield PersonalNumber(digits, coordination, luhn, match.start())
 

@@ -46,6 +46,8 @@ FOUND = [
     "050161-2384",  # samordningsnummer
     "050101/2384",
     "Elev Kalle Svensson 200501012384 har diabetes",  # the import incident
+    "Elev 0501011234",  # fails the Luhn check, but whose it is is said
+    "personnummer 05 01 01 2384",
     # Luhn-valid numbers in every shape.
     "050101-2389",
     "0501012389",
@@ -80,6 +82,7 @@ NOT_FOUND = [
     "16556036-0793",
     "0701234567",  # a phone number in one run: fails the Luhn check
     "050101 2384",  # spaces only and the Luhn check fails
+    "Ring 0501011234 efter kl. 16",  # the same digits, no word about a person
     "Perioden 2027-03-01 – 2027-03-15",
     "2027-03-01 - 2027-03-01",
     "051301-2384",  # month 13
