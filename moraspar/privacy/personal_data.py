@@ -41,7 +41,6 @@ from datetime import date
 
 # Every character that people (or word processors) put where a dash belongs.
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\ufe58\ufe63\uff0d\u00ad"
-_DASH_TABLE = str.maketrans({c: "-" for c in _DASHES})
 
 _DATE_SEP = r"[ \-./]{0,3}"  # between YY, MM and DD
 _SERIAL_SEP = r"[ \-./+]{0,3}"  # before the last four digits
@@ -74,20 +73,29 @@ class PersonalNumber:
     start: int  # position in the normalised text
 
 
+# The invisible format characters (Unicode category Cf) that show up in text.
+_FORMAT = "\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+# What normalise changes after NFKC, in one pass (a few odd characters in a
+# text, so the replacement function is seldom called).
+_ODD = re.compile(f"[{_DASHES}]|[^\\S ]|[{_FORMAT}]|[^\\D0-9]")
+_DIGIT = re.compile(r"\d")
+
+
+def _fold(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _DASHES:
+        return "-"
+    if char.isspace():
+        return " "
+    if char.isdecimal():
+        return str(unicodedata.decimal(char))
+    return ""  # a format character
+
+
 def normalise(text: str) -> str:
-    """NFKC, every dash as "-", every space as " ", decimal digits as 0-9."""
-    folded = unicodedata.normalize("NFKC", text).translate(_DASH_TABLE)
-    out = []
-    for char in folded:
-        if char.isspace():
-            out.append(" ")
-        elif char.isdecimal():
-            out.append(str(unicodedata.decimal(char)))
-        elif unicodedata.category(char) == "Cf":  # zero-width and the like
-            continue
-        else:
-            out.append(char)
-    return "".join(out)
+    """NFKC, every dash as "-", every space as " ", decimal digits as 0-9, and
+    no invisible format characters."""
+    return _ODD.sub(_fold, unicodedata.normalize("NFKC", text))
 
 
 def luhn_ok(digits: str) -> bool:
@@ -134,16 +142,19 @@ def _candidates(text: str) -> Iterator[PersonalNumber]:
                 any(c in groups["s3"] for c in "-+/")
                 or (century is not None and not separators)
             )
-            if not (luhn or written_as_number):
-                before = text[max(0, match.start() - _CONTEXT_BEFORE) : match.start()]
-                written_as_number = PERSONAL_CONTEXT.search(before) is not None
-            if luhn or written_as_number:
+            if luhn or written_as_number or _said_whose(text, match.start()):
                 yield PersonalNumber(digits, coordination, luhn, match.start())
+
+
+def _said_whose(text: str, start: int) -> bool:
+    before = text[max(0, start - _CONTEXT_BEFORE) : start]
+    return PERSONAL_CONTEXT.search(before) is not None
 
 
 def personal_numbers(text: str) -> list[PersonalNumber]:
     """The personal identity and coordination numbers in text, in order."""
-    if not text:
+    digits = _DIGIT.findall(text) if text else []
+    if len(digits) < 10:  # most texts: no need to look further
         return []
     found: dict[int, PersonalNumber] = {}
     for number in _candidates(normalise(text)):
@@ -208,13 +219,32 @@ HEALTH_WORDS: tuple[str, ...] = (
 # Acronyms that are ordinary words in lower case ("add"): upper case only.
 _ACRONYMS = ("ADD", "OCD", "NPF", "ADHD")
 
-_HEALTH = re.compile(
-    r"(?i:\w*(?:"
-    + "|".join(re.escape(w) for w in sorted(HEALTH_WORDS, key=len, reverse=True))
-    + r")\w*)|\b(?:"
-    + "|".join(_ACRONYMS)
-    + r")\b"
+# Stems anywhere in a lower-cased word, and acronyms as whole words; the word
+# found is then widened to the whole word ("nötallergi"). (Lower-casing first
+# is ten times faster than an IGNORECASE alternation.)
+_STEMS = re.compile(
+    "|".join(re.escape(w) for w in sorted(HEALTH_WORDS, key=len, reverse=True))
 )
+_ACRONYM = re.compile(r"\b(?:" + "|".join(_ACRONYMS) + r")\b")
+_WORD_BEFORE = re.compile(r"\w*$")
+_WORD_AFTER = re.compile(r"\w*")
+
+
+def _health_word(sentence: str) -> str | None:
+    lowered = sentence.lower()
+    match = _STEMS.search(lowered)
+    if match is not None:
+        sentence = lowered
+    else:
+        match = _ACRONYM.search(sentence)
+    if match is None:
+        return None
+    head = _WORD_BEFORE.search(sentence, 0, match.start())
+    tail = _WORD_AFTER.match(sentence, match.end())
+    return (
+        (head.group() if head else "") + match.group() + (tail.group() if tail else "")
+    )
+
 
 _UPPER = "A-ZÅÄÖÉÜ"
 _LOWER = "a-zåäöéüèáíóú"
@@ -264,13 +294,13 @@ def _names(sentence: str) -> Iterator[str]:
 
 def student_health(text: str) -> HealthMention | None:
     """The first sentence that names someone next to a health word, if any."""
-    if not text:
+    if not text or not (_STEMS.search(text.lower()) or _ACRONYM.search(text)):
         return None
     for sentence in _SENTENCE_END.split(normalise(text)):
-        health = _HEALTH.search(sentence)
+        health = _health_word(sentence)
         if health is None:
             continue
         name = next(_names(sentence), None)
         if name is not None:
-            return HealthMention(name=name, health_word=health.group(0))
+            return HealthMention(name=name, health_word=health)
     return None
