@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import IdSelectField
-from moraspar.formkit.validators import OrgNumber
+from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.reference.gazetteer import LOCALITIES
 
 ROLE_CHOICES = [
@@ -34,7 +34,11 @@ class InviteForm(FlaskForm):
     )
     display_name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)],
+        validators=[
+            DataRequired(message=_l("Enter a name.")),
+            Length(max=200),
+            NoPersonalNumber(),
+        ],
     )
     role = SelectField(_l("Role"), choices=as_choices(ROLE_CHOICES))
     organisation_id = IdSelectField(_l("Organisation"), choices=[])
@@ -47,20 +51,28 @@ class OrganisationForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=as_choices(ORG_KIND_CHOICES))
     name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Enter a name.")), Length(max=200)],
+        validators=[
+            DataRequired(message=_l("Enter a name.")),
+            Length(max=200),
+            NoPersonalNumber(),
+        ],
     )
     org_number = StringField(
         _l("Organisation number"),
         validators=[Optional(), OrgNumber()],
         description=_l("Ten digits, e.g. 556036-0793."),
     )
-    address = StringField(_l("Address"), validators=[Length(max=200)])
+    address = StringField(
+        _l("Address"), validators=[Length(max=200), NoPersonalNumber()]
+    )
     locality = SelectField(
         _l("Locality"),
         choices=as_choices((n, n) for n in sorted(LOCALITIES)),
         default="Mora",
     )
-    contact_name = StringField(_l("Contact person"), validators=[Length(max=200)])
+    contact_name = StringField(
+        _l("Contact person"), validators=[Length(max=200), NoPersonalNumber()]
+    )
     contact_email = EmailField(
         _l("Contact email"),
         validators=[

@@ -305,6 +305,8 @@ def import_csv() -> Response | str:
                     ),
                     "info",
                 )
+            if parsed.warnings:
+                flash(import_messages.describe_warnings(parsed.warnings), "warning")
             return redirect(url_for("admin.import_csv"))
     report = [
         (error.row, error.column, import_messages.describe(error))

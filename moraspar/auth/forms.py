@@ -5,7 +5,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from moraspar.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
-from moraspar.formkit.validators import OrgNumber
+from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.reference.gazetteer import LOCALITIES
 
 _PASSWORD_HELP = _l(
@@ -83,7 +83,11 @@ class SetPasswordForm(FlaskForm):
 class ProfileForm(FlaskForm):
     display_name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Enter your name.")), Length(max=200)],
+        validators=[
+            DataRequired(message=_l("Enter your name.")),
+            Length(max=200),
+            NoPersonalNumber(),
+        ],
     )
     language = SelectField(
         _l("Language"), choices=as_choices([("sv", "Svenska"), ("en", "English")])
@@ -96,6 +100,7 @@ class RegisterCompanyForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the company's name.")),
             Length(max=200),
+            NoPersonalNumber(),
         ],
     )
     org_number = StringField(
@@ -116,6 +121,7 @@ class RegisterCompanyForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter a contact person.")),
             Length(max=200),
+            NoPersonalNumber(),
         ],
     )
     email = _email()

@@ -104,6 +104,7 @@ class ProfileForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the company's name.")),
             _too_long(200),
+            NoPersonalNumber(),
         ],
     )
     org_number = StringField(
@@ -114,7 +115,9 @@ class ProfileForm(FlaskForm):
         ],
         description=_l("Ten digits, e.g. 556036-0793."),
     )
-    address = StringField(_l("Street address"), validators=[_too_long(200)])
+    address = StringField(
+        _l("Street address"), validators=[_too_long(200), NoPersonalNumber()]
+    )
     postcode = StringField(
         _l("Postcode"),
         validators=[
@@ -169,6 +172,7 @@ class ProfileForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the contact person's name.")),
             _too_long(200),
+            NoPersonalNumber(),
         ],
     )
     contact_email = EmailField(
@@ -193,11 +197,12 @@ class ProfileForm(FlaskForm):
             ),
             URL(message=_l("Enter a web address starting with https://.")),
             _too_long(200),
+            NoPersonalNumber(),
         ],
     )
     description = TextAreaField(
         _l("About the company"),
-        validators=[_too_long(4000)],
+        validators=[_too_long(4000), NoPersonalNumber()],
         description=_l("What you do, in a few sentences, for teachers and students."),
     )
 
@@ -212,7 +217,11 @@ class PlacementForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=as_choices(_pairs(KIND_LABELS)))
     title = StringField(
         _l("Title"),
-        validators=[DataRequired(message=_l("Enter a title.")), _too_long(200)],
+        validators=[
+            DataRequired(message=_l("Enter a title.")),
+            _too_long(200),
+            NoPersonalNumber(),
+        ],
         description=_l("E.g. “APL in our car workshop”."),
     )
     description = TextAreaField(
@@ -250,6 +259,7 @@ class PlacementForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the supervisor's name.")),
             _too_long(200),
+            NoPersonalNumber(),
         ],
     )
     supervisor_contact = StringField(
@@ -258,6 +268,7 @@ class PlacementForm(FlaskForm):
             DataRequired(message=_l("Enter an email address or phone number.")),
             EmailOrPhone(),
             _too_long(254),
+            NoPersonalNumber(),
         ],
     )
     supervisor_trained = BooleanField(
@@ -273,7 +284,11 @@ class PlacementForm(FlaskForm):
 class SkillGapForm(FlaskForm):
     title = StringField(
         _l("Title"),
-        validators=[DataRequired(message=_l("Enter a title.")), _too_long(200)],
+        validators=[
+            DataRequired(message=_l("Enter a title.")),
+            _too_long(200),
+            NoPersonalNumber(),
+        ],
         description=_l("E.g. “CNC operators”."),
     )
     description = TextAreaField(

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
+from moraspar.formkit.validators import NoPersonalNumber
 from moraspar.reference.vocabulary import parse_tags
 
 MAX_TAGS = 30
@@ -22,6 +23,8 @@ class TagsField(StringField):
     def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any):
         render_kw = {"data-tags": "skills", "autocomplete": "off"}
         render_kw.update(kwargs.pop("render_kw", {}) or {})
+        # Every tag field: a tag is free text and is shown to other users.
+        validators = [*(validators or ()), NoPersonalNumber()]
         super().__init__(label, validators, render_kw=render_kw, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:

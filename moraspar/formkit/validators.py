@@ -1,19 +1,15 @@
 """WTForms validators shared by several features' forms."""
 
-import re
 from typing import Any
 
+from flask import flash, g, render_template
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
+from moraspar.privacy import personal_data
 from moraspar.reference import orgnumber
-
-# YYMMDD-NNNN or YYYYMMDDNNNN with a plausible month and day: a Swedish
-# personal identity number, which must never be stored with a posting.
-_PERSONNUMMER = re.compile(
-    r"(?<!\d)(?:19|20)?\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[-+ ]?\d{4}(?!\d)"
-)
 
 
 class OrgNumber:
@@ -33,18 +29,53 @@ class OrgNumber:
 
 
 class NoPersonalNumber:
-    """Refuse text that looks like a personal identity number (personnummer)."""
+    """Refuse a personal identity number; warn about a student's health data.
+
+    Works on text fields and on TagsField (a list of tags). The number check is
+    moraspar.privacy.personal_data's, the same one the CSV import uses. A text
+    that seems to name a student together with a health word is not refused:
+    the user gets a warning with the reason and may edit the text.
+    """
 
     def __call__(self, form: Form, field: Field) -> None:
-        value: Any = field.data
-        if isinstance(value, str) and _PERSONNUMMER.search(value):
+        texts = _texts(field)
+        if personal_data.any_personal_number(texts):
             raise ValidationError(
                 _l(
                     "This looks like a personal identity number. Describe students "
-                    "as a group only: no names, identity numbers or health data."
+                    "as a group only: no names, identity numbers or health data. "
+                    "A phone number: write it as 070-123 45 67."
                 )
             )
+        mention = personal_data.student_health(", ".join(texts))
+        if mention is not None:
+            warn_student_health(field, mention)
+
+
+def _texts(field: Field) -> list[str]:
+    value: Any = field.data
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def warn_student_health(field: Field, mention: personal_data.HealthMention) -> None:
+    """Flash why a student's health data is kept out: once a request, since
+    flashed messages travel in the session cookie."""
+    if g.get("student_health_warned"):
+        return
+    g.student_health_warned = True
+    html = render_template(
+        "privacy/_student_health_warning.html",
+        field=field.label.text,
+        name=mention.name,
+        health_word=mention.health_word,
+    )
+    # The template escaped what the user typed: its output is safe markup.
+    flash(Markup(html), "warning")  # noqa: S704  # nosec
 
 
 def contains_personal_number(text: str) -> bool:
-    return bool(_PERSONNUMMER.search(text))
+    return personal_data.contains_personal_number(text)

@@ -1,6 +1,8 @@
 """The import's problems in the user's language (kept apart so that services.py
 imports no flask)."""
 
+from collections.abc import Sequence
+
 from flask_babel import gettext as _
 
 from moraspar.imports.services import MAX_PLACES, Problem, RowError
@@ -86,4 +88,37 @@ def describe(error: RowError) -> str:
                 "not a company.",
                 **p,
             )
+        case Problem.PERSONAL_NUMBER:
+            return _(
+                "This looks like a personal identity number; the row is refused. "
+                "Describe students as a group only: no names, identity numbers or "
+                "health data."
+            )
+        case Problem.STUDENT_HEALTH:
+            return _(
+                "This seems to name a student (%(name)s) together with health "
+                "information (“%(word)s”).",
+                **p,
+            )
     return str(error.problem)  # pragma: no cover - every problem is listed above
+
+
+# Rows named in the warning after an import: it travels in the session cookie.
+WARNING_ROWS_SHOWN = 20
+
+
+def describe_warnings(warnings: Sequence[RowError]) -> str:
+    """One notice for the rows imported with a student's health data in them."""
+    rows = ", ".join(
+        f"{warning.row} ({warning.column})" for warning in warnings[:WARNING_ROWS_SHOWN]
+    )
+    if len(warnings) > WARNING_ROWS_SHOWN:
+        rows += " …"
+    return _(
+        "Imported, but these rows seem to name a student together with health "
+        "information: %(rows)s. Moraspår must not hold health data about students: "
+        "it is special category data under the GDPR (article 9), and the school's "
+        "duty of confidentiality covers it. Please edit those placements so that "
+        "they describe the group only.",
+        rows=rows,
+    )

@@ -24,6 +24,12 @@ Idempotent: a company is found by its normalised organisation number and
 updated (a blank cell leaves the stored value alone); a placement with the same
 company, title, start and end as an existing one is not created again.
 
+Personal data: every cell of free text (all but the organisation number,
+e-post, telefon and the cells with a format of their own) goes through the
+forms' check: a personal identity number refuses the row, named by its row and
+column, without repeating the number; a student named together with a health
+word is a warning, listed after the import.
+
 All or nothing: parse_file checks everything that needs no database and
 apply_import checks the rest before it writes anything; any error rejects the
 whole file (ImportRejected), so a half-imported file never needs cleaning up.
@@ -43,6 +49,7 @@ from sqlmodel import Session, col, select
 from moraspar import audit
 from moraspar.companies.services import placement_search_text
 from moraspar.models import Organisation, OrgKind, Placement, PostingKind, User, utcnow
+from moraspar.privacy import personal_data
 from moraspar.reference import orgnumber
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.vocabulary import industries, parse_tags
@@ -53,6 +60,9 @@ _CHUNK = 500  # values per SQL IN (...), well below every database's limit
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d")
 _DELIMITERS = (";", ",", "\t")
+# Cells with a format of their own, as in the forms; every other cell is free
+# text and is checked for personal data.
+_NOT_FREE_TEXT = frozenset({"contact_email", "contact_phone"})
 
 
 class Problem(StrEnum):
@@ -79,6 +89,8 @@ class Problem(StrEnum):
     TOO_LONG = "too_long"
     CONFLICT = "conflict"
     NOT_A_COMPANY = "not_a_company"
+    PERSONAL_NUMBER = "personal_number"
+    STUDENT_HEALTH = "student_health"  # a warning: the row is imported
 
 
 @dataclass(frozen=True)
@@ -262,6 +274,7 @@ class ParsedFile:
     companies: list[CompanyRow] = field(default_factory=list)  # file order
     placements: list[PlacementRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # imported all the same
     rows: int = 0  # data rows read (blank rows not counted)
     encoding: str = ""
     delimiter: str = ""
@@ -421,7 +434,25 @@ class _RowReader:
         elif limit is not None and len(value) > limit:
             self.error(Problem.TOO_LONG, key, max=limit, length=len(value))
             return ""
+        elif key not in _NOT_FREE_TEXT and value:
+            self.check_personal_data(key, value)
         return value
+
+    def check_personal_data(self, key: str, value: str) -> None:
+        """The form's check on every cell of free text: refuse an identity
+        number (the value is not repeated in the report), warn about health."""
+        if personal_data.contains_personal_number(value):
+            self.error(Problem.PERSONAL_NUMBER, key)
+        elif (mention := personal_data.student_health(value)) is not None:
+            column = self.parsed.columns.get(key) or _BY_KEY[key].name
+            self.parsed.warnings.append(
+                RowError(
+                    Problem.STUDENT_HEALTH,
+                    self.row,
+                    column,
+                    {"name": mention.name, "word": mention.health_word},
+                )
+            )
 
     def read(self) -> None:
         company = self.read_company()

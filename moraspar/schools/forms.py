@@ -69,17 +69,18 @@ class ProgrammeForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the name of the programme.")),
             Length(max=200, message=TOO_LONG),
+            NoPersonalNumber(),
         ],
         description=_l("E.g. Fordons- och transportprogrammet."),
     )
     code = StringField(
         _l("Code"),
-        validators=[Length(max=20, message=TOO_LONG)],
+        validators=[Length(max=20, message=TOO_LONG), NoPersonalNumber()],
         description=_l("The programme code, e.g. FT."),
     )
     orientation = StringField(
         _l("Orientation"),
-        validators=[Length(max=200, message=TOO_LONG)],
+        validators=[Length(max=200, message=TOO_LONG), NoPersonalNumber()],
         description=_l("Inriktning, e.g. Personbil."),
     )
     level = SelectField(
@@ -89,7 +90,8 @@ class ProgrammeForm(FlaskForm):
         invalid_choice_message=_l("Pick a level from the list."),
     )
     description = TextAreaField(
-        _l("Description"), validators=[Length(max=4000, message=TOO_LONG)]
+        _l("Description"),
+        validators=[Length(max=4000, message=TOO_LONG), NoPersonalNumber()],
     )
     skills = TagsField(
         _l("Skills and learning goals"),
