@@ -72,6 +72,14 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "PROXY_FIX_HOPS": 0,
+        # Sign-in rate limits (moraspar.web.ratelimit); Redis shares them
+        # across workers when REDIS_URL is set, else the database does.
+        "SIGNIN_LIMIT_ACCOUNT": 5,
+        "SIGNIN_LIMIT_IP": 20,
+        "RESET_LIMIT_IP": 10,
+        "SIGNIN_WINDOW_SECONDS": 15 * 60,
+        "REDIS_URL": "",
+        "RATELIMIT_KEY_PREFIX": "moraspar:rl:",
         "SQL_ECHO": False,
     }
 

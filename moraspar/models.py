@@ -427,4 +427,4 @@ class LoginAttempt(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120)
-    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    at: datetime = Field(default_factory=utcnow)

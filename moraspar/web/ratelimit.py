@@ -5,7 +5,7 @@ Failures are counted in Redis when MORASPAR_REDIS_URL is set, in the database
 workers either way. Keys never hold an address or an IP in clear: they are
 HMACs under the secret key ("account:…", "ip:…").
 
-Configuration (each also as a MORASPAR_* variable):
+Configuration (defaults in moraspar.config; each also as a MORASPAR_* variable):
 SIGNIN_LIMIT_ACCOUNT (failures per account and window), SIGNIN_LIMIT_IP
 (failures per IP and window), RESET_LIMIT_IP (reset requests per IP and
 window), SIGNIN_WINDOW_SECONDS, REDIS_URL, RATELIMIT_KEY_PREFIX.
@@ -16,7 +16,7 @@ import hmac
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -27,16 +27,6 @@ from werkzeug.wrappers import Response
 from moraspar.models import LoginAttempt, User, utcnow
 
 Clock = Callable[[], datetime]
-
-DEFAULTS = {
-    "SIGNIN_LIMIT_ACCOUNT": 5,
-    "SIGNIN_LIMIT_IP": 20,
-    "RESET_LIMIT_IP": 10,
-    "SIGNIN_WINDOW_SECONDS": 15 * 60,
-    "REDIS_URL": "",
-    "RATELIMIT_KEY_PREFIX": "moraspar:rl:",
-}
-
 
 KEEP_SECONDS = 3600
 
@@ -106,8 +96,6 @@ class DatabaseBackend:
         oldest = self.session.exec(query).first()
         if oldest is None:
             return 0
-        if oldest.tzinfo is None:  # SQLite hands back naive UTC
-            oldest = oldest.replace(tzinfo=UTC)
         expires = oldest + timedelta(seconds=limit.window)
         return max(1, math.ceil((expires - now).total_seconds()))
 
@@ -181,8 +169,6 @@ class SignInLimiter:
 
 
 def init_app(app: Flask) -> None:
-    for name, value in DEFAULTS.items():
-        app.config.setdefault(name, value)
     url = app.config["REDIS_URL"]
     if url:
         import redis

@@ -271,3 +271,38 @@ def test_sign_in_limit_holds_in_redis(
     assert response.status_code == 429
     assert _attempts(db) == 0  # nothing went to the database
     assert any(redis_client.scan_iter(match=prefix + "account:*"))
+
+
+def test_every_timestamp_is_stored_and_read_as_utc() -> None:
+    from sqlmodel import SQLModel
+    from sqlmodel.sql.sqltypes import UTCDateTime
+
+    naive = [
+        f"{table.name}.{column.name}"
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, sa.DateTime)
+        or (
+            isinstance(column.type, sa.TypeDecorator)
+            and isinstance(column.type.impl, sa.DateTime)
+            and not isinstance(column.type, UTCDateTime)
+        )
+    ]
+    assert naive == []
+
+
+def test_attempt_times_come_back_aware(db: Session) -> None:
+    at = datetime(2027, 1, 1, 12, 30, tzinfo=UTC)
+    db.add(LoginAttempt(key="account:t", at=at))
+    db.commit()
+    db.expire_all()
+    stored = db.exec(select(LoginAttempt.at)).one()
+    assert stored == at and stored.utcoffset() == timedelta(0)
+
+
+def test_limits_have_their_defaults_in_the_configuration(tmp_path: Any) -> None:
+    from moraspar.config import defaults
+
+    settings = defaults(tmp_path)
+    for name in ("SIGNIN_LIMIT_ACCOUNT", "SIGNIN_LIMIT_IP", "SIGNIN_WINDOW_SECONDS"):
+        assert name in settings
