@@ -72,12 +72,18 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "PROXY_FIX_HOPS": 0,
-        # Sign-in rate limits (moraspar.web.ratelimit); Redis shares them
-        # across workers when REDIS_URL is set, else the database does.
-        "SIGNIN_LIMIT_ACCOUNT": 5,
-        "SIGNIN_LIMIT_IP": 20,
-        "RESET_LIMIT_IP": 10,
+        # Rate limits (moraspar.web.ratelimit); Redis shares them across
+        # workers when REDIS_URL is set, else the database does. Failures per
+        # account and IP pair before each check waits 2, 4, 8 ... seconds:
+        "SIGNIN_FREE_FAILURES": 5,
+        "SIGNIN_MAX_DELAY_SECONDS": 5 * 60,
+        # Failures per IP and window, whatever the account: high, for a
+        # school behind one address.
+        "SIGNIN_LIMIT_IP": 200,
         "SIGNIN_WINDOW_SECONDS": 15 * 60,
+        "RESET_LIMIT_ACCOUNT": 5,
+        "RESET_LIMIT_IP": 10,
+        "REGISTER_LIMIT_IP": 10,
         "REDIS_URL": "",
         "RATELIMIT_KEY_PREFIX": "moraspar:rl:",
         "SQL_ECHO": False,

@@ -31,6 +31,13 @@ def new_secret() -> str:
     return pyotp.random_base32()
 
 
+def secret_of(user: User) -> str:
+    """The user's TOTP secret, for an account that has one."""
+    if user.totp_secret is None:
+        raise ValueError("the account has no second factor")
+    return user.totp_secret
+
+
 def provisioning_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
 

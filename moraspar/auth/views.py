@@ -59,30 +59,30 @@ def login() -> Response | str:
     if form.validate_on_submit():
         db = get_session()
         email = form.email.data or ""
-        limiter = ratelimit.limiter(db)
-        limits = ratelimit.signin_limits(email)
-        # Checked before the password: once locked, even the right one waits.
-        wait = limiter.retry_after(limits)
-        if wait:
-            return ratelimit.too_many_attempts(wait)
+        # Counted before the password is checked, so parallel guesses cannot
+        # all slip under the limit.
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         try:
             user = services.authenticate(
                 db, email=email, password=form.password.data or ""
             )
         except services.InvalidCredentials:
-            limiter.hit(limits)
+            attempt.failed()
             db.commit()
             form.password.errors.append(_("Wrong email or password."))
         else:
             target = safe_next(request.args.get("next"))
             remember = bool(form.remember.data)
             if user.totp_secret:
-                # The account counter is cleared only after the second step, or
-                # a known password would reset the count of guessed codes.
+                # The pair's failures are cleared only after the second step,
+                # or a known password would reset the count of guessed codes.
+                attempt.succeeded(keep_pair=True)
                 db.commit()
                 _await_code(user, remember=remember, target=target)
                 return redirect(url_for("auth.login_code"))
-            limiter.clear(ratelimit.account_key(email))
+            attempt.succeeded()
             db.commit()
             sign_in(user, remember=remember)
             return redirect(target or url_for("main.home"))
@@ -133,24 +133,25 @@ def login_code() -> Response | str:
         flash(_("Sign in again, please."), "info")
         return redirect(url_for("auth.login"))
     user, state = pending
-    assert user.totp_secret is not None
+    secret = totp.secret_of(user)
     form = forms.CodeForm()
     if form.validate_on_submit():
         db = get_session()
-        limiter = ratelimit.limiter(db)
-        limits = ratelimit.signin_limits(user.email)
-        wait = limiter.retry_after(limits)
-        if wait:
-            return ratelimit.too_many_attempts(wait)
-        step = totp.matching_step(user.totp_secret, form.code.data or "", utcnow())
-        used = ratelimit.code_used_limits(user, step) if step is not None else []
-        if step is None or limiter.retry_after(used):
-            limiter.hit(limits)
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(user.email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
+        step = totp.matching_step(secret, form.code.data or "", utcnow())
+        # A code works once: its time step is taken atomically, like an attempt.
+        unused = (
+            step is not None
+            and not ratelimit.admit(db, ratelimit.code_used_checks(user, step)).wait
+        )
+        if not unused:
+            attempt.failed()
             db.commit()
             form.code.errors.append(_("The code is wrong or has expired."))
         else:
-            limiter.hit(used)  # a code works once
-            limiter.clear(ratelimit.account_key(user.email))
+            attempt.succeeded()
             db.commit()
             target = safe_next(state.get("next"))
             sign_in(user, remember=bool(state.get("remember")))
@@ -186,7 +187,7 @@ def two_factor() -> Response | str:
                 )
             )
         else:
-            ratelimit.limiter(db).hit(ratelimit.code_used_limits(user, step))
+            ratelimit.limiter(db).reserve(ratelimit.code_used_checks(user, step))
             db.commit()
             session.pop("totp_setup", None)
             flash(_("Two-step sign-in is on."), "success")
@@ -294,13 +295,9 @@ def reset_request() -> Response | str:
     form = forms.ResetRequestForm()
     if form.validate_on_submit():
         db = get_session()
-        limiter = ratelimit.limiter(db)
-        limits = ratelimit.reset_limits(form.email.data or "")
-        wait = limiter.retry_after(limits)
-        if wait:
-            return ratelimit.too_many_attempts(wait)
-        limiter.hit(limits)
-        db.commit()
+        attempt = ratelimit.admit(db, ratelimit.reset_checks(form.email.data or ""))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         user = services.find_by_email(db, form.email.data or "")
         if user is not None and user.active and user.password_hash:
             link = url_for(
