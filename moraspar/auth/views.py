@@ -215,11 +215,17 @@ def two_factor_disable() -> Response | str:
         return redirect(url_for("auth.two_factor"))
     form = forms.DisableTwoFactorForm()
     if form.validate_on_submit():
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(user.email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         try:
             totp.disable(db, user=user, password=form.password.data or "")
         except services.WrongPassword:
+            attempt.failed()
+            db.commit()
             form.password.errors.append(_("The password is wrong."))
         else:
+            attempt.succeeded()
             db.commit()
             flash(_("Two-step sign-in is off."), "info")
             return redirect(url_for("auth.two_factor"))
@@ -249,6 +255,9 @@ def change_password() -> Response | str:
         user = db.get(User, current_user.id)
         if user is None:
             abort(404)
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(user.email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         try:
             services.change_password(
                 db,
@@ -257,10 +266,16 @@ def change_password() -> Response | str:
                 new_password=form.password.data or "",
             )
         except services.WrongPassword:
+            attempt.failed()
+            db.commit()
             form.current_password.errors.append(_("The current password is wrong."))
         except services.WeakPassword as exc:
+            # The current password was right: no failure to count.
+            attempt.succeeded()
+            db.commit()
             form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
         else:
+            attempt.succeeded()
             db.commit()
             # The token rotated: sign in again with the new one so only this
             # browser stays signed in.

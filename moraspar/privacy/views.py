@@ -12,9 +12,10 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
 from moraspar.auth.current import signed_in_user
-from moraspar.auth.services import InvalidCredentials, authenticate
+from moraspar.auth.services import WrongPassword, verify_password
 from moraspar.db import get_session
 from moraspar.privacy import services
+from moraspar.web import ratelimit
 
 bp = Blueprint("privacy", __name__)
 
@@ -48,14 +49,21 @@ def delete_account() -> Response | str:
     db = get_session()
     user = signed_in_user()
     if form.validate_on_submit():
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(user.email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         try:
-            authenticate(db, email=user.email, password=form.password.data or "")
-        except InvalidCredentials:
+            verify_password(user, form.password.data or "")
+        except WrongPassword:
+            attempt.failed()
+            db.commit()
             form.password.errors.append(_("The password is wrong."))
         else:
+            attempt.succeeded()
             try:
                 services.anonymise_user(db, user=user, actor=user)
             except services.LastAdmin:
+                db.commit()  # the right password: no failure counted
                 flash(
                     _("You are the last administrator and cannot be deleted."), "error"
                 )
