@@ -298,10 +298,13 @@ def register_company(
         select(Organisation).where(Organisation.org_number == number)
     ).first()
     if taken is not None:
-        raise OrgNumberTaken()
+        raise OrgNumberTaken()  # organisation numbers are public anyway
+    # The password is judged and hashed before the address is looked up, so a
+    # taken address answers no sooner and no differently than a free one.
+    check_password_policy(password, email=email)
+    password_hash = hash_password(password)
     if find_by_email(session, email) is not None:
         raise EmailTaken()
-    check_password_policy(password, email=email)
     position = coordinates(locality)
     company = Organisation(
         kind=OrgKind.COMPANY,
@@ -322,7 +325,7 @@ def register_company(
         display_name=contact_name,
         role=Role.COMPANY,
         organisation=company,
-        password=password,
+        password_hash=password_hash,
         language=language,
     )
     audit.record(

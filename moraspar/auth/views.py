@@ -396,14 +396,18 @@ def register() -> Response | str:
     form = forms.RegisterCompanyForm()
     if form.validate_on_submit():
         db = get_session()
+        attempt = ratelimit.admit(db, ratelimit.register_checks())
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
+        email = services.normalise_email(form.email.data or "")
         try:
-            user = services.register_company(
+            services.register_company(
                 db,
                 company_name=form.company_name.data or "",
                 org_number=form.org_number.data or "",
                 locality=form.locality.data or "",
                 contact_name=form.contact_name.data or "",
-                email=form.email.data or "",
+                email=email,
                 password=form.password.data or "",
                 language=str(session.get("lang", "sv")),
             )
@@ -411,11 +415,35 @@ def register() -> Response | str:
             form.org_number.errors.append(
                 _("A company with this organisation number is already registered.")
             )
+            return render_template("auth/register.html", form=form)
         except services.EmailTaken:
-            form.email.errors.append(_("An account with this email already exists."))
+            # Said to the owner of the address, never on the page: the page
+            # must not tell who has an account.
+            db.rollback()
+            mail.enqueue(
+                db,
+                to=email,
+                subject=_("Someone tried to register with your address in Moraspår"),
+                body=render_template(
+                    "email/register_taken.txt",
+                    login=url_for("auth.login", _external=True),
+                    reset=url_for("auth.reset_request", _external=True),
+                ),
+            )
         except services.WeakPassword as exc:
             form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
+            return render_template("auth/register.html", form=form)
         else:
+            mail.enqueue(
+                db,
+                to=email,
+                subject=_("Your company is registered in Moraspår"),
+                body=render_template(
+                    "email/register_welcome.txt",
+                    company=form.company_name.data,
+                    login=url_for("auth.login", _external=True),
+                ),
+            )
             for admin in services.admins(db):
                 mail.enqueue(
                     db,
@@ -427,14 +455,15 @@ def register() -> Response | str:
                         link=url_for("admin.organisations", _external=True),
                     ),
                 )
-            db.commit()
-            sign_in(user)
-            flash(
-                _(
-                    "Your company is registered. You can post as soon as the "
-                    "business office has approved it."
-                ),
-                "success",
-            )
-            return redirect(url_for("main.home"))
+        db.commit()
+        flash(
+            _(
+                "Thank you. We have sent a message to %(email)s. Sign in with "
+                "your address and password; you can post as soon as the business "
+                "office has approved the company.",
+                email=email,
+            ),
+            "success",
+        )
+        return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)
