@@ -69,6 +69,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_DURATION": 30 * 24 * 3600,
+        # A signed-in session ends after this long without a request, and
+        # this long after signing in (moraspar.auth.sessions).
+        "SESSION_IDLE_SECONDS": 2 * 3600,
+        "SESSION_MAX_SECONDS": 12 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "PROXY_FIX_HOPS": 0,

@@ -18,10 +18,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import (
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+    user_loaded_from_cookie,
+)
 from werkzeug.wrappers import Response
 
-from moraspar.auth import forms, services, totp
+from moraspar.auth import forms, services, sessions, totp
 from moraspar.db import get_session
 from moraspar.models import User, utcnow
 from moraspar.notifications import mail
@@ -45,9 +51,14 @@ def tokens() -> services.Tokens:
     return services.Tokens(current_app.config["SECRET_KEY"])
 
 
+bp.before_app_request(sessions.enforce_timeouts)
+user_loaded_from_cookie.connect(sessions.restored_from_cookie)
+
+
 def sign_in(user: User, *, remember: bool = False) -> None:
     session.clear()  # a fresh session on sign-in: no fixation
-    login_user(user, remember=remember)
+    login_user(user, remember=remember and sessions.may_remember(user))
+    sessions.start()
     session["lang"] = user.language
 
 
@@ -188,8 +199,11 @@ def two_factor() -> Response | str:
             )
         else:
             ratelimit.limiter(db).reserve(ratelimit.code_used_checks(user, step))
+            # Remember-me cookies and other sessions signed in without a code:
+            # they end, and this browser signs in again.
+            services.rotate_session_token(db, user)
             db.commit()
-            session.pop("totp_setup", None)
+            sign_in(user)
             flash(_("Two-step sign-in is on."), "success")
             return redirect(url_for("auth.two_factor"))
     uri = totp.provisioning_uri(secret, user.email)

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from sqlmodel import Session
 
+from moraspar.auth import sessions
 from moraspar.models import Role, User
 from tests.conftest import PASSWORD
 
@@ -28,10 +29,12 @@ PAGES: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 
 
+MOMENT = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def still(app: Flask) -> None:
-    moment = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
-    app.extensions["moraspar.clock"] = lambda: moment  # no delay runs out
+    app.extensions["moraspar.clock"] = lambda: MOMENT  # no delay runs out
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
@@ -48,6 +51,8 @@ def test_password_reentry_is_limited_like_sign_in(
             session.clear()
             session["_user_id"] = user.session_token
             session["_fresh"] = True
+            session[sessions.SIGNED_IN_AT] = int(MOMENT.timestamp())
+            session[sessions.SEEN_AT] = int(MOMENT.timestamp())
     for _ in range(5):
         assert client.post_form(page, {field: WRONG, **extra}).status_code == 200
     refused = client.post_form(page, {field: PASSWORD, **extra})
