@@ -77,6 +77,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "PROXY_FIX_HOPS": 0,
+        # Fernet key(s) for TOTP secrets, comma-separated to rotate (the first
+        # encrypts); derived from SECRET_KEY when empty, refused in production.
+        "TOTP_KEY": "",
         # Rate limits (moraspar.web.ratelimit); Redis shares them across
         # workers when REDIS_URL is set, else the database does. Failures per
         # account and IP pair before each check waits 2, 4, 8 ... seconds:
@@ -104,6 +107,12 @@ def check_production(config: dict[str, Any]) -> None:
         raise ConfigError(
             "MORASPAR_SECRET_KEY must be set to a random value of at least 32 "
             "characters in production"
+        )
+    if not config.get("TOTP_KEY"):
+        raise ConfigError(
+            "MORASPAR_TOTP_KEY must be set in production: a Fernet key (e.g. from "
+            "`python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`)"
         )
     config["SESSION_COOKIE_SECURE"] = True
     config["REMEMBER_COOKIE_SECURE"] = True

@@ -144,7 +144,7 @@ def login_code() -> Response | str:
         flash(_("Sign in again, please."), "info")
         return redirect(url_for("auth.login"))
     user, state = pending
-    secret = totp.secret_of(user)
+    secret = totp.secret_of(user, totp.secret_box(current_app.config))
     form = forms.CodeForm()
     if form.validate_on_submit():
         db = get_session()
@@ -188,7 +188,12 @@ def two_factor() -> Response | str:
     if form.validate_on_submit():
         try:
             step = totp.enable(
-                db, user=user, secret=secret, code=form.code.data or "", now=utcnow()
+                db,
+                user=user,
+                secret=secret,
+                code=form.code.data or "",
+                now=utcnow(),
+                box=totp.secret_box(current_app.config),
             )
         except totp.InvalidCode:
             form.code.errors.append(
