@@ -1,8 +1,17 @@
 """The user's own data: download it, or have the account anonymised."""
 
 import json
+from pathlib import Path
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import logout_user
@@ -61,7 +70,12 @@ def delete_account() -> Response | str:
         else:
             attempt.succeeded()
             try:
-                services.anonymise_user(db, user=user, actor=user)
+                services.anonymise_user(
+                    db,
+                    user=user,
+                    actor=user,
+                    outbox_dir=Path(current_app.config["OUTBOX_DIR"]),
+                )
             except services.LastAdmin:
                 db.commit()  # the right password: no failure counted
                 flash(
