@@ -264,7 +264,8 @@ def purge_command(months: int | None) -> None:
 
     session = get_session()
     keep = months or int(current_app.config["RETENTION_MONTHS"])
-    counts = purge(session, months=keep, today=date.today())
+    outbox = Path(current_app.config["OUTBOX_DIR"])
+    counts = purge(session, months=keep, today=date.today(), outbox_dir=outbox)
     session.commit()
     click.echo(
         f"Anonymised {counts['placements']} placements and "

@@ -84,21 +84,34 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_DURATION": 30 * 24 * 3600,
+        # A signed-in session ends after this long without a request, and
+        # this long after signing in (moraspar.auth.sessions).
+        "SESSION_IDLE_SECONDS": 2 * 3600,
+        "SESSION_MAX_SECONDS": 12 * 3600,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "PROXY_FIX_HOPS": 0,
+        # Fernet key(s) for TOTP secrets, comma-separated to rotate (the first
+        # encrypts); derived from SECRET_KEY when empty, refused in production.
+        "TOTP_KEY": "",
+        # Rate limits (moraspar.web.ratelimit); Redis shares them across
+        # workers when REDIS_URL is set, else the database does. Failures per
+        # account and IP pair before each check waits 2, 4, 8 ... seconds:
+        "SIGNIN_FREE_FAILURES": 5,
+        "SIGNIN_MAX_DELAY_SECONDS": 5 * 60,
+        # Failures per IP and window, whatever the account: high, for a
+        # school behind one address.
+        "SIGNIN_LIMIT_IP": 200,
+        "SIGNIN_WINDOW_SECONDS": 15 * 60,
+        "RESET_LIMIT_ACCOUNT": 5,
+        "RESET_LIMIT_IP": 10,
+        "REGISTER_LIMIT_IP": 10,
+        "REDIS_URL": "",
+        "RATELIMIT_KEY_PREFIX": "moraspar:rl:",
         "SQL_ECHO": False,
         # A ready engine handed in by the tests; None: built from DATABASE_URL.
         "DATABASE_ENGINE": None,
-        # Sign-in and reset limits (moraspar/web/ratelimit.py): failures per
-        # account and per IP, reset requests per IP, in a window of seconds;
-        # shared through Redis when REDIS_URL is set.
-        "SIGNIN_LIMIT_ACCOUNT": 5,
-        "SIGNIN_LIMIT_IP": 20,
-        "RESET_LIMIT_IP": 10,
-        "SIGNIN_WINDOW_SECONDS": 15 * 60,
-        "REDIS_URL": "",
-        "RATELIMIT_KEY_PREFIX": "moraspar:rl:",
     }
 
 
@@ -118,6 +131,12 @@ def check_production(config: dict[str, Any]) -> None:
         raise ConfigError(
             "MORASPAR_BASE_URL must be set to the site's https:// address in "
             "production (e.g. https://moraspar.mora.se)"
+        )
+    if not config.get("TOTP_KEY"):
+        raise ConfigError(
+            "MORASPAR_TOTP_KEY must be set in production: a Fernet key (e.g. from "
+            "`python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'`)"
         )
     config["SESSION_COOKIE_SECURE"] = True
     config["REMEMBER_COOKIE_SECURE"] = True

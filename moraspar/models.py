@@ -143,7 +143,8 @@ class User(SQLModel, table=True):
     # Rotated on logout, password change and deactivation: flask-login stores it
     # in the session and remember cookie, so rotating it signs out every copy.
     session_token: str = Field(max_length=64, unique=True)
-    totp_secret: str | None = Field(default=None, max_length=64)
+    # Encrypted under TOTP_KEY (moraspar.auth.totp), never in clear.
+    totp_secret: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
     anonymised_at: datetime | None = None
@@ -462,4 +463,4 @@ class LoginAttempt(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120)
-    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    at: datetime = Field(default_factory=utcnow)

@@ -1,6 +1,8 @@
+import re
+
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from moraspar.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from moraspar.formkit.base import FlaskForm
@@ -136,6 +138,11 @@ class CodeForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the six-digit code from your app.")),
             Length(max=12, message=_l("The code has six digits.")),
+            Regexp(
+                r"^[0-9 ]*$",
+                flags=re.ASCII,
+                message=_l("Enter the code with the digits 0 to 9."),
+            ),
         ],
         description=_l("Six digits from your authenticator app."),
     )

@@ -2,6 +2,8 @@
 
 import contextlib
 import functools
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,11 +237,18 @@ def set_password(session: Session, *, user: User, password: str) -> None:
     rotate_session_token(session, user)
 
 
+def _token_fingerprint(user: User) -> str:
+    # A one-way digest of the user's current secrets: the link dies when the
+    # password changes or the session token rotates (which setting a password
+    # does, so a link works once), and reveals neither.
+    material = f"{user.id}:{user.session_token}:{user.password_hash or ''}"
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class Tokens:
-    """Signed, time-limited links. The payload carries the user's session token,
-    so a link dies as soon as it is used (the token rotates) or the password
-    changes."""
+    """Signed, time-limited links that carry the user id and a fingerprint of
+    the account's secrets, never a secret itself."""
 
     secret_key: str
 
@@ -247,19 +256,24 @@ class Tokens:
         return URLSafeTimedSerializer(self.secret_key, salt=f"moraspar.{purpose}")
 
     def make(self, purpose: str, user: User) -> str:
-        return self._serializer(purpose).dumps([user.id, user.session_token])
+        return self._serializer(purpose).dumps([user.id, _token_fingerprint(user)])
 
     def load(self, session: Session, purpose: str, token: str, max_age: int) -> User:
         try:
-            user_id, session_token = self._serializer(purpose).loads(
+            user_id, fingerprint = self._serializer(purpose).loads(
                 token, max_age=max_age
             )
         except SignatureExpired as exc:
             raise InvalidToken(expired=True) from exc
         except (BadSignature, ValueError, TypeError) as exc:
             raise InvalidToken() from exc
-        user = session.get(User, user_id)
-        if user is None or not user.active or user.session_token != session_token:
+        user = session.get(User, user_id) if isinstance(user_id, int) else None
+        if (
+            user is None
+            or not user.active
+            or not isinstance(fingerprint, str)
+            or not hmac.compare_digest(_token_fingerprint(user), fingerprint)
+        ):
             raise InvalidToken()
         return user
 
@@ -298,10 +312,13 @@ def register_company(
         select(Organisation).where(Organisation.org_number == number)
     ).first()
     if taken is not None:
-        raise OrgNumberTaken()
+        raise OrgNumberTaken()  # organisation numbers are public anyway
+    # The password is judged and hashed before the address is looked up, so a
+    # taken address answers no sooner and no differently than a free one.
+    check_password_policy(password, email=email)
+    password_hash = hash_password(password)
     if find_by_email(session, email) is not None:
         raise EmailTaken()
-    check_password_policy(password, email=email)
     position = coordinates(locality)
     company = Organisation(
         kind=OrgKind.COMPANY,
@@ -322,7 +339,7 @@ def register_company(
         display_name=contact_name,
         role=Role.COMPANY,
         organisation=company,
-        password=password,
+        password_hash=password_hash,
         language=language,
     )
     audit.record(

@@ -18,10 +18,16 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import (
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+    user_loaded_from_cookie,
+)
 from werkzeug.wrappers import Response
 
-from moraspar.auth import forms, services, totp
+from moraspar.auth import forms, services, sessions, totp
 from moraspar.db import get_session
 from moraspar.models import User, utcnow
 from moraspar.notifications import mail
@@ -46,9 +52,14 @@ def tokens() -> services.Tokens:
     return services.Tokens(current_app.config["SECRET_KEY"])
 
 
+bp.before_app_request(sessions.enforce_timeouts)
+user_loaded_from_cookie.connect(sessions.restored_from_cookie)
+
+
 def sign_in(user: User, *, remember: bool = False) -> None:
     session.clear()  # a fresh session on sign-in: no fixation
-    login_user(user, remember=remember)
+    login_user(user, remember=remember and sessions.may_remember(user))
+    sessions.start()
     session["lang"] = user.language
 
 
@@ -60,30 +71,30 @@ def login() -> Response | str:
     if form.validate_on_submit():
         db = get_session()
         email = form.email.data or ""
-        limiter = ratelimit.limiter(db)
-        limits = ratelimit.signin_limits(email)
-        # Checked before the password: once locked, even the right one waits.
-        wait = limiter.retry_after(limits)
-        if wait:
-            return ratelimit.too_many_attempts(wait)
+        # Counted before the password is checked, so parallel guesses cannot
+        # all slip under the limit.
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         try:
             user = services.authenticate(
                 db, email=email, password=form.password.data or ""
             )
         except services.InvalidCredentials:
-            limiter.hit(limits)
+            attempt.failed()
             db.commit()
             form.password.errors.append(_("Wrong email or password."))
         else:
             target = safe_next(request.args.get("next"))
             remember = bool(form.remember.data)
             if user.totp_secret:
-                # The account counter is cleared only after the second step, or
-                # a known password would reset the count of guessed codes.
+                # The pair's failures are cleared only after the second step,
+                # or a known password would reset the count of guessed codes.
+                attempt.succeeded(keep_pair=True)
                 db.commit()
                 _await_code(user, remember=remember, target=target)
                 return redirect(url_for("auth.login_code"))
-            limiter.clear(ratelimit.account_key(email))
+            attempt.succeeded()
             db.commit()
             sign_in(user, remember=remember)
             return redirect(target or url_for("main.home"))
@@ -134,24 +145,25 @@ def login_code() -> Response | str:
         flash(_("Sign in again, please."), "info")
         return redirect(url_for("auth.login"))
     user, state = pending
-    assert user.totp_secret is not None
+    secret = totp.secret_of(user, totp.secret_box(current_app.config))
     form = forms.CodeForm()
     if form.validate_on_submit():
         db = get_session()
-        limiter = ratelimit.limiter(db)
-        limits = ratelimit.signin_limits(user.email)
-        wait = limiter.retry_after(limits)
-        if wait:
-            return ratelimit.too_many_attempts(wait)
-        step = totp.matching_step(user.totp_secret, form.code.data or "", utcnow())
-        used = ratelimit.code_used_limits(user, step) if step is not None else []
-        if step is None or limiter.retry_after(used):
-            limiter.hit(limits)
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(user.email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
+        step = totp.matching_step(secret, form.code.data or "", utcnow())
+        # A code works once: its time step is taken atomically, like an attempt.
+        unused = (
+            step is not None
+            and not ratelimit.admit(db, ratelimit.code_used_checks(user, step)).wait
+        )
+        if not unused:
+            attempt.failed()
             db.commit()
             form.code.errors.append(_("The code is wrong or has expired."))
         else:
-            limiter.hit(used)  # a code works once
-            limiter.clear(ratelimit.account_key(user.email))
+            attempt.succeeded()
             db.commit()
             target = safe_next(state.get("next"))
             sign_in(user, remember=bool(state.get("remember")))
@@ -177,7 +189,12 @@ def two_factor() -> Response | str:
     if form.validate_on_submit():
         try:
             step = totp.enable(
-                db, user=user, secret=secret, code=form.code.data or "", now=utcnow()
+                db,
+                user=user,
+                secret=secret,
+                code=form.code.data or "",
+                now=utcnow(),
+                box=totp.secret_box(current_app.config),
             )
         except totp.InvalidCode:
             form.code.errors.append(
@@ -187,9 +204,12 @@ def two_factor() -> Response | str:
                 )
             )
         else:
-            ratelimit.limiter(db).hit(ratelimit.code_used_limits(user, step))
+            ratelimit.limiter(db).reserve(ratelimit.code_used_checks(user, step))
+            # Remember-me cookies and other sessions signed in without a code:
+            # they end, and this browser signs in again.
+            services.rotate_session_token(db, user)
             db.commit()
-            session.pop("totp_setup", None)
+            sign_in(user)
             flash(_("Two-step sign-in is on."), "success")
             return redirect(url_for("auth.two_factor"))
     uri = totp.provisioning_uri(secret, user.email)
@@ -215,11 +235,17 @@ def two_factor_disable() -> Response | str:
         return redirect(url_for("auth.two_factor"))
     form = forms.DisableTwoFactorForm()
     if form.validate_on_submit():
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(user.email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         try:
             totp.disable(db, user=user, password=form.password.data or "")
         except services.WrongPassword:
+            attempt.failed()
+            db.commit()
             form.password.errors.append(_("The password is wrong."))
         else:
+            attempt.succeeded()
             db.commit()
             flash(_("Two-step sign-in is off."), "info")
             return redirect(url_for("auth.two_factor"))
@@ -249,6 +275,9 @@ def change_password() -> Response | str:
         user = db.get(User, current_user.id)
         if user is None:
             abort(404)
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(user.email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         try:
             services.change_password(
                 db,
@@ -257,10 +286,16 @@ def change_password() -> Response | str:
                 new_password=form.password.data or "",
             )
         except services.WrongPassword:
+            attempt.failed()
+            db.commit()
             form.current_password.errors.append(_("The current password is wrong."))
         except services.WeakPassword as exc:
+            # The current password was right: no failure to count.
+            attempt.succeeded()
+            db.commit()
             form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
         else:
+            attempt.succeeded()
             db.commit()
             # The token rotated: sign in again with the new one so only this
             # browser stays signed in.
@@ -295,13 +330,9 @@ def reset_request() -> Response | str:
     form = forms.ResetRequestForm()
     if form.validate_on_submit():
         db = get_session()
-        limiter = ratelimit.limiter(db)
-        limits = ratelimit.reset_limits(form.email.data or "")
-        wait = limiter.retry_after(limits)
-        if wait:
-            return ratelimit.too_many_attempts(wait)
-        limiter.hit(limits)
-        db.commit()
+        attempt = ratelimit.admit(db, ratelimit.reset_checks(form.email.data or ""))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         user = services.find_by_email(db, form.email.data or "")
         if user is not None and user.active and user.password_hash:
             link = external_url(
@@ -383,14 +414,18 @@ def register() -> Response | str:
     form = forms.RegisterCompanyForm()
     if form.validate_on_submit():
         db = get_session()
+        attempt = ratelimit.admit(db, ratelimit.register_checks())
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
+        email = services.normalise_email(form.email.data or "")
         try:
-            user = services.register_company(
+            services.register_company(
                 db,
                 company_name=form.company_name.data or "",
                 org_number=form.org_number.data or "",
                 locality=form.locality.data or "",
                 contact_name=form.contact_name.data or "",
-                email=form.email.data or "",
+                email=email,
                 password=form.password.data or "",
                 language=str(session.get("lang", "sv")),
             )
@@ -398,11 +433,35 @@ def register() -> Response | str:
             form.org_number.errors.append(
                 _("A company with this organisation number is already registered.")
             )
+            return render_template("auth/register.html", form=form)
         except services.EmailTaken:
-            form.email.errors.append(_("An account with this email already exists."))
+            # Said to the owner of the address, never on the page: the page
+            # must not tell who has an account.
+            db.rollback()
+            mail.enqueue(
+                db,
+                to=email,
+                subject=_("Someone tried to register with your address in Moraspår"),
+                body=render_template(
+                    "email/register_taken.txt",
+                    login=url_for("auth.login", _external=True),
+                    reset=url_for("auth.reset_request", _external=True),
+                ),
+            )
         except services.WeakPassword as exc:
             form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
+            return render_template("auth/register.html", form=form)
         else:
+            mail.enqueue(
+                db,
+                to=email,
+                subject=_("Your company is registered in Moraspår"),
+                body=render_template(
+                    "email/register_welcome.txt",
+                    company=form.company_name.data,
+                    login=url_for("auth.login", _external=True),
+                ),
+            )
             for admin in services.admins(db):
                 mail.enqueue(
                     db,
@@ -414,14 +473,15 @@ def register() -> Response | str:
                         link=external_url("admin.organisations"),
                     ),
                 )
-            db.commit()
-            sign_in(user)
-            flash(
-                _(
-                    "Your company is registered. You can post as soon as the "
-                    "business office has approved it."
-                ),
-                "success",
-            )
-            return redirect(url_for("main.home"))
+        db.commit()
+        flash(
+            _(
+                "Thank you. We have sent a message to %(email)s. Sign in with "
+                "your address and password; you can post as soon as the business "
+                "office has approved the company.",
+                email=email,
+            ),
+            "success",
+        )
+        return redirect(url_for("auth.login"))
     return render_template("auth/register.html", form=form)

@@ -33,7 +33,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -128,15 +128,10 @@ class RunSummary:
 # -- run rows ----------------------------------------------------------------
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def is_stale(run: MatchRun, *, now: datetime | None = None) -> bool:
     if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
         return False
-    return _aware(run.created_at) < (now or utcnow()) - STALE_AFTER
+    return run.created_at < (now or utcnow()) - STALE_AFTER
 
 
 def fail_stale_runs(session: Session) -> int:

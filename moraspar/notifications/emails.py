@@ -12,7 +12,7 @@ variables are its params plus `link` (absolute) and `period` (formatted).
 """
 
 import os
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -67,10 +67,7 @@ def format_period(start: str | None, end: str | None, language: str) -> str:
 
 
 def format_moment(moment: datetime, language: str) -> tuple[str, str]:
-    """(date, time) of a moment in Swedish time, written for the language; a
-    naive moment is UTC, as the app stores it."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    """(date, time) of a moment in Swedish time, written for the language."""
     local = moment.astimezone(LOCAL_TIMEZONE)
     return (
         format_date(local, "long", locale=language),

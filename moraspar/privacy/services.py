@@ -1,6 +1,17 @@
-"""GDPR operations: export a user's data, anonymise a user, purge old contacts."""
+"""GDPR operations: export a user's data, anonymise a user, purge old contacts.
 
+PERSONAL_DATA lists every column that can hold something about a person and
+says what deletion and the purge do with it; a test fails when a table gains
+such a column that is not listed. Outgoing mail is the other place: outbox
+rows and, in development, .eml files in the outbox folder.
+"""
+
+import email
+import email.policy
+import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, func, or_, select
@@ -13,6 +24,7 @@ from moraspar.models import (
     Need,
     Notification,
     Organisation,
+    OutboxMessage,
     Placement,
     PostingStatus,
     Role,
@@ -22,6 +34,39 @@ from moraspar.models import (
 )
 
 ANONYMOUS_NAME = "Borttagen användare"  # shown as is in both languages
+
+# table.column -> what happens to it when a person's data goes.
+PERSONAL_DATA: dict[str, str] = {
+    "user_account.email": "deletion: replaced by deleted-<id>@invalid.example",
+    "user_account.display_name": "deletion: replaced by ANONYMOUS_NAME",
+    "organisation.contact_name": "deletion: blanked when the contact is the user",
+    "organisation.contact_email": "deletion: blanked when the contact is the user",
+    "organisation.contact_phone": "deletion: blanked when the contact is the user",
+    "organisation.address": "not personal: the organisation's street address",
+    "organisation.name": "not personal: the organisation's name",
+    "organisation.description": "not personal: about the organisation",
+    "placement.supervisor_name": "purge: blanked once closed past retention",
+    "placement.supervisor_contact": "purge: blanked once closed past retention",
+    "match_proposal.comment": "purge: blanked once final past retention",
+    "outbox_message.to_address": "deletion: the user's messages deleted; purge: sent"
+    " messages past retention deleted",
+    "outbox_message.body_text": "deletion: messages naming the user deleted; purge",
+    "notification.params": "deletion: the user's notifications deleted",
+    "evaluation.comment": "not personal: about a booking, written by a role",
+    "meeting.notes": "not personal: the council's minutes",
+    "meeting_item.decision": "not personal: the council's decision",
+    "audit_event.details": "not personal: ids and actions, never names or addresses",
+    "council.name": "not personal: the council's name",
+    "council.description": "not personal: about the council",
+    "programme.name": "not personal: the programme's name",
+    "programme.description": "not personal: about the programme",
+    "need.description": "kept: the school's posting, group-level facts only",
+    "placement.description": "kept: the company's posting",
+    "skill_gap.description": "kept: the company's posting",
+    "match_proposal.decline_reason": "not personal: a code from a fixed list",
+    "match_proposal.reasons": "not personal: the matcher's shared skills",
+    "programme_gap_match.reasons": "not personal: the matcher's shared skills",
+}
 _PROPOSAL_FINAL = ("declined", "withdrawn", "booked")
 
 
@@ -101,11 +146,18 @@ def _created_by(session: Session, model: Any, user: User) -> list[Any]:
     return list(session.exec(query).all())
 
 
-def anonymise_user(session: Session, *, user: User, actor: User) -> None:
+def anonymise_user(
+    session: Session, *, user: User, actor: User, outbox_dir: Path | None = None
+) -> None:
     """Remove the person, keep the records: decisions and postings stay, with
-    no name or address pointing back to them."""
+    no name or address pointing back to them. Mail to or about the user goes
+    too: outbox rows, and .eml files in outbox_dir."""
     if user.role == Role.ADMIN and _is_last_admin(session, user):
         raise LastAdmin()
+    # A name of one or two letters would match too much mail to be a trace.
+    traces = [t.strip() for t in (user.email, user.display_name) if len(t.strip()) > 2]
+    _forget_contact(session, user)
+    _forget_mail(session, user, traces, outbox_dir)
     user.email = f"deleted-{user.id}@invalid.example"
     user.display_name = ANONYMOUS_NAME
     user.password_hash = None
@@ -127,6 +179,84 @@ def anonymise_user(session: Session, *, user: User, actor: User) -> None:
     session.flush()
 
 
+def _forget_contact(session: Session, user: User) -> None:
+    """A company the user registered named them as its contact person."""
+    organisations = session.exec(
+        select(Organisation).where(
+            func.lower(Organisation.contact_email) == user.email.lower()
+        )
+    ).all()
+    for organisation in organisations:
+        organisation.contact_name = ""
+        organisation.contact_email = ""
+        organisation.contact_phone = ""
+        session.add(organisation)
+
+
+def _forget_mail(
+    session: Session, user: User, traces: list[str], outbox_dir: Path | None
+) -> None:
+    """Outbox rows and .eml files to or about the person: mail to them goes,
+    mail already sent that names them goes, and mail still waiting for
+    someone else is kept with the name blanked, so its reader still learns
+    what happened."""
+    address = user.email.lower()
+    query = select(OutboxMessage).where(
+        or_(
+            *(
+                func.lower(column).contains(trace.lower())
+                for trace in traces
+                for column in (
+                    OutboxMessage.to_address,
+                    OutboxMessage.subject,
+                    OutboxMessage.body_text,
+                )
+            )
+        )
+    )
+    for message in session.exec(query).all():
+        if message.to_address.lower() == address or message.sent_at is not None:
+            _delete_message(session, message, outbox_dir)
+            continue
+        message.subject = _blank(message.subject, traces)
+        message.body_text = _blank(message.body_text, traces)
+        session.add(message)
+    if outbox_dir is None or not outbox_dir.is_dir():
+        return
+    for path in outbox_dir.glob("*.eml"):
+        if _mentions(_eml_text(path), traces):
+            path.unlink(missing_ok=True)
+
+
+def _blank(text: str, traces: Iterable[str]) -> str:
+    for trace in traces:
+        text = re.sub(re.escape(trace), ANONYMOUS_NAME, text, flags=re.IGNORECASE)
+    return text
+
+
+def _mentions(text: str, traces: Iterable[str]) -> bool:
+    folded = text.casefold()
+    return any(trace.casefold() in folded for trace in traces)
+
+
+def _eml_text(path: Path) -> str:
+    """Headers and text of an .eml file, decoded (bodies may be quoted-printable)."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    parts = [f"{name}: {value}" for name, value in message.items()]
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            parts.append(str(part.get_content()))
+    return "\n".join(parts)
+
+
+def _delete_message(
+    session: Session, message: OutboxMessage, outbox_dir: Path | None
+) -> None:
+    if outbox_dir is not None and message.id is not None:
+        (outbox_dir / f"{message.id:06d}.eml").unlink(missing_ok=True)
+    session.delete(message)
+
+
 def _is_last_admin(session: Session, user: User) -> bool:
     others = session.exec(
         select(func.count())
@@ -138,9 +268,12 @@ def _is_last_admin(session: Session, user: User) -> bool:
     return others == 0
 
 
-def purge(session: Session, *, months: int, today: date) -> dict[str, int]:
+def purge(
+    session: Session, *, months: int, today: date, outbox_dir: Path | None = None
+) -> dict[str, int]:
     """Blank contact details on postings and proposal comments closed before
-    the retention limit (months × 30 days before today)."""
+    the retention limit (months × 30 days before today); delete mail sent
+    before it, with its .eml file in outbox_dir."""
     limit = datetime.combine(
         today - timedelta(days=30 * months), datetime.min.time(), tzinfo=UTC
     )
@@ -163,7 +296,16 @@ def purge(session: Session, *, months: int, today: date) -> dict[str, int]:
     for proposal in proposals:
         proposal.comment = ""
         session.add(proposal)
-    counts = {"placements": len(placements), "proposals": len(proposals)}
+    messages = session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.sent_at) < limit)
+    ).all()
+    for message in messages:
+        _delete_message(session, message, outbox_dir)
+    counts = {
+        "placements": len(placements),
+        "proposals": len(proposals),
+        "messages": len(messages),
+    }
     audit.record(
         session,
         actor=None,

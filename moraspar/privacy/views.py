@@ -1,8 +1,17 @@
 """The user's own data: download it, or have the account anonymised."""
 
 import json
+from pathlib import Path
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import logout_user
@@ -11,10 +20,11 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
 from moraspar.auth.current import signed_in_user
-from moraspar.auth.services import InvalidCredentials, authenticate
+from moraspar.auth.services import WrongPassword, verify_password
 from moraspar.db import get_session
 from moraspar.formkit.base import FlaskForm
 from moraspar.privacy import services
+from moraspar.web import ratelimit
 
 bp = Blueprint("privacy", __name__)
 
@@ -48,14 +58,26 @@ def delete_account() -> Response | str:
     db = get_session()
     user = signed_in_user()
     if form.validate_on_submit():
+        attempt = ratelimit.admit(db, ratelimit.signin_checks(user.email))
+        if attempt.wait:
+            return ratelimit.too_many_attempts(attempt.wait)
         try:
-            authenticate(db, email=user.email, password=form.password.data or "")
-        except InvalidCredentials:
+            verify_password(user, form.password.data or "")
+        except WrongPassword:
+            attempt.failed()
+            db.commit()
             form.password.errors.append(_("The password is wrong."))
         else:
+            attempt.succeeded()
             try:
-                services.anonymise_user(db, user=user, actor=user)
+                services.anonymise_user(
+                    db,
+                    user=user,
+                    actor=user,
+                    outbox_dir=Path(current_app.config["OUTBOX_DIR"]),
+                )
             except services.LastAdmin:
+                db.commit()  # the right password: no failure counted
                 flash(
                     _("You are the last administrator and cannot be deleted."), "error"
                 )

@@ -8,7 +8,7 @@ CSV dialect, chosen for the people who open these files: Swedish Excel.
   single column.
 - Decimal comma in non-integral numbers (3,5) for the same reason; integers as is.
 - Dates as ISO 8601 (2027-06-01), date-times as "2027-06-01 14:30" in
-  Europe/Stockholm time (stored naive values are UTC); Excel recognises both.
+  Europe/Stockholm time; Excel recognises both.
 - Lists (skills) joined with ", "; booleans as "true"/"false"; None as "".
 - CRLF line ends and minimal quoting (the csv module's excel dialect).
 
@@ -26,7 +26,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -186,8 +186,6 @@ def _text(value: object) -> str:
 
 def _local(value: datetime) -> datetime:
     """value in Stockholm time without tzinfo (Excel has no time zones)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # the app stores UTC
     return value.astimezone(_LOCAL_TZ).replace(tzinfo=None)
 
 

@@ -1,115 +1,153 @@
-"""Sign-in rate limits per account and per IP address, shared by every worker.
+"""Rate limits on password and code checks, shared by every worker.
 
-Failures are counted in Redis when MORASPAR_REDIS_URL is set, in the database
-(table login_attempt) otherwise, so that the limit holds across gunicorn
-workers either way. Keys never hold an address or an IP in clear: they are
-HMACs under the secret key ("account:…", "ip:…").
+Two rules, both counted per key within a window:
 
-Configuration (each also as a MORASPAR_* variable):
-SIGNIN_LIMIT_ACCOUNT (failures per account and window), SIGNIN_LIMIT_IP
-(failures per IP and window), RESET_LIMIT_IP (reset requests per IP and
-window), SIGNIN_WINDOW_SECONDS, REDIS_URL, RATELIMIT_KEY_PREFIX.
+- a growing delay per (account, IP address) pair: after SIGNIN_FREE_FAILURES
+  failures the next check waits 2, 4, 8 … seconds after the last failure, up to
+  SIGNIN_MAX_DELAY_SECONDS. Nobody can lock an account from elsewhere: the
+  owner's own address has its own pair.
+- a hard ceiling per IP address (SIGNIN_LIMIT_IP failures per window), high
+  enough for a school behind one NAT address; set PROXY_FIX_HOPS behind a
+  reverse proxy, or every visitor shares the proxy's address.
+
+An attempt is counted before the password is checked, atomically: the event is
+stored and made visible to every worker first (a committed row, or a Redis
+transaction), and only then are the events counted, this one included. Of N
+attempts racing for the last free check, at most one sees a count that lets
+it through. A refused attempt takes its event back; a successful one takes
+its events back and clears its pair.
+
+Events live in Redis when REDIS_URL is set, in the database (table
+login_attempt) otherwise. Keys never hold an address or an IP in clear: they
+are HMACs under the secret key ("pair:…", "ip:…").
+
+Settings (defaults in moraspar.config; each also as a MORASPAR_* variable):
+SIGNIN_FREE_FAILURES, SIGNIN_MAX_DELAY_SECONDS, SIGNIN_LIMIT_IP,
+SIGNIN_WINDOW_SECONDS, RESET_LIMIT_IP, RESET_LIMIT_ACCOUNT, REGISTER_LIMIT_IP,
+REDIS_URL, RATELIMIT_KEY_PREFIX.
 """
 
 import hashlib
 import hmac
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask import Flask, current_app, render_template, request
-from sqlmodel import Session, col, func, select
+from flask_babel import format_datetime, format_timedelta
+from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
 from moraspar.models import LoginAttempt, User, utcnow
 
 Clock = Callable[[], datetime]
 
-DEFAULTS = {
-    "SIGNIN_LIMIT_ACCOUNT": 5,
-    "SIGNIN_LIMIT_IP": 20,
-    "RESET_LIMIT_IP": 10,
-    "SIGNIN_WINDOW_SECONDS": 15 * 60,
-    "REDIS_URL": "",
-    "RATELIMIT_KEY_PREFIX": "moraspar:rl:",
-}
-
-
 KEEP_SECONDS = 3600
 
 
 @dataclass(frozen=True)
-class Limit:
+class Ceiling:
+    """At most `attempts` events per key within `window` seconds."""
+
     attempts: int
-    window: int  # seconds
+    window: int
+
+    def wait(self, others: Sequence[datetime], now: datetime) -> int:
+        excess = len(others) - self.attempts
+        if excess < 0:
+            return 0
+        # Under the ceiling again once the (excess+1) oldest events expire.
+        expires = sorted(others)[excess] + timedelta(seconds=self.window)
+        return max(1, math.ceil((expires - now).total_seconds()))
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """`free` events per window without delay; then each check waits 2**k
+    seconds after the latest event (k = 1, 2, …), at most `cap` seconds."""
+
+    free: int
+    cap: int
+    window: int
+
+    def delay(self, failures: int) -> int:
+        if failures < self.free:
+            return 0
+        return min(2 ** min(failures - self.free + 1, 30), self.cap)
+
+    def wait(self, others: Sequence[datetime], now: datetime) -> int:
+        delay = self.delay(len(others))
+        if not delay:
+            return 0
+        ready = max(others) + timedelta(seconds=delay)
+        return max(0, math.ceil((ready - now).total_seconds()))
+
+
+Rule = Ceiling | Backoff
+
+
+@dataclass(frozen=True)
+class Check:
+    key: str
+    rule: Rule
+    clear_on_success: bool = False  # the pair forgets its failures on success
 
 
 class Backend(Protocol):
-    """Counts events per key within a window that starts at the first event."""
-
-    def hit(self, key: str, limit: Limit, now: datetime) -> None: ...
-
-    def count(self, key: str, limit: Limit, now: datetime) -> int: ...
-
-    def retry_after(self, key: str, limit: Limit, now: datetime) -> int:
-        """Seconds until the key is under its limit again."""
+    def add(self, key: str, window: int, now: datetime) -> str:
+        """Store an event; return a token that names it."""
         ...
+
+    def others(
+        self, key: str, token: str, window: int, now: datetime
+    ) -> list[datetime]:
+        """Times of the key's events within the window, except token's."""
+        ...
+
+    def remove(self, key: str, token: str) -> None: ...
 
     def clear(self, key: str) -> None: ...
 
 
 class DatabaseBackend:
-    """One row per event; a sliding window. Flushes, never commits."""
+    """One row per event. Flushes; `admit` commits so other workers see it."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def hit(self, key: str, limit: Limit, now: datetime) -> None:
-        # Old rows are worthless: drop them as we go, so the table only holds
-        # the last hour (or the longest window). One cutoff for every key, so
-        # a short window never deletes a longer one's rows.
-        cutoff = now - timedelta(seconds=max(limit.window, KEEP_SECONDS))
+    def add(self, key: str, window: int, now: datetime) -> str:
+        # Old rows are worthless: drop them as we go. One cutoff for every key,
+        # so a short window never deletes a longer one's rows.
+        cutoff = now - timedelta(seconds=max(window, KEEP_SECONDS))
         self.session.execute(
             sa.delete(LoginAttempt).where(col(LoginAttempt.at) <= cutoff)
         )
-        self.session.add(LoginAttempt(key=key, at=now))
+        row = LoginAttempt(key=key, at=now)
+        self.session.add(row)
         self.session.flush()
+        return str(row.id)
 
-    def _recent(self, key: str, limit: Limit, now: datetime) -> Any:
-        cutoff = now - timedelta(seconds=limit.window)
-        return (
+    def others(
+        self, key: str, token: str, window: int, now: datetime
+    ) -> list[datetime]:
+        cutoff = now - timedelta(seconds=window)
+        query = (
             select(LoginAttempt.at)
             .where(LoginAttempt.key == key)
             .where(col(LoginAttempt.at) > cutoff)
+            .where(LoginAttempt.id != int(token))
         )
+        return list(self.session.exec(query).all())
 
-    def count(self, key: str, limit: Limit, now: datetime) -> int:
-        query = select(func.count()).select_from(
-            self._recent(key, limit, now).subquery()
+    def remove(self, key: str, token: str) -> None:
+        self.session.execute(
+            sa.delete(LoginAttempt).where(col(LoginAttempt.id) == int(token))
         )
-        return int(self.session.exec(query).one())
-
-    def retry_after(self, key: str, limit: Limit, now: datetime) -> int:
-        excess = self.count(key, limit, now) - limit.attempts
-        if excess < 0:
-            return 0
-        # The key is under its limit once the (excess+1)th oldest event expires.
-        query = (
-            self._recent(key, limit, now)
-            .order_by(col(LoginAttempt.at))
-            .offset(excess)
-            .limit(1)
-        )
-        oldest = self.session.exec(query).first()
-        if oldest is None:
-            return 0
-        if oldest.tzinfo is None:  # SQLite hands back naive UTC
-            oldest = oldest.replace(tzinfo=UTC)
-        expires = oldest + timedelta(seconds=limit.window)
-        return max(1, math.ceil((expires - now).total_seconds()))
+        self.session.flush()
 
     def clear(self, key: str) -> None:
         self.session.execute(
@@ -119,59 +157,106 @@ class DatabaseBackend:
 
 
 class RedisBackend:
-    """A counter per key that expires a window after its first event.
+    """A sorted set per key: one member per event, scored by its time.
 
-    Redis keeps the time, so `now` is not used: the window cannot be moved by a
-    test clock, only by Redis's own expiry.
+    Adding, pruning and reading happen in one MULTI/EXEC transaction, so an
+    event is visible to every worker before its own count is read.
     """
 
     def __init__(self, client: Any, prefix: str = "moraspar:rl:") -> None:
         self.client = client
         self.prefix = prefix
+        self._seen: dict[str, list[datetime]] = {}
 
-    def hit(self, key: str, limit: Limit, now: datetime) -> None:
+    def add(self, key: str, window: int, now: datetime) -> str:
         name = self.prefix + key
+        token = secrets.token_hex(8)
+        stamp = now.timestamp()
         pipe = self.client.pipeline(transaction=True)
-        # SET NX EX starts the window on the first event; INCR keeps the TTL.
-        pipe.set(name, 0, ex=limit.window, nx=True)
-        pipe.incr(name)
-        pipe.execute()
+        pipe.zadd(name, {token: stamp})
+        pipe.zremrangebyscore(name, "-inf", stamp - window)
+        pipe.zrange(name, 0, -1, withscores=True)
+        pipe.expire(name, window)
+        _added, _pruned, members, _expiry = pipe.execute()
+        self._seen[token] = [
+            datetime.fromtimestamp(score, tz=now.tzinfo)
+            for member, score in members
+            if _text(member) != token
+        ]
+        return token
 
-    def count(self, key: str, limit: Limit, now: datetime) -> int:
-        value = self.client.get(self.prefix + key)
-        return int(value) if value is not None else 0
+    def others(
+        self, key: str, token: str, window: int, now: datetime
+    ) -> list[datetime]:
+        # Read in the same transaction as the add: nothing can slip in between.
+        cutoff = now - timedelta(seconds=window)
+        return [at for at in self._seen.pop(token, []) if at > cutoff]
 
-    def retry_after(self, key: str, limit: Limit, now: datetime) -> int:
-        if self.count(key, limit, now) < limit.attempts:
-            return 0
-        ttl = int(self.client.ttl(self.prefix + key))
-        return max(1, ttl)
+    def remove(self, key: str, token: str) -> None:
+        self.client.zrem(self.prefix + key, token)
 
     def clear(self, key: str) -> None:
         self.client.delete(self.prefix + key)
 
 
-class SignInLimiter:
-    """Checks and counts failures for a set of keys, each with its own limit."""
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
+
+@dataclass
+class Attempt:
+    """One counted attempt: its events, and how long it must wait (0: go on)."""
+
+    limiter: "Limiter"
+    events: list[tuple[Check, str]] = field(default_factory=list)
+    wait: int = 0
+
+    def succeeded(self, *, keep_pair: bool = False) -> None:
+        """The password was right: it was no failure. keep_pair leaves the
+        pair's failures for a second step still to come."""
+        for check, token in self.events:
+            self.limiter.backend.remove(check.key, token)
+            if check.clear_on_success and not keep_pair:
+                self.limiter.backend.clear(check.key)
+        self.events = []
+
+    def failed(self) -> None:
+        """The password was wrong: the events stay and count."""
+        self.events = []
+
+
+class Limiter:
     def __init__(self, backend: Backend, *, clock: Clock = utcnow) -> None:
         self.backend = backend
         self.clock = clock
 
-    def retry_after(self, limits: Iterable[tuple[str, Limit]]) -> int:
-        """0 if every key is under its limit, else seconds to wait."""
+    def reserve(self, checks: Sequence[Check]) -> Attempt:
         now = self.clock()
-        waits = [
-            self.backend.retry_after(key, limit, now)
-            for key, limit in limits
-            if self.backend.count(key, limit, now) >= limit.attempts
-        ]
-        return max(waits, default=0)
+        attempt = Attempt(self)
+        for check in checks:
+            token = self.backend.add(check.key, check.rule.window, now)
+            attempt.events.append((check, token))
+        return attempt
 
-    def hit(self, limits: Iterable[tuple[str, Limit]]) -> None:
+    def judge(self, attempt: Attempt) -> int:
+        """Count the events (this attempt's already stored) and decide."""
         now = self.clock()
-        for key, limit in limits:
-            self.backend.hit(key, limit, now)
+        attempt.wait = max(
+            (
+                check.rule.wait(
+                    self.backend.others(check.key, token, check.rule.window, now),
+                    now,
+                )
+                for check, token in attempt.events
+            ),
+            default=0,
+        )
+        if attempt.wait:
+            # Refused before any check: it was no attempt at the password.
+            for check, token in attempt.events:
+                self.backend.remove(check.key, token)
+            attempt.events = []
+        return attempt.wait
 
     def clear(self, key: str) -> None:
         self.backend.clear(key)
@@ -181,8 +266,6 @@ class SignInLimiter:
 
 
 def init_app(app: Flask) -> None:
-    for name, value in DEFAULTS.items():
-        app.config.setdefault(name, value)
     url = app.config["REDIS_URL"]
     if url:
         import redis
@@ -190,9 +273,9 @@ def init_app(app: Flask) -> None:
         app.extensions["moraspar.redis"] = redis.Redis.from_url(url)
 
 
-def limiter(session: Session) -> SignInLimiter:
+def limiter(session: Session) -> Limiter:
     """The app's limiter: Redis when configured, else the request's database
-    session (the caller commits)."""
+    session."""
     clock: Clock = current_app.extensions.get("moraspar.clock", utcnow)
     client = current_app.extensions.get("moraspar.redis")
     backend: Backend
@@ -200,7 +283,23 @@ def limiter(session: Session) -> SignInLimiter:
         backend = RedisBackend(client, current_app.config["RATELIMIT_KEY_PREFIX"])
     else:
         backend = DatabaseBackend(session)
-    return SignInLimiter(backend, clock=clock)
+    return Limiter(backend, clock=clock)
+
+
+def admit(session: Session, checks: Sequence[Check]) -> Attempt:
+    """Count an attempt before the password or code is checked.
+
+    Commits the request's session twice: the stored events must be visible to
+    every other worker before they are counted, and a refused attempt's events
+    must be gone before the 429 goes out. Call it before the request changes
+    anything else.
+    """
+    chosen = limiter(session)
+    attempt = chosen.reserve(checks)
+    session.commit()
+    if chosen.judge(attempt):
+        session.commit()
+    return attempt
 
 
 def _digest(kind: str, value: str) -> str:
@@ -209,13 +308,12 @@ def _digest(kind: str, value: str) -> str:
     return f"{kind}:{mac.hexdigest()[:40]}"
 
 
-def _limit(name: str) -> Limit:
-    config = current_app.config
-    return Limit(int(config[name]), int(config["SIGNIN_WINDOW_SECONDS"]))
+def _window() -> int:
+    return int(current_app.config["SIGNIN_WINDOW_SECONDS"])
 
 
-def account_key(email: str) -> str:
-    return _digest("account", email.strip().lower())
+def _ceiling(name: str) -> Ceiling:
+    return Ceiling(int(current_app.config[name]), _window())
 
 
 def client_ip() -> str:
@@ -224,37 +322,55 @@ def client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def signin_limits(email: str) -> list[tuple[str, Limit]]:
+def pair_key(email: str) -> str:
+    return _digest("pair", f"{email.strip().lower()}|{client_ip()}")
+
+
+def signin_checks(email: str) -> list[Check]:
+    """Checks for a password or a code: the pair's delay, the IP's ceiling."""
+    config = current_app.config
+    backoff = Backoff(
+        int(config["SIGNIN_FREE_FAILURES"]),
+        int(config["SIGNIN_MAX_DELAY_SECONDS"]),
+        _window(),
+    )
     return [
-        (account_key(email), _limit("SIGNIN_LIMIT_ACCOUNT")),
-        (_digest("ip", client_ip()), _limit("SIGNIN_LIMIT_IP")),
+        Check(pair_key(email), backoff, clear_on_success=True),
+        Check(_digest("ip", client_ip()), _ceiling("SIGNIN_LIMIT_IP")),
     ]
 
 
-def reset_limits(email: str) -> list[tuple[str, Limit]]:
+def reset_checks(email: str) -> list[Check]:
     """Reset requests: per IP, and per address so nobody can flood a mailbox."""
     return [
-        (
+        Check(
             _digest("reset-account", email.strip().lower()),
-            _limit("SIGNIN_LIMIT_ACCOUNT"),
+            _ceiling("RESET_LIMIT_ACCOUNT"),
         ),
-        (_digest("reset-ip", client_ip()), _limit("RESET_LIMIT_IP")),
+        Check(_digest("reset-ip", client_ip()), _ceiling("RESET_LIMIT_IP")),
     ]
 
 
-def code_used_limits(user: User, step: int) -> list[tuple[str, Limit]]:
+def register_checks() -> list[Check]:
+    return [Check(_digest("register-ip", client_ip()), _ceiling("REGISTER_LIMIT_IP"))]
+
+
+def code_used_checks(user: User, step: int) -> list[Check]:
     """A one-time code is used up once it has signed someone in: its time step
     is remembered for the window (which must outlast the codes' 90 seconds)."""
-    window = max(int(current_app.config["SIGNIN_WINDOW_SECONDS"]), 120)
-    return [(_digest("code", f"{user.id}:{step}"), Limit(1, window))]
+    window = max(_window(), 120)
+    return [Check(_digest("code", f"{user.id}:{step}"), Ceiling(1, window))]
 
 
 def too_many_attempts(retry_after: int) -> Response:
-    """The 429 page in the user's language, with Retry-After."""
-    from moraspar.web.errors import MESSAGES
-
-    title, message = MESSAGES[429]
-    page = render_template("errors/error.html", code=429, title=title, message=message)
+    """The 429 page in the user's language: how long to wait, and until when."""
+    clock: Clock = current_app.extensions.get("moraspar.clock", utcnow)
+    wait = timedelta(seconds=retry_after)
+    page = render_template(
+        "auth/too_many_attempts.html",
+        wait=format_timedelta(wait, granularity="second", threshold=1.0),
+        until=format_datetime(clock() + wait, "short"),
+    )
     response = Response(page, status=429, mimetype="text/html")
     response.headers["Retry-After"] = str(retry_after)
     return response

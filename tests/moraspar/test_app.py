@@ -81,6 +81,7 @@ def test_production_refuses_the_default_secret(monkeypatch: Any) -> None:
         create_app({"DATABASE_URL": "sqlite://"})
     monkeypatch.setenv("MORASPAR_SECRET_KEY", "x" * 40)
     monkeypatch.setenv("MORASPAR_BASE_URL", "https://moraspar.mora.se")
+    monkeypatch.setenv("MORASPAR_TOTP_KEY", "k" * 43 + "=")
     app = create_app({"DATABASE_URL": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
 

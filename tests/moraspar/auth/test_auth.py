@@ -194,6 +194,10 @@ def test_company_registers_and_waits_for_approval(client: Any, db: Session) -> N
     }
     response = client.post_form("/register", data)
     assert response.status_code == 302
+    assert response.headers["Location"].endswith("/login")
+    welcome = db.exec(select(OutboxMessage)).one()
+    assert welcome.to_address == "anna@ostnorsvets.example"
+    client.post_form("/login", {"email": data["email"], "password": data["password"]})
     page = client.get("/company/").get_data(as_text=True)
     assert "Väntar på godkännande" in page
     company = db.exec(
@@ -202,6 +206,62 @@ def test_company_registers_and_waits_for_approval(client: Any, db: Session) -> N
     assert company.approved is False
     assert company.org_number == "556036-0793"
     assert company.lat is not None  # placed by the gazetteer
+
+
+def _registration(email: str, org_number: str = "556036-0793") -> dict[str, str]:
+    return {
+        "company_name": "Östnor Svets AB",
+        "org_number": org_number,
+        "locality": "Östnor",
+        "contact_name": "Anna Svetsare",
+        "email": email,
+        "password": "svetsning är kul",
+        "confirm": "svetsning är kul",
+    }
+
+
+def test_registration_does_not_tell_whether_an_address_has_an_account(
+    app: Any, client: Any, make_user: Any, db: Session
+) -> None:
+    owner = make_user(Role.TEACHER)
+    free = client.post_form(
+        "/register", _registration("ny@ostnorsvets.example"), follow_redirects=True
+    )
+    taken = app.test_client().post_form(
+        "/register",
+        _registration(owner.email.upper(), org_number="556677-8899"),
+        follow_redirects=True,
+    )
+    assert free.status_code == taken.status_code == 200
+
+    def answer(response: Any, email: str) -> str:
+        page = response.get_data(as_text=True).replace(email, "EMAIL")
+        return re.sub(r'name="csrf_token"[^>]*>', "", page)  # differs per visitor
+
+    assert answer(free, "ny@ostnorsvets.example") == answer(taken, owner.email)
+    assert db.exec(select(Organisation)).all()[-1].org_number == "556036-0793"
+    assert len(db.exec(select(Organisation)).all()) == 2  # the owner's and the new
+    told = db.exec(
+        select(OutboxMessage).where(OutboxMessage.to_address == owner.email)
+    ).one()
+    assert "already has an account" in told.body_text or "redan ett konto" in (
+        told.body_text
+    )
+
+
+def test_registration_is_limited_per_address(
+    app: Any, client: Any, db: Session
+) -> None:
+    app.config["REGISTER_LIMIT_IP"] = 2
+    numbers = ["556036-0793", "556677-8899", "556016-0680"]
+    codes = [
+        client.post_form(
+            "/register", _registration(f"n{i}@example.se", org_number=number)
+        ).status_code
+        for i, number in enumerate(numbers)
+    ]
+    assert codes == [302, 302, 429]
+    assert len(db.exec(select(Organisation)).all()) == 2
 
 
 def test_registration_reports_each_bad_field(client: Any, db: Session) -> None:

@@ -72,6 +72,7 @@ def test_static_files_stay_cacheable(client: Any, auth: Any) -> None:
 def test_hsts_only_in_production(client: Any, monkeypatch: Any) -> None:
     assert "Strict-Transport-Security" not in client.get("/login").headers
     monkeypatch.setenv("MORASPAR_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("MORASPAR_TOTP_KEY", "k" * 43 + "=")
     app = create_app(
         {
             "DATABASE_URL": "sqlite://",

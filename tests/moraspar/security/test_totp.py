@@ -1,11 +1,17 @@
 """The optional second factor for company accounts."""
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
+import pytest
+from cryptography.fernet import Fernet
 from sqlmodel import Session, select
 
+from moraspar import create_app
+from moraspar.auth import totp
+from moraspar.config import ConfigError
 from moraspar.models import AuditEvent, Role, User
 from tests.conftest import PASSWORD
 
@@ -21,7 +27,7 @@ def _wrong(code: str) -> str:
 
 
 def test_company_user_turns_two_step_sign_in_on_and_off(
-    client: Any, auth: Any, db: Session
+    app: Any, client: Any, auth: Any, db: Session
 ) -> None:
     user = auth.login(Role.COMPANY, language="en")
     page = client.get("/profile/two-factor")
@@ -41,7 +47,9 @@ def test_company_user_turns_two_step_sign_in_on_and_off(
     right = client.post_form("/profile/two-factor", {"code": _code(secret[1])})
     assert right.status_code == 302
     db.expire_all()
-    assert db.get(User, user.id).totp_secret == secret[1]  # type: ignore[union-attr]
+    stored = db.get(User, user.id).totp_secret  # type: ignore[union-attr]
+    assert stored and secret[1] not in stored  # encrypted, never in clear
+    assert totp.secret_box(app.config).open(stored) == (secret[1], False)
     assert "on" in client.get("/profile").get_data(as_text=True)
 
     refused = client.post_form("/profile/two-factor/disable", {"password": "nope"})
@@ -93,7 +101,9 @@ def test_a_code_works_only_once(client: Any, auth: Any, make_user: Any) -> None:
     assert client.get("/company/").status_code == 302
 
 
-def test_code_step_is_rate_limited(client: Any, make_user: Any) -> None:
+def test_code_step_is_rate_limited(app: Any, client: Any, make_user: Any) -> None:
+    moment = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+    app.extensions["moraspar.clock"] = lambda: moment  # no delay runs out
     user = make_user(Role.COMPANY, totp_secret=SECRET)
     client.post_form("/login", {"email": user.email, "password": PASSWORD})
     wrong = _wrong(_code())
@@ -126,3 +136,57 @@ def test_pending_step_dies_when_the_session_token_rotates(
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/login")
     assert client.get("/company/").status_code == 302
+
+
+def test_a_secret_stored_in_clear_is_encrypted_when_first_used(
+    app: Any, client: Any, make_user: Any, db: Session
+) -> None:
+    user = make_user(Role.COMPANY, totp_secret=SECRET)  # as an older version stored
+    client.post_form("/login", {"email": user.email, "password": PASSWORD})
+    assert client.post_form("/login/code", {"code": _code()}).status_code == 302
+    db.expire_all()
+    stored = db.get(User, user.id).totp_secret  # type: ignore[union-attr]
+    assert stored and SECRET not in stored
+    assert totp.secret_box(app.config).open(stored)[0] == SECRET
+
+
+def test_keys_rotate(app: Any, client: Any, make_user: Any, db: Session) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    sealed = totp.secret_box({"TOTP_KEY": old}).seal(SECRET)
+    user = make_user(Role.COMPANY, totp_secret=sealed)
+    app.config["TOTP_KEY"] = f"{new},{old}"
+    client.post_form("/login", {"email": user.email, "password": PASSWORD})
+    assert client.post_form("/login/code", {"code": _code()}).status_code == 302
+    db.expire_all()
+    stored = db.get(User, user.id).totp_secret  # type: ignore[union-attr]
+    assert stored is not None
+    assert totp.secret_box({"TOTP_KEY": new}).open(stored) == (SECRET, False)
+
+
+def test_production_refuses_to_start_without_a_totp_key(monkeypatch: Any) -> None:
+    monkeypatch.setenv("MORASPAR_SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("MORASPAR_TOTP_KEY", raising=False)
+    with pytest.raises(ConfigError, match="TOTP_KEY"):
+        create_app({"DATABASE_URL": "sqlite://", "ENV": "production"})
+
+
+@pytest.mark.parametrize("code", ["٣٣٣٣٣٣", "①②③④⑤⑥", "１２３４５６"])
+def test_digits_of_other_scripts_are_a_form_error(
+    client: Any, auth: Any, make_user: Any, code: str
+) -> None:
+    user = make_user(Role.COMPANY, totp_secret=SECRET, language="en")
+    client.post_form("/login", {"email": user.email, "password": PASSWORD})
+    response = client.post_form("/login/code", {"code": code})
+    assert response.status_code == 200
+    assert "siffrorna 0" in response.get_data(as_text=True)  # not signed in: sv
+    assert client.get("/company/").status_code == 302
+    setup = make_user(Role.COMPANY, language="en")
+    auth.login(setup)
+    client.get("/profile/two-factor")
+    response = client.post_form("/profile/two-factor", {"code": code})
+    assert response.status_code == 200
+    assert "digits 0 to 9" in response.get_data(as_text=True)
+
+
+def test_matching_step_refuses_digits_of_other_scripts() -> None:
+    assert totp.matching_step(SECRET, "٣٣٣٣٣٣", datetime.now(UTC)) is None
