@@ -1,7 +1,7 @@
 """Check status columns against their allowed values
 
 Revision ID: status_checks
-Revises: 0002
+Revises: totp_secret_encrypted
 Create Date: 2026-12-02 14:10:00.000000
 
 Each status column gets a CHECK constraint named ck_<table>_status, as the
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = "status_checks"
-down_revision: str | None = "0002"
+down_revision: str | None = "totp_secret_encrypted"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
