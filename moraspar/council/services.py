@@ -5,7 +5,6 @@ never commit, and raise the named errors below. Nothing here imports flask or
 wtforms. Match runs live in moraspar.council.runs.
 """
 
-import importlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from moraspar import audit
+from moraspar.bookings import services as bookings
 from moraspar.council import runs
 from moraspar.models import (
     AuditEvent,
@@ -134,14 +134,6 @@ def _check(
         )
 
 
-def _approval_hook() -> Any:
-    """The bookings feature's hook, if that feature is installed."""
-    try:
-        return importlib.import_module("moraspar.bookings.services")
-    except ImportError:
-        return None
-
-
 def _apply(
     session: Session,
     proposal: MatchProposal,
@@ -194,9 +186,7 @@ def _apply(
     )
     session.flush()
     if action == APPROVE:
-        bookings = _approval_hook()
-        if bookings is not None and hasattr(bookings, "on_proposal_approved"):
-            bookings.on_proposal_approved(session, proposal=proposal, actor=actor)
+        bookings.on_proposal_approved(session, proposal=proposal, actor=actor)
 
 
 def decide(
@@ -213,8 +203,8 @@ def decide(
     Raises InvalidDecision (nothing written) when the proposal's state does not
     allow it, NoFreePlaces when approving a full placement, and
     DeclineReasonRequired / CommentRequired for an incomplete decline.
-    Approving calls moraspar.bookings.services.on_proposal_approved when it
-    exists.
+    Approving asks both sides to confirm, through
+    moraspar.bookings.services.on_proposal_approved.
     """
     _check([proposal], action, decline_reason, comment)
     _apply(
@@ -304,13 +294,6 @@ def reverse(
         **_transition_detail(previous, ProposalStatus.PROPOSED, reason.strip()),
     )
     session.flush()
-    bookings = _approval_hook()
-    if (
-        previous == ProposalStatus.APPROVED
-        and bookings is not None
-        and hasattr(bookings, "on_proposal_reversed")
-    ):
-        bookings.on_proposal_reversed(session, proposal=proposal, actor=actor)
     return proposal
 
 
