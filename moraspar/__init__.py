@@ -9,6 +9,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from moraspar.cli import register_commands
     from moraspar.config import configure
     from moraspar.extensions import register_extensions
+    from moraspar.notifications.badge import register_unread_badge
     from moraspar.paths import template_folder
     from moraspar.web.blueprints import register_blueprints
     from moraspar.web.errors import register_errorhandlers
@@ -17,6 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure(app, test_config)
     register_extensions(app)
     register_blueprints(app)
+    register_unread_badge(app)
     register_errorhandlers(app)
     register_commands(app)
     return app

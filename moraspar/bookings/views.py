@@ -225,13 +225,3 @@ def evaluate(booking_id: int) -> BaseResponse | str:
         flash(_("Thank you for your evaluation."), "success")
         return redirect(url_for("bookings.index", when=When.PAST))
     return render_template("bookings/evaluate.html", view=view, form=form)
-
-
-@bp.app_context_processor
-def booking_helpers() -> dict[str, object]:
-    """`company_ratings(id)` for the company page (templates/bookings/_ratings.html)."""
-
-    def ratings(company_id: int) -> services.Ratings | None:
-        return services.company_ratings(get_session(), company_id)
-
-    return {"company_ratings": ratings}

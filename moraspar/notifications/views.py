@@ -61,15 +61,3 @@ def iso_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
-
-
-@bp.app_context_processor
-def unread_badge() -> dict[str, object]:
-    """`unread_notifications()` for the header badge; one COUNT when called."""
-
-    def unread() -> int:
-        if not (current_user and current_user.is_authenticated):
-            return 0
-        return services.unread_count(get_session(), user_id=current_user.id)
-
-    return {"unread_notifications": unread}
