@@ -21,6 +21,8 @@ from moraspar.council import runs
 from moraspar.models import (
     AuditEvent,
     Booking,
+    Council,
+    CouncilMember,
     MatchProposal,
     MatchRun,
     Need,
@@ -295,6 +297,19 @@ def reverse(
     )
     session.flush()
     return proposal
+
+
+# -- councils ------------------------------------------------------------------
+
+
+def councils_of(session: Session, *, user: User) -> Sequence[Council]:
+    """The councils the user sits on, by name."""
+    return session.exec(
+        select(Council)
+        .join(CouncilMember, col(CouncilMember.council_id) == Council.id)
+        .where(CouncilMember.user_id == user.id)
+        .order_by(col(Council.name), col(Council.id))
+    ).all()
 
 
 # -- the review board --------------------------------------------------------

@@ -17,23 +17,25 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from moraspar.auth.current import signed_in_user
 from moraspar.council import forms, runs, services
 from moraspar.db import get_engine, get_session
 from moraspar.models import (
-    Council,
-    CouncilMember,
     MatchProposal,
     MatchRun,
     ProposalStatus,
     RunStatus,
     User,
 )
-from moraspar.reference.labels import KIND_LABELS, PROPOSAL_STATUS_LABELS
+from moraspar.reference.labels import (
+    KIND_LABELS,
+    PROPOSAL_STATUS_LABELS,
+    RUN_STATUS_LABELS,
+    label,
+)
 from moraspar.web.pagination import Page, page_number, paginate
 from moraspar.web.redirects import safe_next
 
@@ -49,13 +51,7 @@ def _back(default: str) -> str:
 
 
 def _run_status_label(status: str) -> str:
-    labels = {
-        RunStatus.QUEUED: _("Queued"),
-        RunStatus.RUNNING: _("Running"),
-        RunStatus.DONE: _("Done"),
-        RunStatus.FAILED: _("Failed"),
-    }
-    return labels.get(status, status)  # type: ignore[call-overload]
+    return label(RUN_STATUS_LABELS, status)
 
 
 def _date_arg(name: str) -> date | None:
@@ -141,15 +137,9 @@ def _work(app: Flask, run_id: int, actor_id: int | None) -> None:
 @bp.route("/")
 def home() -> str:
     db = get_session()
-    councils = db.exec(
-        select(Council)
-        .join(CouncilMember, col(CouncilMember.council_id) == Council.id)
-        .where(CouncilMember.user_id == current_user.id)
-        .order_by(Council.name)
-    ).all()
     return render_template(
         "council/home.html",
-        councils=councils,
+        councils=services.councils_of(db, user=signed_in_user()),
         counts=services.status_counts(db),
         statuses=list(ProposalStatus),
         latest=runs.latest_run(db),
