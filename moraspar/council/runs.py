@@ -651,10 +651,9 @@ def _run(
         session.add(run)
         audit.record(
             session,
+            run,
             actor=actor,
             action="match_run.done",
-            entity="match_run",
-            entity_id=the_id,
             proposals=summary.proposals,
             students_covered=summary.students_covered,
             uncovered_needs=summary.uncovered_needs,
@@ -685,10 +684,9 @@ def _mark_failed(
     session.add(run)
     audit.record(
         session,
+        run,
         actor=actor,
         action="match_run.fail",
-        entity="match_run",
-        entity_id=run_id,
         error=reason,
     )
     session.commit()

@@ -97,6 +97,11 @@ def test_run_stores_a_scored_proposal_with_reasons_and_students(
     gap_rows = db.exec(select(ProgrammeGapMatch)).all()
     assert [g.skill_gap_id for g in gap_rows] == [gap.id]
     assert gap_rows[0].run_id == summary.run_id
+    done = db.exec(
+        select(AuditEvent).where(AuditEvent.action == "match_run.done")
+    ).one()
+    assert (done.entity, done.entity_id) == ("match_run", summary.run_id)
+    assert done.details["proposals"] == 1
 
 
 def test_rerun_keeps_decisions_and_never_reproposes_a_declined_pair(
@@ -225,9 +230,10 @@ def test_failed_run_keeps_previous_proposals_and_says_why(
     assert run.status == RunStatus.FAILED
     assert "ranker exploded" in run.error
     assert run.finished_at is not None
-    assert db.exec(
+    event = db.exec(
         select(AuditEvent).where(AuditEvent.action == "match_run.fail")
     ).one()
+    assert (event.entity, event.entity_id) == ("match_run", run.id)
 
 
 def test_failure_while_saving_rolls_back_everything(
