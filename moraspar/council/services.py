@@ -57,6 +57,11 @@ class NoFreePlaces(InvalidDecision):
     """Approving would give the placement more students than it has places."""
 
 
+class NeedCovered(InvalidDecision):
+    """Approving would give the need more students than it has: other
+    proposals already cover all of them."""
+
+
 class DeclineReasonRequired(CouncilError):
     pass
 
@@ -116,6 +121,52 @@ def _free_places(session: Session, placement: Placement, *, besides: int) -> int
     return placement.places - placement.places_booked - int(taken)
 
 
+def _students_left(session: Session, need: Need, *, besides: int) -> int:
+    """The need's students that no other proposal covers (proposed, deferred,
+    approved or booked: what the allocation overview counts as covered)."""
+    covered = session.exec(
+        select(func.coalesce(func.sum(MatchProposal.students), 0))
+        .where(MatchProposal.need_id == need.id)
+        .where(col(MatchProposal.status).in_(COVERING))
+        .where(MatchProposal.id != besides)
+    ).one()
+    return need.students - int(covered)
+
+
+def _lock(session: Session, proposals: Sequence[MatchProposal]) -> None:
+    """Lock the needs and placements of the proposals (PostgreSQL: SELECT ...
+    FOR UPDATE, needs then placements, each in id order, so that two decisions
+    never wait on each other in a circle), then read the proposals again.
+
+    Approvals on one placement or for one need thus run one after another and
+    each sees the students the one before it approved: the free-places check
+    and the write that uses it are one step. SQLite has no row locks; there a
+    writing request holds the database's write lock from its first statement
+    (moraspar.db), which serialises the same way.
+    """
+    need_ids = sorted({p.need_id for p in proposals})
+    placement_ids = sorted({p.placement_id for p in proposals})
+    session.exec(
+        select(Need)
+        .where(col(Need.id).in_(need_ids))
+        .order_by(col(Need.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    session.exec(
+        select(Placement)
+        .where(col(Placement.id).in_(placement_ids))
+        .order_by(col(Placement.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    session.exec(
+        select(MatchProposal)
+        .where(col(MatchProposal.id).in_([p.id for p in proposals]))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def _check(
     proposals: Sequence[MatchProposal],
     action: str,
@@ -161,10 +212,17 @@ def _apply(
             raise NoFreePlaces(
                 "the placement has no free places left", proposal_ids=[proposal.id or 0]
             )
+        left = _students_left(session, need, besides=proposal.id or 0)
+        if left < 1:
+            raise NeedCovered(
+                "other proposals cover all of the need's students",
+                proposal_ids=[proposal.id or 0],
+            )
         # A ranked-only pair (0 students allocated) is approved for as many
-        # students as fit, so the booking knows how many to confirm.
+        # students as fit, so the booking knows how many to confirm; no
+        # approval gives the placement or the need more than it has.
         wanted = proposal.students or need.students
-        proposal.students = max(1, min(wanted, free))
+        proposal.students = min(wanted, free, left)
     proposal.status = TARGET[action]
     proposal.decided_by_id = actor.id if actor else None
     proposal.decided_at = utcnow()
@@ -203,11 +261,16 @@ def decide(
     """Approve, decline (with a reason from DECLINE_REASONS) or defer one proposal.
 
     Raises InvalidDecision (nothing written) when the proposal's state does not
-    allow it, NoFreePlaces when approving a full placement, and
-    DeclineReasonRequired / CommentRequired for an incomplete decline.
+    allow it, NoFreePlaces when approving a full placement, NeedCovered when
+    other proposals already cover the need's students, and
+    DeclineReasonRequired / CommentRequired for an incomplete decline. An
+    approval is for the proposal's students, or the need's for a ranked-only
+    pair, but never more than the placement's free places and the need's
+    uncovered students.
     Approving asks both sides to confirm, through
     moraspar.bookings.services.on_proposal_approved.
     """
+    _lock(session, [proposal])
     _check([proposal], action, decline_reason, comment)
     _apply(
         session,
@@ -245,6 +308,7 @@ def decide_many(
     missing = set(wanted) - {p.id for p in proposals}
     if missing:
         raise InvalidDecision("unknown proposals", proposal_ids=sorted(missing))
+    _lock(session, proposals)
     _check(proposals, action, decline_reason, comment)
     for proposal in proposals:
         _apply(

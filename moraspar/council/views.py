@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlmodel import Session
 from werkzeug.wrappers import Response
 
@@ -82,6 +83,14 @@ def _filters() -> services.BoardFilters:
 def _flash_invalid(error: services.InvalidDecision) -> None:
     if isinstance(error, services.NoFreePlaces):
         flash(_("The placement has no free places left to approve."), "error")
+    elif isinstance(error, services.NeedCovered):
+        flash(
+            _(
+                "Nothing was approved: other proposals already cover all of the "
+                "need's students. Decline or reverse one of them first."
+            ),
+            "error",
+        )
     elif error.proposal_ids and len(error.proposal_ids) > 1:
         flash(
             _(
@@ -324,8 +333,17 @@ def decide(proposal_id: int) -> Response | tuple[str, int]:
         _flash_invalid(exc)
         return redirect(url_for("council.proposal", proposal_id=proposal_id))
     db.commit()
+    if form.action.data == services.APPROVE:
+        flash(
+            ngettext(
+                "The proposal is approved for %(num)d student.",
+                "The proposal is approved for %(num)d students.",
+                item.students,
+            ),
+            "success",
+        )
+        return redirect(_back(url_for("council.board")))
     messages = {
-        services.APPROVE: _("The proposal is approved."),
         services.DECLINE: _("The proposal is declined."),
         services.DEFER: _("The proposal is deferred."),
     }

@@ -318,6 +318,11 @@ def _refusal(error: services.DecisionRefused) -> str:
     cause = error.__cause__
     if isinstance(cause, council_services.NoFreePlaces):
         return _("The placement has no free places left, so it cannot be approved.")
+    if isinstance(cause, council_services.NeedCovered):
+        return _(
+            "Other proposals already cover all of the need's students, so this "
+            "one cannot be approved."
+        )
     if isinstance(cause, council_services.DeclineReasonRequired):
         return _("Choose why the proposal is declined.")
     return _(

@@ -431,6 +431,52 @@ def test_approval_is_limited_by_free_places(
         services.decide(db, proposal=third, action="approve", actor=council)
 
 
+def test_a_ranked_only_approval_never_over_covers_the_need(
+    client: Any, auth: Any, db: Session, propose: Any, make_need: Any, make_school: Any
+) -> None:
+    need = make_need(make_school(), students=4)
+    covering = propose(0.9, need=need, students=4, status=ProposalStatus.APPROVED)
+    ranked_only = propose(0.8, need=need, students=0)
+    auth.login(Role.COUNCIL, language="en")
+
+    response = client.post_form(
+        f"/council/proposals/{ranked_only.id}/decide",
+        {"action": "approve"},
+        follow_redirects=True,
+    )
+
+    assert "other proposals already cover all of the need" in (
+        response.get_data(as_text=True)
+    )
+    stored = _reload(db, ranked_only)
+    assert (stored.status, stored.students) == (ProposalStatus.PROPOSED, 0)
+    assert not _audit(db, "proposal.approve")
+    assert _reload(db, covering).students == 4
+
+
+def test_an_approval_gets_only_the_students_the_need_still_lacks(
+    client: Any, auth: Any, db: Session, propose: Any, make_need: Any, make_school: Any
+) -> None:
+    need = make_need(make_school(), students=4)
+    propose(0.9, need=need, students=3, status=ProposalStatus.APPROVED)
+    ranked_only = propose(0.8, need=need, students=0)
+    council = auth.login(Role.COUNCIL, language="en")
+
+    response = client.post_form(
+        f"/council/proposals/{ranked_only.id}/decide",
+        {"action": "approve"},
+        follow_redirects=True,
+    )
+
+    assert "The proposal is approved for 1 student." in response.get_data(as_text=True)
+    assert _reload(db, ranked_only).students == 1
+    (event,) = _audit(db, "proposal.approve")
+    assert event.details["students"] == 1
+    allocated_before = propose(0.7, need=need, students=3)
+    with pytest.raises(services.NeedCovered):
+        services.decide(db, proposal=allocated_before, action="approve", actor=council)
+
+
 def test_approval_answered_by_a_side_cannot_be_reversed(
     db: Session, propose: Any, make_user: Any
 ) -> None:
