@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from moraspar.auth.current import signed_in_user
 from moraspar.bookings import forms, services
 from moraspar.bookings.services import Side, When
+from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.models import PostingKind
 from moraspar.web.pagination import page_number, paginate
@@ -63,7 +64,9 @@ def index() -> str:
         when = When.UPCOMING
     page = paginate(
         db,
-        services.bookings_query(user, when=when, today=today()),
+        services.bookings_query(
+            user, when=when, today=today(), scope=scope_of(db, user=user)
+        ),
         page=page_number(request.args.get("page")),
         per_page=20,
     )

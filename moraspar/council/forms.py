@@ -63,7 +63,15 @@ def _check_decline(action: str | None, reason: Any, comment: Any) -> None:
 
 
 class RunForm(FlaskForm):
-    """Starts a match run (a button: only the CSRF token)."""
+    """Starts a match run for one of the user's councils (a hidden field when
+    they sit on one only)."""
+
+    council_id = SelectField(_l("Council"), coerce=int)
+
+    def set_councils(self, choices: list[tuple[int, str]]) -> None:
+        self.council_id.choices = choices
+        if len(choices) == 1 and not self.council_id.raw_data:
+            self.council_id.data = choices[0][0]  # the only council: no choice
 
 
 class DecisionForm(FlaskForm):

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 from moraspar import audit
 from moraspar.bookings import services as bookings
 from moraspar.council import runs
+from moraspar.council.scope import CouncilScope, check_organisation, within
 from moraspar.models import (
     AuditEvent,
     Booking,
@@ -291,18 +292,22 @@ def decide_many(
     actor: User | None,
     decline_reason: str = "",
     comment: str = "",
+    scope: CouncilScope,
 ) -> list[MatchProposal]:
     """The same decision on several proposals: all of them or none.
 
     Raises InvalidDecision naming the proposals that cannot take it (unknown
-    ids included) before anything is written.
+    ids and proposals outside the scope's councils included) before anything
+    is written.
     """
     wanted = sorted(set(proposal_ids))
     if not wanted:
         raise InvalidDecision("no proposals selected")
     proposals = session.exec(
         select(MatchProposal)
+        .join(Need, col(Need.id) == MatchProposal.need_id)
         .where(col(MatchProposal.id).in_(wanted))
+        .where(within(scope, Need.school_id))
         .order_by(col(MatchProposal.score).desc(), col(MatchProposal.id))
     ).all()
     missing = set(wanted) - {p.id for p in proposals}
@@ -417,9 +422,10 @@ class BoardRow:
 School = aliased(Organisation, name="school")
 
 
-def board_query(filters: BoardFilters) -> Any:
+def board_query(filters: BoardFilters, *, scope: CouncilScope) -> Any:
     """Proposals with their need, placement, company, school and programme in
-    one statement (no N+1), best first, or grouped and best first within."""
+    one statement (no N+1), best first, or grouped and best first within; only
+    those of needs of schools in the scope's areas."""
     query = (
         select(  # type: ignore[call-overload]  # six entities: past the stubs' overloads
             MatchProposal, Need, Placement, Organisation, School, Programme
@@ -429,6 +435,7 @@ def board_query(filters: BoardFilters) -> Any:
         .join(Organisation, col(Organisation.id) == Placement.company_id)
         .join(School, School.id == Need.school_id)
         .outerjoin(Programme, col(Programme.id) == Need.programme_id)
+        .where(within(scope, Need.school_id))
     )
     if filters.status != STATUS_ALL:
         query = query.where(MatchProposal.status == filters.status)
@@ -464,20 +471,28 @@ def board_query(filters: BoardFilters) -> Any:
 
 
 def board(
-    session: Session, *, filters: BoardFilters, page: int, per_page: int
+    session: Session,
+    *,
+    filters: BoardFilters,
+    page: int,
+    per_page: int,
+    scope: CouncilScope,
 ) -> Page[BoardRow]:
-    result = paginate(session, board_query(filters), page=page, per_page=per_page)
+    result = paginate(
+        session, board_query(filters, scope=scope), page=page, per_page=per_page
+    )
     rows = [BoardRow(*row) for row in result.items]
     return Page(
         items=rows, page=result.page, per_page=result.per_page, total=result.total
     )
 
 
-def board_options(session: Session) -> dict[str, Any]:
+def board_options(session: Session, *, scope: CouncilScope) -> dict[str, Any]:
     """What the board's filters can choose from: programmes and localities."""
     programmes = session.exec(
         select(Programme.id, Programme.name, Organisation.name)
         .join(Organisation, col(Organisation.id) == Programme.school_id)
+        .where(within(scope, Programme.school_id))
         .where(
             col(Programme.id).in_(
                 select(Need.programme_id)
@@ -490,6 +505,8 @@ def board_options(session: Session) -> dict[str, Any]:
     localities = session.exec(
         select(Placement.locality)
         .join(MatchProposal, col(MatchProposal.placement_id) == Placement.id)
+        .join(Need, col(Need.id) == MatchProposal.need_id)
+        .where(within(scope, Need.school_id))
         .where(Placement.locality != "")
         .distinct()
         .order_by(col(Placement.locality))
@@ -512,9 +529,27 @@ class ProposalView:
         return max(0, self.placement.places - self.placement.places_booked)
 
 
-def proposal_view(session: Session, *, proposal_id: int) -> ProposalView | None:
+def check_proposal(
+    session: Session, *, scope: CouncilScope, proposal: MatchProposal
+) -> None:
+    """NotAMember unless the proposal's need is of a school in the scope's areas."""
+    need = session.get(Need, proposal.need_id)
+    check_organisation(
+        session, scope=scope, organisation_id=need.school_id if need else None
+    )
+
+
+def proposal_view(
+    session: Session, *, proposal_id: int, scope: CouncilScope
+) -> ProposalView | None:
+    """The proposal with its parties and history; None if there is no such
+    proposal, NotAMember if it is outside the scope's councils."""
+    proposal = session.get(MatchProposal, proposal_id)
+    if proposal is None:
+        return None
+    check_proposal(session, scope=scope, proposal=proposal)
     row = session.exec(
-        board_query(BoardFilters(status=STATUS_ALL)).where(
+        board_query(BoardFilters(status=STATUS_ALL), scope=scope).where(
             MatchProposal.id == proposal_id
         )
     ).first()
@@ -539,9 +574,12 @@ def proposal_view(session: Session, *, proposal_id: int) -> ProposalView | None:
     )
 
 
-def status_counts(session: Session) -> dict[str, int]:
+def status_counts(session: Session, *, scope: CouncilScope) -> dict[str, int]:
     rows = session.exec(
-        select(MatchProposal.status, func.count()).group_by(col(MatchProposal.status))
+        select(MatchProposal.status, func.count())
+        .join(Need, col(Need.id) == MatchProposal.need_id)
+        .where(within(scope, Need.school_id))
+        .group_by(col(MatchProposal.status))
     ).all()
     return {status: int(n) for status, n in rows}
 
@@ -667,11 +705,13 @@ def _diagnose(
 
 
 def allocation_overview(
-    session: Session, *, today: date | None = None
+    session: Session, *, scope: CouncilScope, today: date | None = None
 ) -> AllocationOverview:
-    """Per open need: students, students covered by non-declined proposals, and
-    for needs not fully covered the first reason that explains it."""
-    run = runs.latest_run(session, status=RunStatus.DONE)
+    """Per open need of the scope's schools: students, students covered by
+    non-declined proposals, and for needs not fully covered the first reason
+    that explains it. Places are counted over every council: a placement
+    taken by another council's need is taken."""
+    run = runs.latest_run(session, status=RunStatus.DONE, scope=scope)
     overview = AllocationOverview(run=run)
     if run is None:
         return overview
@@ -681,6 +721,7 @@ def allocation_overview(
         .join(Organisation, col(Organisation.id) == Need.school_id)
         .where(Need.status == PostingStatus.OPEN)
         .where(sa.or_(col(Need.end_date).is_(None), col(Need.end_date) >= today))
+        .where(within(scope, Need.school_id))
         .order_by(col(Need.start_date), col(Need.id))
     ).all()
     covered: dict[int, list[int]] = defaultdict(lambda: [0, 0])

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from moraspar.auth.current import signed_in_user
-from moraspar.council import forms, runs, services
+from moraspar.council import forms, runs, scope, services
 from moraspar.db import get_engine, get_session
 from moraspar.models import (
     MatchProposal,
@@ -37,13 +37,29 @@ from moraspar.reference.labels import (
     RUN_STATUS_LABELS,
     label,
 )
+from moraspar.web.errors import render_error
 from moraspar.web.pagination import Page, page_number, paginate
 from moraspar.web.redirects import safe_next
 
 bp = Blueprint("council", __name__)
+# Work of a council the user does not sit on: 403, on every page here.
+bp.register_error_handler(scope.NotAMember, lambda _error: render_error(403))
 
 
 # -- helpers ---------------------------------------------------------------
+
+
+def _scope() -> scope.CouncilScope:
+    """The councils whose work the signed-in user sees (admins: all)."""
+    return scope.scope_of(get_session(), user=signed_in_user())
+
+
+def _run_form(within: scope.CouncilScope) -> forms.RunForm:
+    form = forms.RunForm()
+    form.set_councils(
+        [(c.id, c.name) for c in scope.councils(get_session(), scope=within) if c.id]
+    )
+    return form
 
 
 def _back(default: str) -> str:
@@ -146,13 +162,14 @@ def _work(app: Flask, run_id: int, actor_id: int | None) -> None:
 @bp.route("/")
 def home() -> str:
     db = get_session()
+    mine = _scope()
     return render_template(
         "council/home.html",
         councils=services.councils_of(db, user=signed_in_user()),
-        counts=services.status_counts(db),
+        counts=services.status_counts(db, scope=mine),
         statuses=list(ProposalStatus),
-        latest=runs.latest_run(db),
-        run_form=forms.RunForm(),
+        latest=runs.latest_run(db, scope=mine),
+        run_form=_run_form(mine),
         run_status_label=_run_status_label,
     )
 
@@ -160,16 +177,17 @@ def home() -> str:
 @bp.route("/runs")
 def runs_list() -> str:
     db = get_session()
+    mine = _scope()
     page: Page[Any] = paginate(
         db,
-        runs.recent_runs_query(),
+        runs.recent_runs_query(scope=mine),
         page=page_number(request.args.get("page")),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template(
         "council/runs.html",
         page=page,
-        run_form=forms.RunForm(),
+        run_form=_run_form(mine),
         run_status_label=_run_status_label,
     )
 
@@ -177,17 +195,23 @@ def runs_list() -> str:
 @bp.route("/runs/new", methods=["POST"])
 def run_start() -> Response:
     db = get_session()
-    form = forms.RunForm()
+    mine = _scope()
+    form = _run_form(mine)
+    if not form.council_id.choices:
+        flash(_("You sit on no council, so there is nothing to match."), "error")
+        return redirect(url_for("council.runs_list"))
     if not form.validate_on_submit():
         flash(_("The form had expired. Please send it again."), "error")
         return redirect(url_for("council.runs_list"))
     actor = signed_in_user()
     try:
-        new_run = runs.create_run(db, actor=actor)
+        new_run = runs.create_run(db, actor=actor, council_id=form.council_id.data)
     except runs.RunInProgress as exc:
         db.rollback()
         flash(_("A matching run is already under way."), "info")
-        return redirect(url_for("council.run", run_id=exc.run.id))
+        if mine.has(exc.run.council_id) or exc.run.council_id is None:
+            return redirect(url_for("council.run", run_id=exc.run.id))
+        return redirect(url_for("council.runs_list"))
     db.commit()
     assert new_run.id is not None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -202,6 +226,7 @@ def run(run_id: int) -> str:
     match_run = db.get(MatchRun, run_id)
     if match_run is None:
         abort(404)
+    runs.check_run(_scope(), match_run)
     summary = (
         runs.run_summary(db, match_run) if match_run.status == RunStatus.DONE else None
     )
@@ -219,6 +244,7 @@ def run_status(run_id: int) -> Response:
     match_run = get_session().get(MatchRun, run_id)
     if match_run is None:
         abort(404)
+    runs.check_run(_scope(), match_run)
     finished = match_run.status in (RunStatus.DONE, RunStatus.FAILED)
     return jsonify(
         id=match_run.id,
@@ -250,18 +276,20 @@ def _run_text(match_run: MatchRun) -> str:
 @bp.route("/board")
 def board() -> str:
     db = get_session()
+    mine = _scope()
     filters = _filters()
     page = services.board(
         db,
         filters=filters,
         page=page_number(request.args.get("page")),
         per_page=current_app.config["PAGE_SIZE"],
+        scope=mine,
     )
     return render_template(
         "council/board.html",
         page=page,
         filters=filters,
-        options=services.board_options(db),
+        options=services.board_options(db, scope=mine),
         kinds=KIND_LABELS,
         statuses=PROPOSAL_STATUS_LABELS,
         bulk_form=forms.BulkForm(),
@@ -271,7 +299,9 @@ def board() -> str:
 
 @bp.route("/proposals/<int:proposal_id>")
 def proposal(proposal_id: int) -> str:
-    view = services.proposal_view(get_session(), proposal_id=proposal_id)
+    view = services.proposal_view(
+        get_session(), proposal_id=proposal_id, scope=_scope()
+    )
     if view is None:
         abort(404)
     return render_template(
@@ -298,7 +328,9 @@ def _render_proposal_errors(
     decision_form: forms.DecisionForm | None = None,
     reverse_form: forms.ReverseForm | None = None,
 ) -> tuple[str, int]:
-    view = services.proposal_view(get_session(), proposal_id=proposal_id)
+    view = services.proposal_view(
+        get_session(), proposal_id=proposal_id, scope=_scope()
+    )
     if view is None:
         abort(404)
     return render_template(
@@ -316,6 +348,7 @@ def decide(proposal_id: int) -> Response | tuple[str, int]:
     item = db.get(MatchProposal, proposal_id)
     if item is None:
         abort(404)
+    services.check_proposal(db, scope=_scope(), proposal=item)
     form = forms.DecisionForm()
     if not form.validate_on_submit():
         return _render_proposal_errors(proposal_id, decision_form=form)
@@ -369,6 +402,7 @@ def bulk() -> Response:
             actor=signed_in_user(),
             decline_reason=form.bulk_reason.data or "",
             comment=form.bulk_comment.data or "",
+            scope=_scope(),
         )
     except services.InvalidDecision as exc:
         db.rollback()
@@ -392,6 +426,7 @@ def reverse(proposal_id: int) -> Response | tuple[str, int]:
     item = db.get(MatchProposal, proposal_id)
     if item is None:
         abort(404)
+    services.check_proposal(db, scope=_scope(), proposal=item)
     form = forms.ReverseForm()
     if not form.validate_on_submit():
         return _render_proposal_errors(proposal_id, reverse_form=form)
@@ -413,7 +448,8 @@ def reverse(proposal_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/allocation")
 def allocation() -> str:
-    overview = services.allocation_overview(get_session())
+    mine = _scope()
+    overview = services.allocation_overview(get_session(), scope=mine)
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number(request.args.get("page"))
     rows = overview.needs
@@ -435,5 +471,5 @@ def allocation() -> str:
             services.TAKEN,
             services.NOT_RANKED,
         ],
-        run_form=forms.RunForm(),
+        run_form=_run_form(mine),
     )

@@ -32,6 +32,7 @@ from moraspar.demo.data import (
 from moraspar.models import (
     Council,
     CouncilMember,
+    CouncilOrganisation,
     Need,
     Organisation,
     OrgKind,
@@ -261,7 +262,9 @@ class _Loader:
         self.created["users"] += 1
         return user
 
-    def council(self, municipality: Organisation, chair: User) -> None:
+    def council(
+        self, municipality: Organisation, chair: User, area: list[Organisation]
+    ) -> None:
         council = self.find(Council, name=COUNCIL_NAME)
         if council is None:
             council = self.add(
@@ -283,6 +286,21 @@ class _Loader:
                 CouncilMember(council_id=council.id, user_id=chair.id, chair=True)
             )
             self.session.flush()
+        # The council works for every demo school and company.
+        for organisation in area:
+            assert organisation.id is not None
+            found = self.find(
+                CouncilOrganisation,
+                council_id=council.id,
+                organisation_id=organisation.id,
+            )
+            if found is None:
+                self.session.add(
+                    CouncilOrganisation(
+                        council_id=council.id, organisation_id=organisation.id
+                    )
+                )
+        self.session.flush()
 
 
 def load_demo(session: Session) -> DemoSummary:
@@ -295,7 +313,8 @@ def load_demo(session: Session) -> DemoSummary:
     for company in COMPANIES:
         organisations[company.name] = loader.company(company)
     users = {spec.role: loader.user(spec, organisations) for spec in DEMO_USERS}
-    loader.council(municipality, users[Role.COUNCIL])
+    area = [o for o in organisations.values() if o is not municipality]
+    loader.council(municipality, users[Role.COUNCIL], area)
     summary = DemoSummary(**loader.created)
     if summary.total:
         audit.record(

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from moraspar.auth.current import signed_in_user
 from moraspar.council import services as council_services
+from moraspar.council.scope import NotAMember, scope_of
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.meetings import documents, forms, services
@@ -39,9 +40,9 @@ def _meeting(meeting_id: int) -> tuple[Meeting, Council]:
     meeting = db.get(Meeting, meeting_id)
     if meeting is None:
         abort(404)
-    if not services.may_manage(
-        db, user=signed_in_user(), council_id=meeting.council_id
-    ):
+    try:
+        services.check_member(db, user=signed_in_user(), council_id=meeting.council_id)
+    except NotAMember:
         abort(403)
     council = db.get(Council, meeting.council_id)
     if council is None:
@@ -84,7 +85,7 @@ def index() -> str:
     user = signed_in_user()
     page = paginate(
         db,
-        services.meetings_query(user=user),
+        services.meetings_query(within=scope_of(db, user=user)),
         page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
@@ -107,7 +108,7 @@ def new() -> str | BaseResponse:
         db = get_session()
         try:
             meeting = services.create_meeting(db, actor=user, data=_data(form))
-        except services.NotAMember:
+        except NotAMember:
             form.council_id.errors = [_("You are not a member of that council.")]
         else:
             db.commit()
@@ -148,7 +149,7 @@ def edit(meeting_id: int) -> str | BaseResponse:
         db = get_session()
         try:
             services.update_meeting(db, actor=user, meeting=meeting, data=_data(form))
-        except services.NotAMember:
+        except NotAMember:
             form.council_id.errors = [_("You are not a member of that council.")]
         else:
             db.commit()
@@ -221,7 +222,7 @@ def pick_proposals(meeting_id: int) -> str | BaseResponse:
     )
     page = paginate(
         db,
-        services.proposal_candidates_query(filters),
+        services.proposal_candidates_query(filters, meeting=meeting),
         page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
@@ -262,7 +263,7 @@ def pick_gaps(meeting_id: int) -> str | BaseResponse:
     locality = request.args.get("locality", "")
     page = paginate(
         db,
-        services.gap_candidates_query(q=q, locality=locality),
+        services.gap_candidates_query(meeting=meeting, q=q, locality=locality),
         page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
