@@ -88,6 +88,11 @@ class NoFreePlaces(BookingError):
     """The placement has not enough free places left for this booking."""
 
 
+class NoCalendarDates(BookingError):
+    """The booking's period cannot go in a calendar file: it has no dates, or
+    dates outside CALENDAR_RANGE (an import's 9999-12-31, say)."""
+
+
 class EvaluationNotOpen(BookingError):
     """The booking's period has not ended yet."""
 
@@ -551,6 +556,11 @@ def booking_for(session: Session, *, booking_id: int, user: User) -> BookingView
     return view
 
 
+# Dates a calendar file may carry: wide enough for any real booking, narrow
+# enough that the exclusive end (a day after the last) always exists.
+CALENDAR_RANGE = (date(1900, 1, 1), date(2199, 12, 31))
+
+
 def calendar_file(
     view: BookingView,
     *,
@@ -558,12 +568,16 @@ def calendar_file(
     description: str,
     stamp: datetime | None = None,
 ) -> bytes:
-    """An iCalendar file with one all-day event over the booking's period."""
+    """An iCalendar file with one all-day event over the booking's period;
+    NoCalendarDates when it has no dates or dates outside CALENDAR_RANGE."""
     booking = view.booking
     start = booking.start_date or booking.end_date
     end = booking.end_date or booking.start_date
     if start is None or end is None:
-        raise NotFound(booking.id)
+        raise NoCalendarDates(booking.id)
+    first, last = CALENDAR_RANGE
+    if not first <= min(start, end) <= max(start, end) <= last:
+        raise NoCalendarDates(booking.id)
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Moraspår//Moraspår bookings//SV")
     calendar.add("version", "2.0")

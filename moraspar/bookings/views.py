@@ -21,12 +21,14 @@ from werkzeug.wrappers import Response as BaseResponse
 from moraspar.auth.current import signed_in_user
 from moraspar.bookings import forms, services
 from moraspar.bookings.services import Side, When
+from moraspar.council.ids import guard_path_ids
 from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.models import PostingKind
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("bookings", __name__)
+guard_path_ids(bp)
 
 SHORT_KIND = {
     PostingKind.APL: _l("APL"),
@@ -162,7 +164,7 @@ def _calendar_texts(view: services.BookingView) -> tuple[str, str]:
 
 
 @bp.route("/<int:booking_id>.ics")
-def ics(booking_id: int) -> Response:
+def ics(booking_id: int) -> Response | BaseResponse:
     db = get_session()
     try:
         view = services.booking_for(db, booking_id=booking_id, user=signed_in_user())
@@ -173,8 +175,15 @@ def ics(booking_id: int) -> Response:
     summary, description = _calendar_texts(view)
     try:
         body = services.calendar_file(view, summary=summary, description=description)
-    except services.NotFound:
-        abort(404)  # a booking without any dates has no calendar entry
+    except services.NoCalendarDates:
+        flash(
+            _(
+                "This booking has no dates that a calendar can hold, so there is "
+                "no calendar file for it. Ask the school to correct its period."
+            ),
+            "error",
+        )
+        return redirect(url_for("bookings.index"))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = (

@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
 from moraspar.council import services
+from moraspar.council.ids import valid_id
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.validators import NoPersonalNumber
 
@@ -119,6 +120,8 @@ class BulkForm(FlaskForm):
     def validate_proposal(self, field: SelectMultipleField) -> None:
         if not field.data:
             raise ValidationError(_l("Select at least one proposal."))
+        if not all(valid_id(value) for value in field.data):
+            raise ValidationError(_l("Select proposals from the board."))
 
     def validate_bulk_reason(self, field: SelectField) -> None:
         _check_decline(self.bulk_action.data, field, self.bulk_comment)

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from moraspar.auth.current import signed_in_user
 from moraspar.council import services as council_services
+from moraspar.council.ids import guard_path_ids, parse_ids
 from moraspar.council.scope import NotAMember, scope_of
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
@@ -29,6 +30,7 @@ from moraspar.web.export import FORMATS, export_response
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("meetings", __name__)
+guard_path_ids(bp)
 
 PER_PAGE = 25
 LISTS = ("proposals", "gaps")
@@ -161,13 +163,7 @@ def edit(meeting_id: int) -> str | BaseResponse:
 
 
 def _ids(name: str) -> list[int]:
-    ids = []
-    for raw in request.form.getlist(name):
-        try:
-            ids.append(int(raw))
-        except ValueError:
-            continue
-    return ids
+    return parse_ids(request.form.getlist(name))
 
 
 def _add_ticked(
