@@ -25,6 +25,7 @@ from moraspar.council.ids import guard_path_ids
 from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.models import PostingKind
+from moraspar.reference.labels import label
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("bookings", __name__)
@@ -136,7 +137,7 @@ def respond(proposal_id: int) -> BaseResponse | str:
 
 
 def _calendar_texts(view: services.BookingView) -> tuple[str, str]:
-    kind = SHORT_KIND.get(view.placement.kind, view.placement.kind)  # type: ignore[call-overload]
+    kind = label(SHORT_KIND, view.placement.kind)
     summary = _(
         "%(kind)s: %(title)s – %(company)s",
         kind=kind,
@@ -211,8 +212,8 @@ def evaluate(booking_id: int) -> BaseResponse | str:
         flash(_("You can evaluate the booking when its period has ended."), "info")
         return redirect(url_for("bookings.index"))
     form = forms.EvaluationForm()
-    for name, label in QUESTION_LABELS[view.side].items():
-        form[name].label.text = label
+    for name, question in QUESTION_LABELS[view.side].items():
+        form[name].label.text = question
     if form.validate_on_submit():
         try:
             services.evaluate(
