@@ -10,6 +10,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from moraspar.config import configure
     from moraspar.db import register_database
     from moraspar.extensions import register_extensions, register_password_hashing
+    from moraspar.notifications.badge import register_unread_badge
     from moraspar.paths import template_folder
     from moraspar.reference.labels import register_template_helpers
     from moraspar.web.access import register_access_checks
@@ -35,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_access_checks(app)
     register_menu(app)
+    register_unread_badge(app)
     register_errorhandlers(app)
     register_commands(app)
     return app

@@ -292,11 +292,27 @@ class CouncilMember(SQLModel, table=True):
     chair: bool = Field(default=False)
 
 
+class CouncilOrganisation(SQLModel, table=True):
+    """A school or company in a council's area. The council decides on the needs
+    of its schools (their proposals, bookings and coverage) and weighs its
+    companies' skill gaps against its schools' programmes; members of other
+    councils do not see that work."""
+
+    __tablename__ = "council_organisation"
+    __table_args__ = (sa.UniqueConstraint("council_id", "organisation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    council_id: int = Field(foreign_key="council.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+
+
 class MatchRun(SQLModel, table=True):
     __tablename__ = "match_run"
     __table_args__ = (one_of("status", RunStatus),)
 
     id: int | None = Field(default=None, primary_key=True)
+    # The council whose area the run matched; None: every open need (the CLI).
+    council_id: int | None = Field(default=None, foreign_key="council.id", index=True)
     status: str = Field(default=RunStatus.QUEUED, max_length=20)
     progress: int = Field(default=0)
     total: int = Field(default=0)

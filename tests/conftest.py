@@ -16,12 +16,15 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from itsdangerous import URLSafeTimedSerializer
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from moraspar import create_app
 from moraspar.auth.services import hash_password, new_session_token, use_hash_profile
 from moraspar.db import make_engine
 from moraspar.models import (
+    Council,
+    CouncilMember,
+    CouncilOrganisation,
     Need,
     Organisation,
     OrgKind,
@@ -128,6 +131,25 @@ def db(engine: sa.Engine) -> Iterator[Session]:
 
 
 _counter = iter(range(10_000, 99_999))
+TEST_COUNCIL = "Testrådet"  # name and mark (description) of the default council
+
+
+def _councils_or_default(db: Session, councils: list[Council] | None) -> list[Council]:
+    return [default_council(db)] if councils is None else councils
+
+
+def default_council(db: Session) -> Council:
+    """The council every factory-made school, company and council member
+    belongs to, unless a test asks otherwise (one per test database; a test
+    may rename it)."""
+    council = db.exec(
+        select(Council).where(Council.description == TEST_COUNCIL)
+    ).first()
+    if council is None:
+        council = Council(name=TEST_COUNCIL, description=TEST_COUNCIL)
+        db.add(council)
+        db.commit()
+    return council
 
 
 def _org_number() -> str:
@@ -136,7 +158,13 @@ def _org_number() -> str:
 
 @pytest.fixture
 def make_organisation(db: Session) -> Callable[..., Organisation]:
-    def make(kind: str = OrgKind.COMPANY, **overrides: Any) -> Organisation:
+    def make(
+        kind: str = OrgKind.COMPANY,
+        councils: list[Council] | None = None,
+        **overrides: Any,
+    ) -> Organisation:
+        """An organisation; schools and companies join `councils`' areas (by
+        default the test council's)."""
         values: dict[str, Any] = {
             "kind": kind,
             "name": f"Test {kind} {next(_counter)}",
@@ -150,6 +178,14 @@ def make_organisation(db: Session) -> Callable[..., Organisation]:
         organisation = Organisation(**values)
         db.add(organisation)
         db.commit()
+        if kind in (OrgKind.SCHOOL, OrgKind.COMPANY):
+            for council in _councils_or_default(db, councils):
+                db.add(
+                    CouncilOrganisation(
+                        council_id=council.id, organisation_id=organisation.id
+                    )
+                )
+            db.commit()
         return organisation
 
     return make
@@ -183,8 +219,11 @@ def make_user(
     def make(
         role: str = Role.TEACHER,
         organisation: Organisation | None = None,
+        councils: list[Council] | None = None,
         **overrides: Any,
     ) -> User:
+        """A user; council members sit on `councils` (by default the test
+        council)."""
         if organisation is None:
             organisation = make_organisation(kinds[Role(role)])
         n = next(_counter)
@@ -200,6 +239,10 @@ def make_user(
         user = User(**values)
         db.add(user)
         db.commit()
+        if role == Role.COUNCIL:
+            for council in _councils_or_default(db, councils):
+                db.add(CouncilMember(council_id=council.id, user_id=user.id))
+            db.commit()
         return user
 
     return make

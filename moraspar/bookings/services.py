@@ -23,9 +23,18 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select, update
 
 from moraspar import audit
+from moraspar.council.scope import (
+    CouncilScope,
+    NotAMember,
+    check_organisation,
+    scope_of,
+    within,
+)
 from moraspar.models import (
     Booking,
     BookingStatus,
+    CouncilMember,
+    CouncilOrganisation,
     Evaluation,
     MatchProposal,
     Need,
@@ -73,6 +82,11 @@ class AlreadyResponded(BookingError):
 
 class NoFreePlaces(BookingError):
     """The placement has not enough free places left for this booking."""
+
+
+class NoCalendarDates(BookingError):
+    """The booking's period cannot go in a calendar file: it has no dates, or
+    dates outside CALENDAR_RANGE (an import's 9999-12-31, say)."""
 
 
 class EvaluationNotOpen(BookingError):
@@ -135,8 +149,23 @@ def company_contacts(session: Session, *, placement: Placement) -> list[User]:
     return _users(session, role=Role.COMPANY, organisation_id=placement.company_id)
 
 
-def council_members(session: Session) -> list[User]:
-    return _users(session, role=Role.COUNCIL, organisation_id=None)
+def council_members(session: Session, *, need: Need) -> list[User]:
+    """Active members of the councils whose area has the need's school."""
+    return list(
+        session.exec(
+            select(User)
+            .join(CouncilMember, col(CouncilMember.user_id) == User.id)
+            .join(
+                CouncilOrganisation,
+                col(CouncilOrganisation.council_id) == CouncilMember.council_id,
+            )
+            .where(CouncilOrganisation.organisation_id == need.school_id)
+            .where(User.role == Role.COUNCIL)
+            .where(col(User.active).is_(True))
+            .distinct()
+            .order_by(col(User.id))
+        ).all()
+    )
 
 
 def _side_contacts(
@@ -325,7 +354,7 @@ def respond(
                     need=pairing.need,
                     placement=pairing.placement,
                 ),
-                *council_members(session),
+                *council_members(session, need=pairing.need),
             ],
             kind=Kind.PROPOSAL_DECLINED_BY_PARTY,
             params=message_params(pairing, side=str(side), reason=reason),
@@ -446,14 +475,17 @@ def _bookings_query() -> Any:
     )
 
 
-def bookings_query(user: User, *, when: When, today: date) -> Any:
-    """The bookings of the user's organisation (all for council and admins)."""
+def bookings_query(user: User, *, when: When, today: date, scope: CouncilScope) -> Any:
+    """The bookings of the user's organisation; for council members those of
+    the schools in their councils' areas (`scope`), for admins all."""
     query = _bookings_query()
     if user.role == Role.TEACHER:
         query = query.where(Need.school_id == user.organisation_id)
     elif user.role == Role.COMPANY:
         query = query.where(Placement.company_id == user.organisation_id)
-    elif not _oversees(user):
+    elif _oversees(user):
+        query = query.where(within(scope, Need.school_id))
+    else:
         query = query.where(col(Booking.id).is_(None))
     if when is When.PAST:
         return query.where(col(Booking.end_date) < today).order_by(
@@ -500,14 +532,29 @@ def booking_views(
 
 
 def booking_for(session: Session, *, booking_id: int, user: User) -> BookingView:
-    """One booking for one of its sides, a council member or an admin."""
+    """One booking for one of its sides, a member of a council whose area has
+    the booking's school, or an admin (NotFound, NotAParty)."""
     row = session.exec(_bookings_query().where(Booking.id == booking_id)).first()
     if row is None:
         raise NotFound(booking_id)
     view = booking_views(session, user, [row])[0]
-    if view.side is None and not _oversees(user):
-        raise NotAParty(booking_id)
+    if view.side is None:
+        if not _oversees(user):
+            raise NotAParty(booking_id)
+        try:
+            check_organisation(
+                session,
+                scope=scope_of(session, user=user),
+                organisation_id=view.need.school_id,
+            )
+        except NotAMember as exc:
+            raise NotAParty(booking_id) from exc
     return view
+
+
+# Dates a calendar file may carry: wide enough for any real booking, narrow
+# enough that the exclusive end (a day after the last) always exists.
+CALENDAR_RANGE = (date(1900, 1, 1), date(2199, 12, 31))
 
 
 def calendar_file(
@@ -517,12 +564,16 @@ def calendar_file(
     description: str,
     stamp: datetime | None = None,
 ) -> bytes:
-    """An iCalendar file with one all-day event over the booking's period."""
+    """An iCalendar file with one all-day event over the booking's period;
+    NoCalendarDates when it has no dates or dates outside CALENDAR_RANGE."""
     booking = view.booking
     start = booking.start_date or booking.end_date
     end = booking.end_date or booking.start_date
     if start is None or end is None:
-        raise NotFound(booking.id)
+        raise NoCalendarDates(booking.id)
+    first, last = CALENDAR_RANGE
+    if not first <= min(start, end) <= max(start, end) <= last:
+        raise NoCalendarDates(booking.id)
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Moraspår//Moraspår bookings//SV")
     calendar.add("version", "2.0")

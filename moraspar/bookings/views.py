@@ -21,12 +21,16 @@ from werkzeug.wrappers import Response as BaseResponse
 from moraspar.auth.current import signed_in_user
 from moraspar.bookings import forms, services
 from moraspar.bookings.services import Side, When
+from moraspar.council.ids import guard_path_ids
+from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.models import PostingKind
+from moraspar.reference.labels import label
 from moraspar.web.links import external_url
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("bookings", __name__)
+guard_path_ids(bp)
 
 SHORT_KIND = {
     PostingKind.APL: _l("APL"),
@@ -64,7 +68,9 @@ def index() -> str:
         when = When.UPCOMING
     page = paginate(
         db,
-        services.bookings_query(user, when=when, today=today()),
+        services.bookings_query(
+            user, when=when, today=today(), scope=scope_of(db, user=user)
+        ),
         page=page_number(request.args.get("page")),
         per_page=20,
     )
@@ -132,7 +138,7 @@ def respond(proposal_id: int) -> BaseResponse | str:
 
 
 def _calendar_texts(view: services.BookingView) -> tuple[str, str]:
-    kind = SHORT_KIND.get(view.placement.kind, view.placement.kind)  # type: ignore[call-overload]
+    kind = label(SHORT_KIND, view.placement.kind)
     summary = _(
         "%(kind)s: %(title)s – %(company)s",
         kind=kind,
@@ -160,7 +166,7 @@ def _calendar_texts(view: services.BookingView) -> tuple[str, str]:
 
 
 @bp.route("/<int:booking_id>.ics")
-def ics(booking_id: int) -> Response:
+def ics(booking_id: int) -> Response | BaseResponse:
     db = get_session()
     try:
         view = services.booking_for(db, booking_id=booking_id, user=signed_in_user())
@@ -171,8 +177,15 @@ def ics(booking_id: int) -> Response:
     summary, description = _calendar_texts(view)
     try:
         body = services.calendar_file(view, summary=summary, description=description)
-    except services.NotFound:
-        abort(404)  # a booking without any dates has no calendar entry
+    except services.NoCalendarDates:
+        flash(
+            _(
+                "This booking has no dates that a calendar can hold, so there is "
+                "no calendar file for it. Ask the school to correct its period."
+            ),
+            "error",
+        )
+        return redirect(url_for("bookings.index"))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = (
@@ -200,8 +213,8 @@ def evaluate(booking_id: int) -> BaseResponse | str:
         flash(_("You can evaluate the booking when its period has ended."), "info")
         return redirect(url_for("bookings.index"))
     form = forms.EvaluationForm()
-    for name, label in QUESTION_LABELS[view.side].items():
-        form[name].label.text = label
+    for name, question in QUESTION_LABELS[view.side].items():
+        form[name].label.text = question
     if form.validate_on_submit():
         try:
             services.evaluate(
@@ -226,13 +239,3 @@ def evaluate(booking_id: int) -> BaseResponse | str:
         flash(_("Thank you for your evaluation."), "success")
         return redirect(url_for("bookings.index", when=When.PAST))
     return render_template("bookings/evaluate.html", view=view, form=form)
-
-
-@bp.app_context_processor
-def booking_helpers() -> dict[str, object]:
-    """`company_ratings(id)` for the company page (templates/bookings/_ratings.html)."""
-
-    def ratings(company_id: int) -> services.Ratings | None:
-        return services.company_ratings(get_session(), company_id)
-
-    return {"company_ratings": ratings}

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from moraspar import lifecycle
 from moraspar.auth.current import signed_in_user
+from moraspar.bookings.services import company_ratings
 from moraspar.companies import forms, services
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
@@ -633,4 +634,5 @@ def show(company_id: int) -> str:
         placements=services.open_placements(db, company_id=company.id),
         gaps=services.open_skill_gaps(db, company_id=company.id),
         may_change=services.may_change(current_user, company.id),
+        ratings=company_ratings(db, company.id),
     )

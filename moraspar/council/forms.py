@@ -13,6 +13,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
 from moraspar.council import services
+from moraspar.council.ids import valid_id
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import IdMultipleField
@@ -64,7 +65,15 @@ def _check_decline(action: str | None, reason: Any, comment: Any) -> None:
 
 
 class RunForm(FlaskForm):
-    """Starts a match run (a button: only the CSRF token)."""
+    """Starts a match run for one of the user's councils (a hidden field when
+    they sit on one only)."""
+
+    council_id = SelectField(_l("Council"), coerce=int)
+
+    def set_councils(self, choices: list[tuple[int, str]]) -> None:
+        self.council_id.choices = choices
+        if len(choices) == 1 and not self.council_id.raw_data:
+            self.council_id.data = choices[0][0]  # the only council: no choice
 
 
 class DecisionForm(FlaskForm):
@@ -112,6 +121,8 @@ class BulkForm(FlaskForm):
     def validate_proposal(self, field: SelectMultipleField) -> None:
         if not field.data:
             raise ValidationError(_l("Select at least one proposal."))
+        if not all(valid_id(value) for value in field.data):
+            raise ValidationError(_l("Select proposals from the board."))
 
     def validate_bulk_reason(self, field: SelectField) -> None:
         _check_decline(self.bulk_action.data, field, self.bulk_comment)

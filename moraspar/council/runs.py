@@ -41,6 +41,7 @@ from sqlmodel import Session, col, select
 
 import matching
 from moraspar import audit
+from moraspar.council.scope import CouncilScope, check_council, council_area
 from moraspar.models import (
     MatchProposal,
     MatchRun,
@@ -172,13 +173,18 @@ def queued_run(session: Session) -> MatchRun | None:
     ).first()
 
 
-def create_run(session: Session, *, actor: User | None) -> MatchRun:
-    """A queued run (flushed, not committed); RunInProgress if one is active."""
+def create_run(
+    session: Session, *, actor: User | None, council_id: int | None = None
+) -> MatchRun:
+    """A queued run (flushed, not committed) over the needs of the council's
+    schools, or of every school without a council; RunInProgress if one is
+    active (one run at a time: councils share the placements)."""
     fail_stale_runs(session)
     running = active_run(session)
     if running is not None:
         raise RunInProgress(running)
     run = MatchRun(
+        council_id=council_id,
         status=RunStatus.QUEUED,
         total=len(PHASES),
         triggered_by_id=actor.id if actor else None,
@@ -194,15 +200,34 @@ def create_run(session: Session, *, actor: User | None) -> MatchRun:
     return run
 
 
-def latest_run(session: Session, *, status: str | None = None) -> MatchRun | None:
-    query = select(MatchRun)
+def visible(scope: CouncilScope) -> Any:
+    """A WHERE clause: runs of the scope's councils, and runs over every
+    council (started from the command line)."""
+    if scope.council_ids is None:
+        return sa.true()
+    return sa.or_(
+        col(MatchRun.council_id).is_(None),
+        col(MatchRun.council_id).in_(sorted(scope.council_ids)),
+    )
+
+
+def check_run(scope: CouncilScope, run: MatchRun) -> None:
+    """NotAMember unless the scope may see the run."""
+    if run.council_id is not None:
+        check_council(scope, run.council_id)
+
+
+def latest_run(
+    session: Session, *, scope: CouncilScope, status: str | None = None
+) -> MatchRun | None:
+    query = select(MatchRun).where(visible(scope))
     if status is not None:
         query = query.where(MatchRun.status == status)
     return session.exec(query.order_by(col(MatchRun.id).desc()).limit(1)).first()
 
 
-def recent_runs_query() -> Any:
-    return select(MatchRun).order_by(col(MatchRun.id).desc())
+def recent_runs_query(*, scope: CouncilScope) -> Any:
+    return select(MatchRun).where(visible(scope)).order_by(col(MatchRun.id).desc())
 
 
 # -- weights -----------------------------------------------------------------
@@ -321,11 +346,22 @@ def programme_posting(programme: Programme) -> matching.Posting:
     )
 
 
-def open_needs(session: Session, *, today: date) -> Sequence[Need]:
+def _in_area(council_id: int | None, column: Any) -> Any:
+    """A WHERE clause: column (an organisation id) is in the council's area;
+    no restriction for a run over every council."""
+    if council_id is None:
+        return sa.true()
+    return col(column).in_(council_area(council_id))
+
+
+def open_needs(
+    session: Session, *, today: date, council_id: int | None = None
+) -> Sequence[Need]:
     return session.exec(
         select(Need)
         .where(Need.status == PostingStatus.OPEN)
         .where(sa.or_(col(Need.end_date).is_(None), col(Need.end_date) >= today))
+        .where(_in_area(council_id, Need.school_id))
         .order_by(col(Need.id))
     ).all()
 
@@ -419,12 +455,17 @@ def _compute(
     weights: matching.Weights | None,
     today: date,
     step: Callable[[str], None],
+    council_id: int | None = None,
 ) -> _Plan:
+    """Rank and allocate the open needs of the council's schools (all without
+    a council) over every open placement, whose free places count the
+    decisions of every council; and the council's companies' skill gaps over
+    its schools' programmes."""
     skipped: list[str] = []
     excluded, need_taken, placement_taken = _decided_load(session)
 
     needs: list[matching.Posting] = []
-    for need in open_needs(session, today=today):
+    for need in open_needs(session, today=today, council_id=council_id):
         left = need.students - need_taken.get(need.id or 0, 0)
         if left >= 1:
             p = _try(skipped, need_posting, need, students=left)
@@ -448,6 +489,7 @@ def _compute(
             .join(Organisation, col(Organisation.id) == SkillGap.company_id)
             .where(SkillGap.status == PostingStatus.OPEN)
             .where(col(Organisation.approved).is_(True))
+            .where(_in_area(council_id, SkillGap.company_id))
             .order_by(col(SkillGap.id))
         ).all()
     ]
@@ -456,6 +498,7 @@ def _compute(
         for p in session.exec(
             select(Programme)
             .where(col(Programme.active).is_(True))
+            .where(_in_area(council_id, Programme.school_id))
             .order_by(col(Programme.id))
         ).all()
     ]
@@ -492,11 +535,20 @@ def _reasons(match: matching.Match) -> list[dict[str, Any]]:
 
 
 def _store(session: Session, plan: _Plan, *, run: MatchRun) -> int:
-    """Write the plan's proposals and programme–gap matches; flush only."""
+    """Write the plan's proposals and programme–gap matches; flush only.
+
+    A council's run replaces only the proposals of its schools' needs and the
+    matches of its schools' programmes: other councils' work stays as it is.
+    """
     now = utcnow()
     # Read again now: a council member may have decided while we computed.
     existing = {
-        (p.need_id, p.placement_id): p for p in session.exec(select(MatchProposal))
+        (p.need_id, p.placement_id): p
+        for p in session.exec(
+            select(MatchProposal)
+            .join(Need, col(Need.id) == MatchProposal.need_id)
+            .where(_in_area(run.council_id, Need.school_id))
+        )
     }
     ranked_pairs: set[tuple[int, int]] = set()
     stored = 0
@@ -540,7 +592,15 @@ def _store(session: Session, plan: _Plan, *, run: MatchRun) -> int:
             p.updated_at = now
             session.add(p)
 
-    session.exec(sa.delete(ProgrammeGapMatch))
+    session.exec(
+        sa.delete(ProgrammeGapMatch).where(
+            col(ProgrammeGapMatch.programme_id).in_(
+                select(Programme.id).where(
+                    _in_area(run.council_id, Programme.school_id)
+                )
+            )
+        )
+    )
     for gap_id, matches in plan.gap_matches.items():
         for m in matches[:GAP_TOP_K]:
             session.add(
@@ -637,7 +697,13 @@ def _run(
             if progress is not None:
                 progress(done, total, phase)
 
-        plan = _compute(session, weights=weights, today=today, step=step)
+        plan = _compute(
+            session,
+            weights=weights,
+            today=today,
+            step=step,
+            council_id=run.council_id,
+        )
         stored = _store(session, plan, run=run)
         summary = _summary(plan, run_id=the_id, stored=stored, version=version)
         run.status = RunStatus.DONE
@@ -646,10 +712,9 @@ def _run(
         session.add(run)
         audit.record(
             session,
+            run,
             actor=actor,
             action="match_run.done",
-            entity="match_run",
-            entity_id=the_id,
             proposals=summary.proposals,
             students_covered=summary.students_covered,
             uncovered_needs=summary.uncovered_needs,
@@ -680,10 +745,9 @@ def _mark_failed(
     session.add(run)
     audit.record(
         session,
+        run,
         actor=actor,
         action="match_run.fail",
-        entity="match_run",
-        entity_id=run_id,
         error=reason,
     )
     session.commit()

@@ -5,7 +5,6 @@ never commit, and raise the named errors below. Nothing here imports flask or
 wtforms. Match runs live in moraspar.council.runs.
 """
 
-import importlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,10 +16,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from moraspar import audit
+from moraspar.bookings import services as bookings
 from moraspar.council import runs
+from moraspar.council.scope import CouncilScope, check_organisation, within
 from moraspar.models import (
     AuditEvent,
     Booking,
+    Council,
+    CouncilMember,
     MatchProposal,
     MatchRun,
     Need,
@@ -53,6 +56,11 @@ class InvalidDecision(CouncilError):
 
 class NoFreePlaces(InvalidDecision):
     """Approving would give the placement more students than it has places."""
+
+
+class NeedCovered(InvalidDecision):
+    """Approving would give the need more students than it has: other
+    proposals already cover all of them."""
 
 
 class DeclineReasonRequired(CouncilError):
@@ -114,6 +122,52 @@ def _free_places(session: Session, placement: Placement, *, besides: int) -> int
     return placement.places - placement.places_booked - int(taken)
 
 
+def _students_left(session: Session, need: Need, *, besides: int) -> int:
+    """The need's students that no other proposal covers (proposed, deferred,
+    approved or booked: what the allocation overview counts as covered)."""
+    covered = session.exec(
+        select(func.coalesce(func.sum(MatchProposal.students), 0))
+        .where(MatchProposal.need_id == need.id)
+        .where(col(MatchProposal.status).in_(COVERING))
+        .where(MatchProposal.id != besides)
+    ).one()
+    return need.students - int(covered)
+
+
+def _lock(session: Session, proposals: Sequence[MatchProposal]) -> None:
+    """Lock the needs and placements of the proposals (PostgreSQL: SELECT ...
+    FOR UPDATE, needs then placements, each in id order, so that two decisions
+    never wait on each other in a circle), then read the proposals again.
+
+    Approvals on one placement or for one need thus run one after another and
+    each sees the students the one before it approved: the free-places check
+    and the write that uses it are one step. SQLite has no row locks; there a
+    writing request holds the database's write lock from its first statement
+    (moraspar.db), which serialises the same way.
+    """
+    need_ids = sorted({p.need_id for p in proposals})
+    placement_ids = sorted({p.placement_id for p in proposals})
+    session.exec(
+        select(Need)
+        .where(col(Need.id).in_(need_ids))
+        .order_by(col(Need.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    session.exec(
+        select(Placement)
+        .where(col(Placement.id).in_(placement_ids))
+        .order_by(col(Placement.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    session.exec(
+        select(MatchProposal)
+        .where(col(MatchProposal.id).in_([p.id for p in proposals]))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def _check(
     proposals: Sequence[MatchProposal],
     action: str,
@@ -132,14 +186,6 @@ def _check(
         raise InvalidDecision(
             f"cannot {action} proposals in their current state", proposal_ids=wrong
         )
-
-
-def _approval_hook() -> Any:
-    """The bookings feature's hook, if that feature is installed."""
-    try:
-        return importlib.import_module("moraspar.bookings.services")
-    except ImportError:
-        return None
 
 
 def _apply(
@@ -167,10 +213,17 @@ def _apply(
             raise NoFreePlaces(
                 "the placement has no free places left", proposal_ids=[proposal.id or 0]
             )
+        left = _students_left(session, need, besides=proposal.id or 0)
+        if left < 1:
+            raise NeedCovered(
+                "other proposals cover all of the need's students",
+                proposal_ids=[proposal.id or 0],
+            )
         # A ranked-only pair (0 students allocated) is approved for as many
-        # students as fit, so the booking knows how many to confirm.
+        # students as fit, so the booking knows how many to confirm; no
+        # approval gives the placement or the need more than it has.
         wanted = proposal.students or need.students
-        proposal.students = max(1, min(wanted, free))
+        proposal.students = min(wanted, free, left)
     proposal.status = TARGET[action]
     proposal.decided_by_id = actor.id if actor else None
     proposal.decided_at = utcnow()
@@ -194,9 +247,7 @@ def _apply(
     )
     session.flush()
     if action == APPROVE:
-        bookings = _approval_hook()
-        if bookings is not None and hasattr(bookings, "on_proposal_approved"):
-            bookings.on_proposal_approved(session, proposal=proposal, actor=actor)
+        bookings.on_proposal_approved(session, proposal=proposal, actor=actor)
 
 
 def decide(
@@ -211,11 +262,16 @@ def decide(
     """Approve, decline (with a reason from DECLINE_REASONS) or defer one proposal.
 
     Raises InvalidDecision (nothing written) when the proposal's state does not
-    allow it, NoFreePlaces when approving a full placement, and
-    DeclineReasonRequired / CommentRequired for an incomplete decline.
-    Approving calls moraspar.bookings.services.on_proposal_approved when it
-    exists.
+    allow it, NoFreePlaces when approving a full placement, NeedCovered when
+    other proposals already cover the need's students, and
+    DeclineReasonRequired / CommentRequired for an incomplete decline. An
+    approval is for the proposal's students, or the need's for a ranked-only
+    pair, but never more than the placement's free places and the need's
+    uncovered students.
+    Approving asks both sides to confirm, through
+    moraspar.bookings.services.on_proposal_approved.
     """
+    _lock(session, [proposal])
     _check([proposal], action, decline_reason, comment)
     _apply(
         session,
@@ -236,23 +292,28 @@ def decide_many(
     actor: User | None,
     decline_reason: str = "",
     comment: str = "",
+    scope: CouncilScope,
 ) -> list[MatchProposal]:
     """The same decision on several proposals: all of them or none.
 
     Raises InvalidDecision naming the proposals that cannot take it (unknown
-    ids included) before anything is written.
+    ids and proposals outside the scope's councils included) before anything
+    is written.
     """
     wanted = sorted(set(proposal_ids))
     if not wanted:
         raise InvalidDecision("no proposals selected")
     proposals = session.exec(
         select(MatchProposal)
+        .join(Need, col(Need.id) == MatchProposal.need_id)
         .where(col(MatchProposal.id).in_(wanted))
+        .where(within(scope, Need.school_id))
         .order_by(col(MatchProposal.score).desc(), col(MatchProposal.id))
     ).all()
     missing = set(wanted) - {p.id for p in proposals}
     if missing:
         raise InvalidDecision("unknown proposals", proposal_ids=sorted(missing))
+    _lock(session, proposals)
     _check(proposals, action, decline_reason, comment)
     for proposal in proposals:
         _apply(
@@ -304,14 +365,20 @@ def reverse(
         **_transition_detail(previous, ProposalStatus.PROPOSED, reason.strip()),
     )
     session.flush()
-    bookings = _approval_hook()
-    if (
-        previous == ProposalStatus.APPROVED
-        and bookings is not None
-        and hasattr(bookings, "on_proposal_reversed")
-    ):
-        bookings.on_proposal_reversed(session, proposal=proposal, actor=actor)
     return proposal
+
+
+# -- councils ------------------------------------------------------------------
+
+
+def councils_of(session: Session, *, user: User) -> Sequence[Council]:
+    """The councils the user sits on, by name."""
+    return session.exec(
+        select(Council)
+        .join(CouncilMember, col(CouncilMember.council_id) == Council.id)
+        .where(CouncilMember.user_id == user.id)
+        .order_by(col(Council.name), col(Council.id))
+    ).all()
 
 
 # -- the review board --------------------------------------------------------
@@ -355,9 +422,10 @@ class BoardRow:
 School = aliased(Organisation, name="school")
 
 
-def board_query(filters: BoardFilters) -> Any:
+def board_query(filters: BoardFilters, *, scope: CouncilScope) -> Any:
     """Proposals with their need, placement, company, school and programme in
-    one statement (no N+1), best first, or grouped and best first within."""
+    one statement (no N+1), best first, or grouped and best first within; only
+    those of needs of schools in the scope's areas."""
     query = (
         select(  # type: ignore[call-overload]  # six entities: past the stubs' overloads
             MatchProposal, Need, Placement, Organisation, School, Programme
@@ -367,6 +435,7 @@ def board_query(filters: BoardFilters) -> Any:
         .join(Organisation, col(Organisation.id) == Placement.company_id)
         .join(School, School.id == Need.school_id)
         .outerjoin(Programme, col(Programme.id) == Need.programme_id)
+        .where(within(scope, Need.school_id))
     )
     if filters.status != STATUS_ALL:
         query = query.where(MatchProposal.status == filters.status)
@@ -402,20 +471,28 @@ def board_query(filters: BoardFilters) -> Any:
 
 
 def board(
-    session: Session, *, filters: BoardFilters, page: int, per_page: int
+    session: Session,
+    *,
+    filters: BoardFilters,
+    page: int,
+    per_page: int,
+    scope: CouncilScope,
 ) -> Page[BoardRow]:
-    result = paginate(session, board_query(filters), page=page, per_page=per_page)
+    result = paginate(
+        session, board_query(filters, scope=scope), page=page, per_page=per_page
+    )
     rows = [BoardRow(*row) for row in result.items]
     return Page(
         items=rows, page=result.page, per_page=result.per_page, total=result.total
     )
 
 
-def board_options(session: Session) -> dict[str, Any]:
+def board_options(session: Session, *, scope: CouncilScope) -> dict[str, Any]:
     """What the board's filters can choose from: programmes and localities."""
     programmes = session.exec(
         select(Programme.id, Programme.name, Organisation.name)
         .join(Organisation, col(Organisation.id) == Programme.school_id)
+        .where(within(scope, Programme.school_id))
         .where(
             col(Programme.id).in_(
                 select(Need.programme_id)
@@ -428,6 +505,8 @@ def board_options(session: Session) -> dict[str, Any]:
     localities = session.exec(
         select(Placement.locality)
         .join(MatchProposal, col(MatchProposal.placement_id) == Placement.id)
+        .join(Need, col(Need.id) == MatchProposal.need_id)
+        .where(within(scope, Need.school_id))
         .where(Placement.locality != "")
         .distinct()
         .order_by(col(Placement.locality))
@@ -450,9 +529,27 @@ class ProposalView:
         return max(0, self.placement.places - self.placement.places_booked)
 
 
-def proposal_view(session: Session, *, proposal_id: int) -> ProposalView | None:
+def check_proposal(
+    session: Session, *, scope: CouncilScope, proposal: MatchProposal
+) -> None:
+    """NotAMember unless the proposal's need is of a school in the scope's areas."""
+    need = session.get(Need, proposal.need_id)
+    check_organisation(
+        session, scope=scope, organisation_id=need.school_id if need else None
+    )
+
+
+def proposal_view(
+    session: Session, *, proposal_id: int, scope: CouncilScope
+) -> ProposalView | None:
+    """The proposal with its parties and history; None if there is no such
+    proposal, NotAMember if it is outside the scope's councils."""
+    proposal = session.get(MatchProposal, proposal_id)
+    if proposal is None:
+        return None
+    check_proposal(session, scope=scope, proposal=proposal)
     row = session.exec(
-        board_query(BoardFilters(status=STATUS_ALL)).where(
+        board_query(BoardFilters(status=STATUS_ALL), scope=scope).where(
             MatchProposal.id == proposal_id
         )
     ).first()
@@ -477,9 +574,12 @@ def proposal_view(session: Session, *, proposal_id: int) -> ProposalView | None:
     )
 
 
-def status_counts(session: Session) -> dict[str, int]:
+def status_counts(session: Session, *, scope: CouncilScope) -> dict[str, int]:
     rows = session.exec(
-        select(MatchProposal.status, func.count()).group_by(col(MatchProposal.status))
+        select(MatchProposal.status, func.count())
+        .join(Need, col(Need.id) == MatchProposal.need_id)
+        .where(within(scope, Need.school_id))
+        .group_by(col(MatchProposal.status))
     ).all()
     return {status: int(n) for status, n in rows}
 
@@ -605,11 +705,13 @@ def _diagnose(
 
 
 def allocation_overview(
-    session: Session, *, today: date | None = None
+    session: Session, *, scope: CouncilScope, today: date | None = None
 ) -> AllocationOverview:
-    """Per open need: students, students covered by non-declined proposals, and
-    for needs not fully covered the first reason that explains it."""
-    run = runs.latest_run(session, status=RunStatus.DONE)
+    """Per open need of the scope's schools: students, students covered by
+    non-declined proposals, and for needs not fully covered the first reason
+    that explains it. Places are counted over every council: a placement
+    taken by another council's need is taken."""
+    run = runs.latest_run(session, status=RunStatus.DONE, scope=scope)
     overview = AllocationOverview(run=run)
     if run is None:
         return overview
@@ -619,6 +721,7 @@ def allocation_overview(
         .join(Organisation, col(Organisation.id) == Need.school_id)
         .where(Need.status == PostingStatus.OPEN)
         .where(sa.or_(col(Need.end_date).is_(None), col(Need.end_date) >= today))
+        .where(within(scope, Need.school_id))
         .order_by(col(Need.start_date), col(Need.id))
     ).all()
     covered: dict[int, list[int]] = defaultdict(lambda: [0, 0])

@@ -17,31 +17,51 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlmodel import Session, col, select
+from flask_babel import ngettext
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from moraspar.auth.current import signed_in_user
-from moraspar.council import forms, runs, services
+from moraspar.council import forms, ids, runs, scope, services
 from moraspar.db import get_engine, get_session
 from moraspar.formkit.ids import parse_id
 from moraspar.models import (
-    Council,
-    CouncilMember,
     MatchProposal,
     MatchRun,
     ProposalStatus,
     RunStatus,
     User,
 )
-from moraspar.reference.labels import KIND_LABELS, PROPOSAL_STATUS_LABELS
+from moraspar.reference.labels import (
+    KIND_LABELS,
+    PROPOSAL_STATUS_LABELS,
+    RUN_STATUS_LABELS,
+    label,
+)
+from moraspar.web.errors import render_error
 from moraspar.web.pagination import Page, page_number, paginate
 from moraspar.web.redirects import safe_next
 
 bp = Blueprint("council", __name__)
+ids.guard_path_ids(bp)
+# Work of a council the user does not sit on: 403, on every page here.
+bp.register_error_handler(scope.NotAMember, lambda _error: render_error(403))
 
 
 # -- helpers ---------------------------------------------------------------
+
+
+def _scope() -> scope.CouncilScope:
+    """The councils whose work the signed-in user sees (admins: all)."""
+    return scope.scope_of(get_session(), user=signed_in_user())
+
+
+def _run_form(within: scope.CouncilScope) -> forms.RunForm:
+    form = forms.RunForm()
+    form.set_councils(
+        [(c.id, c.name) for c in scope.councils(get_session(), scope=within) if c.id]
+    )
+    return form
 
 
 def _back(default: str) -> str:
@@ -50,13 +70,7 @@ def _back(default: str) -> str:
 
 
 def _run_status_label(status: str) -> str:
-    labels = {
-        RunStatus.QUEUED: _("Queued"),
-        RunStatus.RUNNING: _("Running"),
-        RunStatus.DONE: _("Done"),
-        RunStatus.FAILED: _("Failed"),
-    }
-    return labels.get(status, status)  # type: ignore[call-overload]
+    return label(RUN_STATUS_LABELS, status)
 
 
 def _date_arg(name: str) -> date | None:
@@ -64,6 +78,15 @@ def _date_arg(name: str) -> date | None:
         return date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+
+
+def _programme_id(raw: str) -> int | None:
+    if not raw:
+        return None
+    programme_id = ids.parse_id(raw)
+    if programme_id is None:
+        flash(_("There is no such programme: the filter is left out."), "info")
+    return programme_id
 
 
 def _filters() -> services.BoardFilters:
@@ -87,6 +110,14 @@ def _filters() -> services.BoardFilters:
 def _flash_invalid(error: services.InvalidDecision) -> None:
     if isinstance(error, services.NoFreePlaces):
         flash(_("The placement has no free places left to approve."), "error")
+    elif isinstance(error, services.NeedCovered):
+        flash(
+            _(
+                "Nothing was approved: other proposals already cover all of the "
+                "need's students. Decline or reverse one of them first."
+            ),
+            "error",
+        )
     elif error.proposal_ids and len(error.proposal_ids) > 1:
         flash(
             _(
@@ -142,19 +173,14 @@ def _work(app: Flask, run_id: int, actor_id: int | None) -> None:
 @bp.route("/")
 def home() -> str:
     db = get_session()
-    councils = db.exec(
-        select(Council)
-        .join(CouncilMember, col(CouncilMember.council_id) == Council.id)
-        .where(CouncilMember.user_id == current_user.id)
-        .order_by(Council.name)
-    ).all()
+    mine = _scope()
     return render_template(
         "council/home.html",
-        councils=councils,
-        counts=services.status_counts(db),
+        councils=services.councils_of(db, user=signed_in_user()),
+        counts=services.status_counts(db, scope=mine),
         statuses=list(ProposalStatus),
-        latest=runs.latest_run(db),
-        run_form=forms.RunForm(),
+        latest=runs.latest_run(db, scope=mine),
+        run_form=_run_form(mine),
         run_status_label=_run_status_label,
     )
 
@@ -162,16 +188,17 @@ def home() -> str:
 @bp.route("/runs")
 def runs_list() -> str:
     db = get_session()
+    mine = _scope()
     page: Page[Any] = paginate(
         db,
-        runs.recent_runs_query(),
+        runs.recent_runs_query(scope=mine),
         page=page_number(request.args.get("page")),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template(
         "council/runs.html",
         page=page,
-        run_form=forms.RunForm(),
+        run_form=_run_form(mine),
         run_status_label=_run_status_label,
     )
 
@@ -179,17 +206,23 @@ def runs_list() -> str:
 @bp.route("/runs/new", methods=["POST"])
 def run_start() -> Response:
     db = get_session()
-    form = forms.RunForm()
+    mine = _scope()
+    form = _run_form(mine)
+    if not form.council_id.choices:
+        flash(_("You sit on no council, so there is nothing to match."), "error")
+        return redirect(url_for("council.runs_list"))
     if not form.validate_on_submit():
         flash(_("The form had expired. Please send it again."), "error")
         return redirect(url_for("council.runs_list"))
     actor = signed_in_user()
     try:
-        new_run = runs.create_run(db, actor=actor)
+        new_run = runs.create_run(db, actor=actor, council_id=form.council_id.data)
     except runs.RunInProgress as exc:
         db.rollback()
         flash(_("A matching run is already under way."), "info")
-        return redirect(url_for("council.run", run_id=exc.run.id))
+        if mine.has(exc.run.council_id) or exc.run.council_id is None:
+            return redirect(url_for("council.run", run_id=exc.run.id))
+        return redirect(url_for("council.runs_list"))
     db.commit()
     assert new_run.id is not None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -204,6 +237,7 @@ def run(run_id: int) -> str:
     match_run = db.get(MatchRun, run_id)
     if match_run is None:
         abort(404)
+    runs.check_run(_scope(), match_run)
     summary = (
         runs.run_summary(db, match_run) if match_run.status == RunStatus.DONE else None
     )
@@ -221,6 +255,7 @@ def run_status(run_id: int) -> Response:
     match_run = get_session().get(MatchRun, run_id)
     if match_run is None:
         abort(404)
+    runs.check_run(_scope(), match_run)
     finished = match_run.status in (RunStatus.DONE, RunStatus.FAILED)
     return jsonify(
         id=match_run.id,
@@ -252,18 +287,20 @@ def _run_text(match_run: MatchRun) -> str:
 @bp.route("/board")
 def board() -> str:
     db = get_session()
+    mine = _scope()
     filters = _filters()
     page = services.board(
         db,
         filters=filters,
         page=page_number(request.args.get("page")),
         per_page=current_app.config["PAGE_SIZE"],
+        scope=mine,
     )
     return render_template(
         "council/board.html",
         page=page,
         filters=filters,
-        options=services.board_options(db),
+        options=services.board_options(db, scope=mine),
         kinds=KIND_LABELS,
         statuses=PROPOSAL_STATUS_LABELS,
         bulk_form=forms.BulkForm(),
@@ -273,7 +310,9 @@ def board() -> str:
 
 @bp.route("/proposals/<int:proposal_id>")
 def proposal(proposal_id: int) -> str:
-    view = services.proposal_view(get_session(), proposal_id=proposal_id)
+    view = services.proposal_view(
+        get_session(), proposal_id=proposal_id, scope=_scope()
+    )
     if view is None:
         abort(404)
     return render_template(
@@ -300,7 +339,9 @@ def _render_proposal_errors(
     decision_form: forms.DecisionForm | None = None,
     reverse_form: forms.ReverseForm | None = None,
 ) -> tuple[str, int]:
-    view = services.proposal_view(get_session(), proposal_id=proposal_id)
+    view = services.proposal_view(
+        get_session(), proposal_id=proposal_id, scope=_scope()
+    )
     if view is None:
         abort(404)
     return render_template(
@@ -318,6 +359,7 @@ def decide(proposal_id: int) -> Response | tuple[str, int]:
     item = db.get(MatchProposal, proposal_id)
     if item is None:
         abort(404)
+    services.check_proposal(db, scope=_scope(), proposal=item)
     form = forms.DecisionForm()
     if not form.validate_on_submit():
         return _render_proposal_errors(proposal_id, decision_form=form)
@@ -335,8 +377,17 @@ def decide(proposal_id: int) -> Response | tuple[str, int]:
         _flash_invalid(exc)
         return redirect(url_for("council.proposal", proposal_id=proposal_id))
     db.commit()
+    if form.action.data == services.APPROVE:
+        flash(
+            ngettext(
+                "The proposal is approved for %(num)d student.",
+                "The proposal is approved for %(num)d students.",
+                item.students,
+            ),
+            "success",
+        )
+        return redirect(_back(url_for("council.board")))
     messages = {
-        services.APPROVE: _("The proposal is approved."),
         services.DECLINE: _("The proposal is declined."),
         services.DEFER: _("The proposal is deferred."),
     }
@@ -362,6 +413,7 @@ def bulk() -> Response:
             actor=signed_in_user(),
             decline_reason=form.bulk_reason.data or "",
             comment=form.bulk_comment.data or "",
+            scope=_scope(),
         )
     except services.InvalidDecision as exc:
         db.rollback()
@@ -385,6 +437,7 @@ def reverse(proposal_id: int) -> Response | tuple[str, int]:
     item = db.get(MatchProposal, proposal_id)
     if item is None:
         abort(404)
+    services.check_proposal(db, scope=_scope(), proposal=item)
     form = forms.ReverseForm()
     if not form.validate_on_submit():
         return _render_proposal_errors(proposal_id, reverse_form=form)
@@ -406,7 +459,8 @@ def reverse(proposal_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/allocation")
 def allocation() -> str:
-    overview = services.allocation_overview(get_session())
+    mine = _scope()
+    overview = services.allocation_overview(get_session(), scope=mine)
     per_page = current_app.config["PAGE_SIZE"]
     number = page_number(request.args.get("page"))
     rows = overview.needs
@@ -428,5 +482,5 @@ def allocation() -> str:
             services.TAKEN,
             services.NOT_RANKED,
         ],
-        run_form=forms.RunForm(),
+        run_form=_run_form(mine),
     )

@@ -33,6 +33,7 @@ from moraspar.demo.dataset import (
 from moraspar.models import (
     Council,
     CouncilMember,
+    CouncilOrganisation,
     Need,
     Organisation,
     OrgKind,
@@ -243,7 +244,11 @@ class _Loader:
         return user
 
     def council(
-        self, spec: CouncilSpec, municipality: Organisation, chair: User
+        self,
+        spec: CouncilSpec,
+        municipality: Organisation,
+        chair: User,
+        area: list[Organisation],
     ) -> None:
         council = self.find(Council, name=spec.name)
         if council is None:
@@ -262,6 +267,21 @@ class _Loader:
                 CouncilMember(council_id=council.id, user_id=chair.id, chair=True)
             )
             self.session.flush()
+        # The council works for every demo school and company.
+        for organisation in area:
+            assert organisation.id is not None
+            found = self.find(
+                CouncilOrganisation,
+                council_id=council.id,
+                organisation_id=organisation.id,
+            )
+            if found is None:
+                self.session.add(
+                    CouncilOrganisation(
+                        council_id=council.id, organisation_id=organisation.id
+                    )
+                )
+        self.session.flush()
 
 
 def load_demo(session: Session, dataset: Dataset | None = None) -> DemoSummary:
@@ -275,7 +295,8 @@ def load_demo(session: Session, dataset: Dataset | None = None) -> DemoSummary:
     for company in data.companies:
         organisations[company.name] = loader.company(company)
     users = {spec.role: loader.user(spec, organisations) for spec in data.users}
-    loader.council(data.council, municipality, users[Role.COUNCIL])
+    area = [o for o in organisations.values() if o is not municipality]
+    loader.council(data.council, municipality, users[Role.COUNCIL], area)
     summary = DemoSummary(**loader.created)
     if summary.total:
         audit.record(

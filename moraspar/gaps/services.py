@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from moraspar.council.scope import CouncilScope, within
 from moraspar.models import (
     Horizon,
     Organisation,
@@ -148,11 +149,12 @@ def _skill_key(tag: str) -> str:
     return " ".join(tag.lower().split())
 
 
-def _gap_rows(session: Session, filters: Filters) -> Sequence[Any]:
+def _gap_rows(session: Session, filters: Filters, scope: CouncilScope) -> Sequence[Any]:
     query = (
         select(SkillGap, Organisation)
         .join(Organisation, col(Organisation.id) == SkillGap.company_id)
         .where(SkillGap.status == PostingStatus.OPEN)
+        .where(within(scope, SkillGap.company_id))
         .order_by(col(SkillGap.id))
     )
     if filters.locality:
@@ -163,7 +165,7 @@ def _gap_rows(session: Session, filters: Filters) -> Sequence[Any]:
 
 
 def _suppliers(
-    session: Session, gaps: Sequence[SkillGap]
+    session: Session, gaps: Sequence[SkillGap], scope: CouncilScope
 ) -> tuple[dict[int, list[Supplier]], set[int]]:
     """{gap id: programmes addressing it}, and the ids of gaps a run scored."""
     gap_ids = [g.id for g in gaps if g.id is not None]
@@ -187,6 +189,7 @@ def _suppliers(
                 col(ProgrammeGapMatch.skill_gap_id).in_(scored),
                 col(ProgrammeGapMatch.score) >= SUPPLY_THRESHOLD,
                 col(Programme.active).is_(True),
+                within(scope, Programme.school_id),
             )
             .order_by(col(ProgrammeGapMatch.score).desc(), col(Programme.id))
         ).all()
@@ -198,6 +201,7 @@ def _suppliers(
             select(Programme, school.name)
             .join(school, col(school.id) == Programme.school_id)
             .where(col(Programme.active).is_(True))
+            .where(within(scope, Programme.school_id))
             .order_by(col(Programme.id))
         ).all()
         keyed = [
@@ -233,10 +237,11 @@ def _group_keys(line: GapLine, grouping: str) -> list[str]:
     return [code[:1] if grouping == GROUP_AREA else code[:2]]
 
 
-def picture(session: Session, *, filters: Filters) -> Picture:
-    """Open skill gaps (demand) and the programmes that address them (supply)."""
-    rows = _gap_rows(session, filters)
-    suppliers, scored = _suppliers(session, [gap for gap, _ in rows])
+def picture(session: Session, *, filters: Filters, scope: CouncilScope) -> Picture:
+    """Open skill gaps of the companies in the scope's areas (demand) and the
+    programmes of its schools that address them (supply)."""
+    rows = _gap_rows(session, filters, scope)
+    suppliers, scored = _suppliers(session, [gap for gap, _ in rows], scope)
     lines = []
     for gap, company in rows:
         assert gap.id is not None
@@ -293,7 +298,12 @@ def _next_start(season: str, year: int) -> date:
 
 
 def trend(
-    session: Session, *, filters: Filters, today: date, terms: int = TREND_TERMS
+    session: Session,
+    *,
+    filters: Filters,
+    today: date,
+    scope: CouncilScope,
+    terms: int = TREND_TERMS,
 ) -> list[Term]:
     """Skill gaps posted per term (by created_at, any status), oldest first:
     the last `terms` terms up to and including the one `today` falls in."""
@@ -307,6 +317,7 @@ def trend(
         select(SkillGap.created_at, SkillGap.headcount)
         .join(Organisation, col(Organisation.id) == SkillGap.company_id)
         .where(col(SkillGap.created_at) >= first)
+        .where(within(scope, SkillGap.company_id))
     )
     if filters.locality:
         query = query.where(Organisation.locality == filters.locality)
@@ -340,12 +351,14 @@ def _local_day(value: datetime) -> date:
     return value.date()
 
 
-def localities(session: Session) -> list[str]:
-    """Localities of companies that have posted skill gaps, for the filter."""
+def localities(session: Session, *, scope: CouncilScope) -> list[str]:
+    """Localities of the scope's companies that have posted skill gaps, for
+    the filter."""
     names = session.exec(
         select(Organisation.locality)
         .join(SkillGap, col(SkillGap.company_id) == Organisation.id)
         .where(Organisation.locality != "")
+        .where(within(scope, Organisation.id))
         .distinct()
     ).all()
     return sorted(set(names))

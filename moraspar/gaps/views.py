@@ -5,6 +5,8 @@ from datetime import date
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 
+from moraspar.auth.current import signed_in_user
+from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.gaps import services
 from moraspar.reference.labels import HORIZON_LABELS
@@ -51,8 +53,9 @@ def index() -> str:
         horizon=request.args.get("horizon", ""),
     )
     db = get_session()
-    picture = services.picture(db, filters=filters)
-    trend = services.trend(db, filters=filters, today=date.today())
+    mine = scope_of(db, user=signed_in_user())
+    picture = services.picture(db, filters=filters, scope=mine)
+    trend = services.trend(db, filters=filters, today=date.today(), scope=mine)
     labels = {g.key: group_label(g, filters.group) for g in picture.groups}
     return render_template(
         "gaps/index.html",
@@ -61,7 +64,7 @@ def index() -> str:
         labels=labels,
         trend=trend,
         trend_max=services.max_of(t.headcount for t in trend),
-        localities=services.localities(db),
+        localities=services.localities(db, scope=mine),
         horizons=HORIZON_LABELS,
         groupings=GROUPING_LABELS,
         threshold=services.SUPPLY_THRESHOLD,

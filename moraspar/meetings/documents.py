@@ -24,7 +24,7 @@ from odf.text import H, P
 
 from moraspar.meetings.services import HELD, AgendaItem
 from moraspar.models import Council, Meeting
-from moraspar.reference.labels import HORIZON_LABELS, PROPOSAL_STATUS_LABELS
+from moraspar.reference.labels import HORIZON_LABELS, PROPOSAL_STATUS_LABELS, label
 
 ODT_MIMETYPE = "application/vnd.oasis.opendocument.text"
 
@@ -35,10 +35,6 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def _clean(text: object) -> str:
     return _ILLEGAL_XML.sub("", str(text))
-
-
-def _label(table: dict[str, object], value: str) -> str:
-    return str(table.get(value, value))
 
 
 def item_subject(entry: AgendaItem) -> str:
@@ -68,14 +64,14 @@ def item_details(entry: AgendaItem) -> list[str]:
             _("Students: %(num)d", num=p.need.students),
             _(
                 "Status: %(status)s",
-                status=_label(PROPOSAL_STATUS_LABELS, p.proposal.status),  # type: ignore[arg-type]
+                status=label(PROPOSAL_STATUS_LABELS, p.proposal.status),
             ),
         ]
     if entry.gap is not None:
         g = entry.gap.gap
         lines = [
             _("People needed: %(num)d", num=g.headcount),
-            _("When: %(horizon)s", horizon=_label(HORIZON_LABELS, g.horizon)),  # type: ignore[arg-type]
+            _("When: %(horizon)s", horizon=label(HORIZON_LABELS, g.horizon)),
         ]
         if g.skills:
             lines.append(_("Skills: %(skills)s", skills=", ".join(g.skills)))
@@ -166,7 +162,7 @@ def proposal_rows(items: Sequence[AgendaItem]) -> tuple[list[str], list[list[obj
                 p.company.name,
                 p.need.students,
                 round(p.proposal.score, 3),
-                _label(PROPOSAL_STATUS_LABELS, p.proposal.status),  # type: ignore[arg-type]
+                label(PROPOSAL_STATUS_LABELS, p.proposal.status),
                 entry.item.decision,
             ]
         )
@@ -196,7 +192,7 @@ def gap_rows(items: Sequence[AgendaItem]) -> tuple[list[str], list[list[object]]
                 company.name,
                 company.locality,
                 g.headcount,
-                _label(HORIZON_LABELS, g.horizon),  # type: ignore[arg-type]
+                label(HORIZON_LABELS, g.horizon),
                 list(g.skills or []),
                 entry.item.decision,
             ]

@@ -24,10 +24,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from moraspar import audit
+from moraspar.council import scope
 from moraspar.council import services as council
 from moraspar.models import (
     Council,
-    CouncilMember,
     MatchProposal,
     Meeting,
     MeetingItem,
@@ -37,7 +37,6 @@ from moraspar.models import (
     Placement,
     PostingStatus,
     ProposalStatus,
-    Role,
     SkillGap,
     User,
 )
@@ -57,10 +56,6 @@ class MeetingError(Exception):
     """A rule of meetings was broken; field names the form field, if any."""
 
     field: str | None = None
-
-
-class NotAMember(MeetingError):
-    """The user sits on no council of this meeting (→ 403)."""
 
 
 class AlreadyHeld(MeetingError):
@@ -118,37 +113,15 @@ class DecisionResult:
 # -- who may -------------------------------------------------------------------
 
 
-def is_admin(user: User) -> bool:
-    return user.role == Role.ADMIN
-
-
 def councils_for(session: Session, *, user: User) -> Sequence[Council]:
     """The councils user may hold meetings for: their own, or all for admins."""
-    query = select(Council).order_by(col(Council.name), col(Council.id))
-    if not is_admin(user):
-        query = query.join(
-            CouncilMember, col(CouncilMember.council_id) == Council.id
-        ).where(CouncilMember.user_id == user.id)
-    return session.exec(query).all()
-
-
-def may_manage(session: Session, *, user: User, council_id: int) -> bool:
-    if is_admin(user):
-        return True
-    return (
-        session.exec(
-            select(CouncilMember.id).where(
-                CouncilMember.council_id == council_id,
-                CouncilMember.user_id == user.id,
-            )
-        ).first()
-        is not None
-    )
+    return scope.councils(session, scope=scope.scope_of(session, user=user))
 
 
 def check_member(session: Session, *, user: User, council_id: int) -> None:
-    if not may_manage(session, user=user, council_id=council_id):
-        raise NotAMember()
+    """NotAMember (moraspar.council.scope) unless the user sits on the council
+    or is an admin."""
+    scope.check_council(scope.scope_of(session, user=user), council_id)
 
 
 def _check_planned(meeting: Meeting) -> None:
@@ -159,16 +132,15 @@ def _check_planned(meeting: Meeting) -> None:
 # -- meetings ------------------------------------------------------------------
 
 
-def meetings_query(*, user: User) -> Any:
-    """Meetings of the user's councils (admins: all), next/latest first."""
+def meetings_query(*, within: scope.CouncilScope) -> Any:
+    """Meetings of the scope's councils (admins: all), next/latest first."""
     query = (
         select(Meeting, Council)
         .join(Council, col(Council.id) == Meeting.council_id)
         .order_by(col(Meeting.held_on).desc(), col(Meeting.id).desc())
     )
-    if not is_admin(user):
-        mine = select(CouncilMember.council_id).where(CouncilMember.user_id == user.id)
-        query = query.where(col(Meeting.council_id).in_(mine))
+    if within.council_ids is not None:
+        query = query.where(col(Meeting.council_id).in_(sorted(within.council_ids)))
     return query
 
 
@@ -339,13 +311,17 @@ def _add(
 def add_proposals(
     session: Session, *, actor: User, meeting: Meeting, proposal_ids: Sequence[int]
 ) -> int:
-    """Put proposals (still proposed or deferred) on the agenda; returns how many
-    were added (ones already there or not pickable are skipped)."""
+    """Put proposals (still proposed or deferred, of needs of schools in the
+    meeting's council's area) on the agenda; returns how many were added (ones
+    already there or not pickable are skipped)."""
     valid = set(
         session.exec(
-            select(MatchProposal.id).where(
+            select(MatchProposal.id)
+            .join(Need, col(Need.id) == MatchProposal.need_id)
+            .where(
                 col(MatchProposal.id).in_(list(proposal_ids)),
                 col(MatchProposal.status).in_(PICKABLE),
+                col(Need.school_id).in_(scope.council_area(meeting.council_id)),
             )
         ).all()
     )
@@ -362,12 +338,14 @@ def add_proposals(
 def add_gaps(
     session: Session, *, actor: User, meeting: Meeting, gap_ids: Sequence[int]
 ) -> int:
-    """Put open skill gaps on the agenda; returns how many were added."""
+    """Put open skill gaps of companies in the meeting's council's area on the
+    agenda; returns how many were added."""
     valid = set(
         session.exec(
             select(SkillGap.id).where(
                 col(SkillGap.id).in_(list(gap_ids)),
                 SkillGap.status == PostingStatus.OPEN,
+                col(SkillGap.company_id).in_(scope.council_area(meeting.council_id)),
             )
         ).all()
     )
@@ -487,10 +465,15 @@ class ProposalFilters:
     locality: str = ""
 
 
-def proposal_candidates_query(filters: ProposalFilters) -> Any:
-    """Proposals that may go on an agenda, best first."""
+def proposal_candidates_query(filters: ProposalFilters, *, meeting: Meeting) -> Any:
+    """Proposals that may go on the meeting's agenda (of needs of schools in
+    its council's area), best first."""
     statuses = [filters.status] if filters.status in PICKABLE else list(PICKABLE)
-    query = _proposal_select().where(col(MatchProposal.status).in_(statuses))
+    query = (
+        _proposal_select()
+        .where(col(MatchProposal.status).in_(statuses))
+        .where(col(Need.school_id).in_(scope.council_area(meeting.council_id)))
+    )
     if filters.q.strip():
         like = f"%{filters.q.strip().lower()}%"
         query = query.where(
@@ -509,12 +492,14 @@ def proposal_candidates_query(filters: ProposalFilters) -> Any:
     return query.order_by(col(MatchProposal.score).desc(), col(MatchProposal.id))
 
 
-def gap_candidates_query(*, q: str = "", locality: str = "") -> Any:
-    """Open skill gaps that may go on an agenda, biggest first."""
+def gap_candidates_query(*, meeting: Meeting, q: str = "", locality: str = "") -> Any:
+    """Open skill gaps that may go on the meeting's agenda (of companies in its
+    council's area), biggest first."""
     query = (
         select(SkillGap, Organisation)
         .join(Organisation, col(Organisation.id) == SkillGap.company_id)
         .where(SkillGap.status == PostingStatus.OPEN)
+        .where(col(SkillGap.company_id).in_(scope.council_area(meeting.council_id)))
     )
     if q.strip():
         like = f"%{q.strip().lower()}%"

@@ -19,9 +19,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from moraspar.auth.current import signed_in_user
 from moraspar.council import services as council_services
+from moraspar.council.ids import guard_path_ids, parse_ids
+from moraspar.council.scope import NotAMember, scope_of
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
-from moraspar.formkit.ids import parse_id
 from moraspar.meetings import documents, forms, services
 from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
 from moraspar.reference.gazetteer import LOCALITIES
@@ -30,6 +31,7 @@ from moraspar.web.pagination import page_number, paginate
 from moraspar.web.redirects import safe_next
 
 bp = Blueprint("meetings", __name__)
+guard_path_ids(bp)
 
 PER_PAGE = 25
 LISTS = ("proposals", "gaps")
@@ -41,9 +43,9 @@ def _meeting(meeting_id: int) -> tuple[Meeting, Council]:
     meeting = db.get(Meeting, meeting_id)
     if meeting is None:
         abort(404)
-    if not services.may_manage(
-        db, user=signed_in_user(), council_id=meeting.council_id
-    ):
+    try:
+        services.check_member(db, user=signed_in_user(), council_id=meeting.council_id)
+    except NotAMember:
         abort(403)
     council = db.get(Council, meeting.council_id)
     if council is None:
@@ -86,7 +88,7 @@ def index() -> str:
     user = signed_in_user()
     page = paginate(
         db,
-        services.meetings_query(user=user),
+        services.meetings_query(within=scope_of(db, user=user)),
         page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
@@ -109,7 +111,7 @@ def new() -> str | BaseResponse:
         db = get_session()
         try:
             meeting = services.create_meeting(db, actor=user, data=_data(form))
-        except services.NotAMember:
+        except NotAMember:
             form.council_id.errors = [_("You are not a member of that council.")]
         else:
             db.commit()
@@ -150,7 +152,7 @@ def edit(meeting_id: int) -> str | BaseResponse:
         db = get_session()
         try:
             services.update_meeting(db, actor=user, meeting=meeting, data=_data(form))
-        except services.NotAMember:
+        except NotAMember:
             form.council_id.errors = [_("You are not a member of that council.")]
         else:
             db.commit()
@@ -162,8 +164,7 @@ def edit(meeting_id: int) -> str | BaseResponse:
 
 
 def _ids(name: str) -> list[int]:
-    ids = (parse_id(raw) for raw in request.form.getlist(name))
-    return [id_ for id_ in ids if id_ is not None]
+    return parse_ids(request.form.getlist(name))
 
 
 def _add_ticked(
@@ -218,7 +219,7 @@ def pick_proposals(meeting_id: int) -> str | BaseResponse:
     )
     page = paginate(
         db,
-        services.proposal_candidates_query(filters),
+        services.proposal_candidates_query(filters, meeting=meeting),
         page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
@@ -259,7 +260,7 @@ def pick_gaps(meeting_id: int) -> str | BaseResponse:
     locality = request.args.get("locality", "")
     page = paginate(
         db,
-        services.gap_candidates_query(q=q, locality=locality),
+        services.gap_candidates_query(meeting=meeting, q=q, locality=locality),
         page=page_number(request.args.get("page")),
         per_page=PER_PAGE,
     )
@@ -315,6 +316,11 @@ def _refusal(error: services.DecisionRefused) -> str:
     cause = error.__cause__
     if isinstance(cause, council_services.NoFreePlaces):
         return _("The placement has no free places left, so it cannot be approved.")
+    if isinstance(cause, council_services.NeedCovered):
+        return _(
+            "Other proposals already cover all of the need's students, so this "
+            "one cannot be approved."
+        )
     if isinstance(cause, council_services.DeclineReasonRequired):
         return _("Choose why the proposal is declined.")
     return _(

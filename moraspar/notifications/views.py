@@ -7,11 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from moraspar.council.ids import guard_path_ids
 from moraspar.db import get_session
 from moraspar.notifications import services
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("notifications", __name__)
+guard_path_ids(bp)
 
 PAGE_SIZE = 20
 
@@ -61,15 +63,3 @@ def iso_date(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
-
-
-@bp.app_context_processor
-def unread_badge() -> dict[str, object]:
-    """`unread_notifications()` for the header badge; one COUNT when called."""
-
-    def unread() -> int:
-        if not (current_user and current_user.is_authenticated):
-            return 0
-        return services.unread_count(get_session(), user_id=current_user.id)
-
-    return {"unread_notifications": unread}

@@ -1,6 +1,8 @@
 """How stored choices and dates read in the interface, in the user's language."""
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
@@ -14,6 +16,7 @@ from moraspar.models import (
     PostingStatus,
     ProposalStatus,
     Role,
+    RunStatus,
 )
 
 KIND_LABELS = {
@@ -47,6 +50,12 @@ PROPOSAL_STATUS_LABELS = {
     ProposalStatus.BOOKED: _l("Booked"),
     ProposalStatus.WITHDRAWN: _l("Withdrawn"),
 }
+RUN_STATUS_LABELS = {
+    RunStatus.QUEUED: _l("Queued"),
+    RunStatus.RUNNING: _l("Running"),
+    RunStatus.DONE: _l("Done"),
+    RunStatus.FAILED: _l("Failed"),
+}
 ROLE_LABELS = {
     Role.TEACHER: _l("Teacher / school staff"),
     Role.COMPANY: _l("Company contact"),
@@ -62,6 +71,12 @@ ORG_KIND_LABELS = {
 
 def _lookup(table: dict[str, object], value: str | None) -> object:
     return table.get(value or "", value or "")
+
+
+def label(table: Mapping[Any, object], value: str | None) -> str:
+    """The label of a stored choice in the user's language; unknown values as
+    stored. The one way code outside templates reads these tables."""
+    return str(_lookup(dict(table), value))
 
 
 def org_kind_label(value: str) -> object:

@@ -73,3 +73,180 @@ def test_access_matrix(app: Flask, client: Any, auth: Any, role: str | None) -> 
         if not ok:
             failures.append((endpoint, method, url, response.status_code))
     assert not failures, f"{role or 'anonymous'}: {failures}"
+
+
+# -- two councils: each member sees their own council's work only -------------
+
+
+def _council_work(
+    db: Any,
+    name: str,
+    *,
+    make_school: Any,
+    make_company: Any,
+    make_need: Any,
+    make_placement: Any,
+    make_skill_gap: Any,
+    make_user: Any,
+) -> dict[str, Any]:
+    """A council with a school and a company in its area, a proposal, a
+    booking, a finished run, a meeting and a skill gap, and a member."""
+    from datetime import date
+
+    from moraspar.models import (
+        Booking,
+        Council,
+        MatchProposal,
+        MatchRun,
+        Meeting,
+        ProposalStatus,
+        RunStatus,
+    )
+
+    council = Council(name=f"Rådet {name}")
+    db.add(council)
+    db.commit()
+    area = [council]
+    school = make_school(name=f"Skolan {name}", councils=area)
+    company = make_company(name=f"Företaget {name}", councils=area)
+    need = make_need(
+        school, title=f"Behov {name}", start_date=None, end_date=None, students=4
+    )
+    placement = make_placement(company, title=f"Plats {name}", places=3)
+    proposal = MatchProposal(
+        need_id=need.id, placement_id=placement.id, score=0.8, students=1
+    )
+    booked_placement = make_placement(company, title=f"Bokad {name}", places=3)
+    booked = MatchProposal(
+        need_id=need.id,
+        placement_id=booked_placement.id,
+        score=0.7,
+        students=1,
+        status=ProposalStatus.BOOKED,
+    )
+    run = MatchRun(council_id=council.id, status=RunStatus.DONE, total=5, progress=5)
+    meeting = Meeting(council_id=council.id, title=f"Möte {name}", held_on=date.today())
+    db.add_all([proposal, booked, run, meeting])
+    db.commit()
+    booking = Booking(
+        proposal_id=booked.id,
+        need_id=need.id,
+        placement_id=booked_placement.id,
+        students=1,
+        start_date=date(2027, 2, 1),
+        end_date=date(2027, 5, 14),
+    )
+    db.add(booking)
+    db.commit()
+    make_skill_gap(company, title=f"Kompetensbehov {name}")
+    return {
+        "name": name,
+        "member": make_user(Role.COUNCIL, councils=area),
+        "ids": {
+            "proposal": proposal.id,
+            "run": run.id,
+            "booking": booking.id,
+            "meeting": meeting.id,
+        },
+    }
+
+
+def _pages(ids: dict[str, int]) -> list[str]:
+    return [
+        f"/council/proposals/{ids['proposal']}",
+        f"/council/runs/{ids['run']}",
+        f"/council/runs/{ids['run']}/status",
+        f"/bookings/{ids['booking']}.ics",
+        f"/meetings/{ids['meeting']}",
+    ]
+
+
+LISTS = [
+    "/council/board?status=all",
+    "/council/allocation",
+    "/council/runs",
+    "/gaps/",
+    "/bookings/?when=upcoming",
+    "/meetings/",
+]
+
+
+@pytest.fixture
+def two_councils(
+    db: Any,
+    make_school: Any,
+    make_company: Any,
+    make_need: Any,
+    make_placement: Any,
+    make_skill_gap: Any,
+    make_user: Any,
+) -> list[dict[str, Any]]:
+    factories = {
+        "make_school": make_school,
+        "make_company": make_company,
+        "make_need": make_need,
+        "make_placement": make_placement,
+        "make_skill_gap": make_skill_gap,
+        "make_user": make_user,
+    }
+    return [_council_work(db, name, **factories) for name in ("Alfa", "Beta")]
+
+
+@pytest.mark.parametrize("me", [0, 1], ids=["alfa-member", "beta-member"])
+def test_council_members_see_only_their_own_councils_work(
+    client: Any, auth: Any, db: Any, two_councils: list[dict[str, Any]], me: int
+) -> None:
+    mine, theirs = two_councils[me], two_councils[1 - me]
+    auth.login(mine["member"])
+
+    for url in _pages(mine["ids"]):
+        assert client.get(url).status_code == 200, url
+    for url in _pages(theirs["ids"]):
+        assert client.get(url).status_code == 403, url
+    for url in LISTS:
+        page = client.get(url).get_data(as_text=True)
+        assert theirs["name"] not in page, url
+        assert f'/council/runs/{theirs["ids"]["run"]}"' not in page, url
+    board = client.get("/council/board?status=all").get_data(as_text=True)
+    assert f"Behov {mine['name']}" in board
+    gaps = client.get("/gaps/").get_data(as_text=True)
+    assert f"Kompetensbehov {mine['name']}" in gaps
+    bookings = client.get("/bookings/?when=upcoming").get_data(as_text=True)
+    assert f"Bokad {mine['name']}" in bookings
+
+
+def test_a_member_cannot_decide_another_councils_proposals(
+    client: Any, auth: Any, db: Any, two_councils: list[dict[str, Any]]
+) -> None:
+    from moraspar.models import MatchProposal, ProposalStatus
+
+    alfa, beta = two_councils
+    auth.login(alfa["member"])
+    theirs = beta["ids"]["proposal"]
+
+    single = client.post_form(
+        f"/council/proposals/{theirs}/decide", {"action": "approve"}
+    )
+    bulk = client.post_form(
+        "/council/proposals/bulk", {"proposal": [theirs], "bulk_action": "approve"}
+    )
+    reverse = client.post_form(
+        f"/council/proposals/{theirs}/reverse", {"reason": "Fel"}
+    )
+
+    assert single.status_code == 403 and reverse.status_code == 403
+    assert bulk.status_code == 302
+    db.expire_all()
+    proposal = db.get(MatchProposal, theirs)
+    assert proposal is not None and proposal.status == ProposalStatus.PROPOSED
+
+
+def test_admins_see_every_councils_work(
+    client: Any, auth: Any, two_councils: list[dict[str, Any]]
+) -> None:
+    auth.login(Role.ADMIN)
+    for work in two_councils:
+        for url in _pages(work["ids"]):
+            assert client.get(url).status_code == 200, url
+    board = client.get("/council/board?status=all").get_data(as_text=True)
+    assert "Behov Alfa" in board and "Behov Beta" in board

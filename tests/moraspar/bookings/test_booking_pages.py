@@ -72,6 +72,29 @@ def test_ics_for_council_and_admin(
     assert client.get(f"/bookings/{booking.id}.ics").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "period",
+    [
+        {"start_date": date(2027, 2, 1), "end_date": date(9999, 12, 31)},
+        {"start_date": date(1, 1, 1), "end_date": date(1, 1, 2)},
+        {"start_date": None, "end_date": None},
+    ],
+    ids=["ends-9999-12-31", "year-1", "no-dates"],
+)
+def test_ics_for_a_period_no_calendar_holds_says_so(
+    client: Any, auth: Any, booked: Any, period: dict[str, Any]
+) -> None:
+    pair, booking = booked(need_kw=dict(period), placement_kw=dict(period))
+    auth.login(pair.teacher, language="en")
+
+    response = client.get(f"/bookings/{booking.id}.ics")
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/bookings/")
+    page = client.get("/bookings/").get_data(as_text=True)
+    assert "no dates that a calendar can hold" in page
+
+
 @pytest.mark.parametrize("role", [Role.TEACHER, Role.COMPANY])
 def test_ics_refused_to_outsiders(
     client: Any, auth: Any, booked: Any, role: str

@@ -12,6 +12,7 @@ from moraspar.bookings import services
 from moraspar.models import (
     AuditEvent,
     Booking,
+    Council,
     MatchProposal,
     Notification,
     OutboxMessage,
@@ -181,6 +182,10 @@ def test_decline_withdraws_and_tells_the_other_side_and_the_council(
     client: Any, auth: Any, db: Session, pair: Any, make_user: Callable[..., User]
 ) -> None:
     council = make_user(Role.COUNCIL)
+    elsewhere = Council(name="Annat råd")
+    db.add(elsewhere)
+    db.commit()
+    other_council = make_user(Role.COUNCIL, councils=[elsewhere])
     auth.login(pair.contact)
     response = client.post_form(
         _url(pair), {"decline": "Decline", "reason": "Our supervisor is on leave."}
@@ -194,6 +199,8 @@ def test_decline_withdraws_and_tells_the_other_side_and_the_council(
         (notification,) = _notifications(db, user, "proposal_declined_by_party")
         assert notification.params["side"] == "company"
     assert _notifications(db, pair.contact, "proposal_declined_by_party") == []
+    # Only the councils whose area has the school are told.
+    assert _notifications(db, other_council, "proposal_declined_by_party") == []
     assert db.exec(
         select(AuditEvent).where(AuditEvent.action == "proposal.decline")
     ).one()

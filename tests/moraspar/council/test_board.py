@@ -8,14 +8,18 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from moraspar.bookings.services import respond_path
 from moraspar.council import services
 from moraspar.models import (
     AuditEvent,
     MatchProposal,
+    Notification,
     Organisation,
+    OutboxMessage,
     ProposalStatus,
     Role,
 )
+from moraspar.notifications.services import Kind
 
 REASONS = [
     {"code": "shared_skills", "value": None, "values": ["fordonsteknik"]},
@@ -220,36 +224,26 @@ def test_approve_writes_audit_and_notifies(
     assert event.details["from"] == "proposed"
 
 
-def test_approve_calls_the_bookings_hook(
+def test_approve_asks_both_sides_to_confirm(
     client: Any,
     auth: Any,
     propose: Any,
     db: Session,
-    monkeypatch: pytest.MonkeyPatch,
+    make_user: Any,
+    make_need: Any,
+    make_placement: Any,
+    make_school: Any,
+    make_company: Any,
 ) -> None:
-    calls: list[tuple[int | None, int | None]] = []
-
-    class Hook:
-        @staticmethod
-        def on_proposal_approved(
-            session: Session, *, proposal: Any, actor: Any
-        ) -> None:
-            calls.append((proposal.id, actor.id))
-
-    monkeypatch.setattr(services, "_approval_hook", lambda: Hook)
-    proposal = propose(0.8)
-    user = auth.login(Role.COUNCIL, language="en")
-
-    client.post_form(f"/council/proposals/{proposal.id}/decide", {"action": "approve"})
-
-    assert calls == [(proposal.id, user.id)]
-
-
-def test_approve_runs_the_real_bookings_hook_when_present(
-    client: Any, auth: Any, propose: Any, db: Session
-) -> None:
-    pytest.importorskip("moraspar.bookings.services")
-    proposal = propose(0.8)
+    school, company = make_school(), make_company()
+    teacher = make_user(Role.TEACHER, organisation=school)
+    contact = make_user(Role.COMPANY, organisation=company)
+    make_user(Role.TEACHER)  # another school's teacher: not asked
+    proposal = propose(
+        0.8,
+        need=make_need(school),
+        placement=make_placement(company, places=4),
+    )
     auth.login(Role.COUNCIL, language="en")
 
     response = client.post_form(
@@ -257,9 +251,33 @@ def test_approve_runs_the_real_bookings_hook_when_present(
     )
 
     assert response.status_code == 302
-    assert _reload(db, proposal).status == ProposalStatus.APPROVED
-    # The bookings hook ran in the same transaction and left its trace.
-    assert _audit(db, "proposal.notify")
+    stored = _reload(db, proposal)
+    assert stored.status == ProposalStatus.APPROVED
+    assert (stored.school_confirmed, stored.company_confirmed) == (None, None)
+    asked = db.exec(
+        select(Notification.user_id, Notification.link).where(
+            Notification.kind == Kind.PROPOSAL_APPROVED
+        )
+    ).all()
+    link = respond_path(proposal.id)
+    assert sorted(asked) == sorted([(teacher.id, link), (contact.id, link)])
+    outbox = db.exec(select(OutboxMessage.to_address)).all()
+    assert sorted(outbox) == sorted([teacher.email, contact.email])
+    (event,) = _audit(db, "proposal.notify")
+    assert event.entity_id == proposal.id
+
+
+def test_a_refused_approval_asks_nobody(
+    client: Any, auth: Any, propose: Any, db: Session, make_user: Any
+) -> None:
+    proposal = propose(0.8, status=ProposalStatus.DECLINED)
+    auth.login(Role.COUNCIL, language="en")
+
+    client.post_form(f"/council/proposals/{proposal.id}/decide", {"action": "approve"})
+
+    assert _reload(db, proposal).status == ProposalStatus.DECLINED
+    assert not db.exec(select(Notification)).all()
+    assert not _audit(db, "proposal.notify")
 
 
 def test_decline_needs_a_reason_and_records_it(
@@ -411,6 +429,52 @@ def test_approval_is_limited_by_free_places(
     assert second.students == 1  # ranked only: as many as still fit
     with pytest.raises(services.NoFreePlaces):
         services.decide(db, proposal=third, action="approve", actor=council)
+
+
+def test_a_ranked_only_approval_never_over_covers_the_need(
+    client: Any, auth: Any, db: Session, propose: Any, make_need: Any, make_school: Any
+) -> None:
+    need = make_need(make_school(), students=4)
+    covering = propose(0.9, need=need, students=4, status=ProposalStatus.APPROVED)
+    ranked_only = propose(0.8, need=need, students=0)
+    auth.login(Role.COUNCIL, language="en")
+
+    response = client.post_form(
+        f"/council/proposals/{ranked_only.id}/decide",
+        {"action": "approve"},
+        follow_redirects=True,
+    )
+
+    assert "other proposals already cover all of the need" in (
+        response.get_data(as_text=True)
+    )
+    stored = _reload(db, ranked_only)
+    assert (stored.status, stored.students) == (ProposalStatus.PROPOSED, 0)
+    assert not _audit(db, "proposal.approve")
+    assert _reload(db, covering).students == 4
+
+
+def test_an_approval_gets_only_the_students_the_need_still_lacks(
+    client: Any, auth: Any, db: Session, propose: Any, make_need: Any, make_school: Any
+) -> None:
+    need = make_need(make_school(), students=4)
+    propose(0.9, need=need, students=3, status=ProposalStatus.APPROVED)
+    ranked_only = propose(0.8, need=need, students=0)
+    council = auth.login(Role.COUNCIL, language="en")
+
+    response = client.post_form(
+        f"/council/proposals/{ranked_only.id}/decide",
+        {"action": "approve"},
+        follow_redirects=True,
+    )
+
+    assert "The proposal is approved for 1 student." in response.get_data(as_text=True)
+    assert _reload(db, ranked_only).students == 1
+    (event,) = _audit(db, "proposal.approve")
+    assert event.details["students"] == 1
+    allocated_before = propose(0.7, need=need, students=3)
+    with pytest.raises(services.NeedCovered):
+        services.decide(db, proposal=allocated_before, action="approve", actor=council)
 
 
 def test_approval_answered_by_a_side_cannot_be_reversed(

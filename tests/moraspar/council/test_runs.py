@@ -11,6 +11,7 @@ import matching
 from moraspar.council import runs, services
 from moraspar.models import (
     AuditEvent,
+    Council,
     MatchProposal,
     MatchRun,
     Need,
@@ -97,6 +98,11 @@ def test_run_stores_a_scored_proposal_with_reasons_and_students(
     gap_rows = db.exec(select(ProgrammeGapMatch)).all()
     assert [g.skill_gap_id for g in gap_rows] == [gap.id]
     assert gap_rows[0].run_id == summary.run_id
+    done = db.exec(
+        select(AuditEvent).where(AuditEvent.action == "match_run.done")
+    ).one()
+    assert (done.entity, done.entity_id) == ("match_run", summary.run_id)
+    assert done.details["proposals"] == 1
 
 
 def test_rerun_keeps_decisions_and_never_reproposes_a_declined_pair(
@@ -225,9 +231,10 @@ def test_failed_run_keeps_previous_proposals_and_says_why(
     assert run.status == RunStatus.FAILED
     assert "ranker exploded" in run.error
     assert run.finished_at is not None
-    assert db.exec(
+    event = db.exec(
         select(AuditEvent).where(AuditEvent.action == "match_run.fail")
     ).one()
+    assert (event.entity, event.entity_id) == ("match_run", run.id)
 
 
 def test_failure_while_saving_rolls_back_everything(
@@ -315,3 +322,48 @@ def test_cli_match_fails_with_nonzero_exit(
 
     assert result.exit_code != 0
     assert "no luck" in result.output
+
+
+def test_a_councils_run_matches_its_own_schools_and_leaves_the_others_work(
+    db: Session,
+    make_school: Any,
+    make_company: Any,
+    make_need: Any,
+    make_placement: Any,
+    make_programme: Any,
+    make_skill_gap: Any,
+) -> None:
+    alfa, beta = Council(name="Rådet Alfa"), Council(name="Rådet Beta")
+    db.add_all([alfa, beta])
+    db.commit()
+    ours = make_need(make_school(councils=[alfa]), title="Alfas behov")
+    theirs_school = make_school(councils=[beta])
+    theirs = make_need(theirs_school, title="Betas behov")
+    # The placement is in Beta's area: councils share the companies' places.
+    placement = make_placement(make_company(councils=[beta]), places=6)
+    their_programme = make_programme(theirs_school)
+    make_skill_gap(make_company(councils=[beta]))
+    runs.run_matching(db, today=TODAY)  # over every council: both proposed
+    before = _proposals(db)
+    assert set(before) == {(ours.id, placement.id), (theirs.id, placement.id)}
+    their_matches = db.exec(select(ProgrammeGapMatch)).all()
+    assert [m.programme_id for m in their_matches] == [their_programme.id]
+    theirs.title = "Betas behov, ändrat"
+    placement.places = 1  # Beta's stored proposal would change in a rerun
+    db.add_all([theirs, placement])
+    db.commit()
+
+    run = runs.create_run(db, actor=None, council_id=alfa.id)
+    db.commit()
+    summary = runs.run_matching(db, run_id=run.id, today=TODAY)
+
+    after = _proposals(db)
+    assert summary.needs == 1
+    assert after[(ours.id, placement.id)].run_id == run.id
+    their_proposal = after[(theirs.id, placement.id)]
+    assert their_proposal.run_id == before[(theirs.id, placement.id)].run_id
+    assert their_proposal.students == before[(theirs.id, placement.id)].students
+    db.expire_all()
+    assert [m.programme_id for m in db.exec(select(ProgrammeGapMatch)).all()] == [
+        their_programme.id
+    ]

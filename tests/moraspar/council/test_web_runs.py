@@ -8,7 +8,8 @@ from sqlmodel import Session, select
 
 import matching
 from moraspar.council import runs, services
-from moraspar.models import MatchProposal, MatchRun, Role, RunStatus
+from moraspar.council.scope import EVERYTHING
+from moraspar.models import Council, MatchProposal, MatchRun, Role, RunStatus
 
 FUTURE = date(2099, 6, 1)
 
@@ -169,7 +170,7 @@ def test_allocation_explains_too_far_and_no_period_overlap(
     make_need(school, kind="project", title="Projekt utan värd", end_date=FUTURE)
     runs.run_matching(db)
 
-    overview = services.allocation_overview(db)
+    overview = services.allocation_overview(db, scope=EVERYTHING)
     reasons = {c.need.title: c.reason for c in overview.uncovered_needs}
     assert reasons == {
         "Prao nära": services.TOO_FAR,
@@ -192,7 +193,7 @@ def test_allocation_counts_covered_students(
 ) -> None:
     runs.run_matching(db)
 
-    overview = services.allocation_overview(db)
+    overview = services.allocation_overview(db, scope=EVERYTHING)
 
     (coverage,) = overview.needs
     assert (coverage.students, coverage.covered) == (3, 2)
@@ -254,3 +255,23 @@ def test_without_thread_the_button_queues_and_the_cli_runs_it(
     assert f"Run {queued.id} done" in result.output
     db.expire_all()
     assert db.exec(select(MatchRun)).one().status == RunStatus.DONE
+
+
+def test_a_member_of_two_councils_chooses_which_to_match(
+    client: Any, auth: Any, db: Session
+) -> None:
+    alfa, beta = Council(name="Rådet Alfa"), Council(name="Rådet Beta")
+    outside = Council(name="Rådet Gamma")
+    db.add_all([alfa, beta, outside])
+    db.commit()
+    auth.login(Role.COUNCIL, councils=[alfa, beta], language="en")
+
+    page = client.get("/council/runs").get_data(as_text=True)
+    refused = client.post_form("/council/runs/new", {"council_id": outside.id})
+    started = client.post_form("/council/runs/new", {"council_id": beta.id})
+
+    assert 'name="council_id"' in page and "Rådet Beta" in page
+    assert "Rådet Gamma" not in page
+    assert refused.status_code == 302 and started.status_code == 302
+    (run,) = db.exec(select(MatchRun)).all()
+    assert run.council_id == beta.id

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from moraspar.council.scope import EVERYTHING
 from moraspar.gaps import services
 from moraspar.models import ProgrammeGapMatch, Role
 
@@ -102,7 +103,9 @@ def test_locality_filter_keeps_only_that_localitys_companies(
 
 
 def test_horizon_filter(db: Any, picture: dict[str, Any]) -> None:
-    result = services.picture(db, filters=services.Filters(horizon="now"))
+    result = services.picture(
+        db, filters=services.Filters(horizon="now"), scope=EVERYTHING
+    )
     assert [g.title for g in result.gaps] == ["Undersköterskor"]
 
 
@@ -129,7 +132,7 @@ def test_run_scores_replace_the_shared_tags(
         )
     )
     db.commit()
-    result = services.picture(db, filters=services.Filters())
+    result = services.picture(db, filters=services.Filters(), scope=EVERYTHING)
     by_title = {g.title: g for g in result.gaps}
     assert not by_title["Bilmekaniker"].addressed
     assert [p.name for p in by_title["Undersköterskor"].programmes] == [
@@ -141,7 +144,9 @@ def test_run_scores_replace_the_shared_tags(
 
 
 def test_group_by_skill(db: Any, picture: dict[str, Any]) -> None:
-    result = services.picture(db, filters=services.Filters(group="skill"))
+    result = services.picture(
+        db, filters=services.Filters(group="skill"), scope=EVERYTHING
+    )
     groups = {g.label: g for g in result.groups}
     assert set(groups) == {"fordonsteknik", "diagnostik", "omvårdnad"}
     assert groups["omvårdnad"].headcount == 4
@@ -162,7 +167,9 @@ def test_trend_counts_gaps_per_term(
     make_skill_gap(
         company, headcount=9, created_at=datetime(2020, 9, 1, tzinfo=UTC)
     )  # too old
-    terms = services.trend(db, filters=services.Filters(), today=date(2026, 10, 5))
+    terms = services.trend(
+        db, filters=services.Filters(), today=date(2026, 10, 5), scope=EVERYTHING
+    )
     assert [t.key for t in terms] == [
         "VT2024",
         "HT2024",

@@ -15,7 +15,6 @@ from sqlmodel import col, select
 from moraspar.models import (
     AuditEvent,
     Council,
-    CouncilMember,
     MatchProposal,
     Meeting,
     MeetingItem,
@@ -23,22 +22,22 @@ from moraspar.models import (
     Role,
     User,
 )
+from tests.conftest import default_council
 
 
 @pytest.fixture
 def council(db: Any) -> Council:
-    c = Council(name="Kompetensrådet Mora")
+    """The factories' council, whose area has every school and company made."""
+    c = default_council(db)
+    c.name = "Kompetensrådet Mora"
     db.add(c)
     db.commit()
     return c
 
 
 @pytest.fixture
-def member(db: Any, make_user: Any, council: Council) -> User:
-    user = make_user(Role.COUNCIL, language="en")
-    db.add(CouncilMember(council_id=council.id, user_id=user.id))
-    db.commit()
-    return user
+def member(make_user: Any, council: Council) -> User:
+    return make_user(Role.COUNCIL, councils=[council], language="en")
 
 
 @pytest.fixture
@@ -382,7 +381,7 @@ def test_index_lists_own_councils_meetings_only(
 def test_non_member_and_teacher_are_refused(
     client: Any, auth: Any, meeting: Meeting
 ) -> None:
-    auth.login(Role.COUNCIL)  # a council member, but not of this council
+    auth.login(Role.COUNCIL, councils=[])  # a council member, but not of this one
     assert client.get(f"/meetings/{meeting.id}").status_code == 403
     assert client.get(f"/meetings/{meeting.id}/minutes.odt").status_code == 403
     auth.logout()
@@ -399,3 +398,41 @@ def test_admin_sees_every_council(
     assert "Vårmöte" in html
     form = client.get("/meetings/new").get_data(as_text=True)
     assert re.search(r"<option[^>]*>Kompetensrådet Mora</option>", form)
+
+
+def test_pickers_offer_only_the_councils_own_area(
+    client: Any,
+    db: Any,
+    signed_in: None,
+    meeting: Meeting,
+    make_school: Any,
+    make_company: Any,
+    make_need: Any,
+    make_placement: Any,
+    make_skill_gap: Any,
+) -> None:
+    other = Council(name="Programrådet El")
+    db.add(other)
+    db.commit()
+    school = make_school(name="Älvdalens skola", councils=[other])
+    company = make_company(name="Älvdalens El AB", councils=[other])
+    need = make_need(school, title="Annat råds behov")
+    proposal = MatchProposal(
+        need_id=need.id, placement_id=make_placement(company, title="Elplats").id
+    )
+    db.add(proposal)
+    db.commit()
+    gap = make_skill_gap(company, title="Elektriker i Älvdalen")
+
+    proposals_page = client.get(f"/meetings/{meeting.id}/proposals").get_data(
+        as_text=True
+    )
+    gaps_page = client.get(f"/meetings/{meeting.id}/gaps").get_data(as_text=True)
+    client.post_form(
+        f"/meetings/{meeting.id}/proposals", {"proposal_id": [proposal.id]}
+    )
+    client.post_form(f"/meetings/{meeting.id}/gaps", {"gap_id": [gap.id]})
+
+    assert "Annat råds behov" not in proposals_page
+    assert "Elektriker i Älvdalen" not in gaps_page
+    assert items_of(db, meeting.id) == []
