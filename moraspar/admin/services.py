@@ -1,5 +1,6 @@
 """The business office's operations: invitations, organisations, approval."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, func, or_, select
@@ -13,8 +14,10 @@ from moraspar.auth.services import (
 )
 from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
 from moraspar.notifications import emails, mail
-from moraspar.reference import orgnumber
+from moraspar.organisations import OrgNumberTaken, check_org_number_free
 from moraspar.reference.gazetteer import coordinates
+
+__all__ = ["OrgNumberTaken"]  # raised here, defined in organisations
 
 PROFILE_PATH = "/profile"  # auth.profile, for links in emails built without Flask
 
@@ -35,8 +38,8 @@ class RoleDoesNotFitOrganisation(AdminError):
     field = "organisation_id"
 
 
-class OrgNumberTaken(AdminError):
-    field = "org_number"
+class UnknownOrgKind(AdminError):
+    field = "kind"
 
 
 class CannotDeactivateSelf(AdminError):
@@ -86,27 +89,34 @@ def invite_user(
     return user
 
 
+@dataclass(frozen=True)
+class OrganisationData:
+    kind: str
+    name: str
+    org_number: str = ""
+    address: str = ""
+    locality: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+
+
 def create_organisation(
-    session: Session, *, data: dict[str, Any], actor: User | None
+    session: Session, *, data: OrganisationData, actor: User | None
 ) -> Organisation:
-    number = orgnumber.normalise(data["org_number"]) if data.get("org_number") else None
-    if number is not None:
-        taken = session.exec(
-            select(Organisation).where(Organisation.org_number == number)
-        ).first()
-        if taken is not None:
-            raise OrgNumberTaken()
-    position = coordinates(data.get("locality", ""))
+    if data.kind not in set(OrgKind):
+        raise UnknownOrgKind()
+    number = check_org_number_free(session, data.org_number)
+    position = coordinates(data.locality)
     organisation = Organisation(
-        kind=data["kind"],
-        name=data["name"].strip(),
+        kind=data.kind,
+        name=data.name.strip(),
         org_number=number,
-        address=data.get("address", ""),
-        locality=data.get("locality", ""),
+        address=data.address.strip(),
+        locality=data.locality,
         lat=position[0] if position else None,
         lon=position[1] if position else None,
-        contact_name=data.get("contact_name", ""),
-        contact_email=data.get("contact_email", ""),
+        contact_name=data.contact_name.strip(),
+        contact_email=data.contact_email.strip().lower(),
         approved=True,
     )
     session.add(organisation)

@@ -217,7 +217,7 @@ def organisation_new() -> Response | str:
         db = get_session()
         try:
             organisation = services.create_organisation(
-                db, data=form.data, actor=signed_in_user()
+                db, data=form.data_for_service(), actor=signed_in_user()
             )
         except services.OrgNumberTaken:
             form.org_number.errors.append(

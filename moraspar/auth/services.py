@@ -11,9 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel import Session, func, select
 
-from moraspar import audit
+from moraspar import audit, organisations
 from moraspar.models import Organisation, OrgKind, Role, User, utcnow
-from moraspar.reference import orgnumber
 from moraspar.reference.gazetteer import coordinates
 
 MIN_PASSWORD_LENGTH = 12
@@ -293,12 +292,10 @@ def register_company(
     language: str = "sv",
 ) -> User:
     """A company signs itself up; it may post only after an admin approves it."""
-    number = orgnumber.normalise(org_number)
-    taken = session.exec(
-        select(Organisation).where(Organisation.org_number == number)
-    ).first()
-    if taken is not None:
-        raise OrgNumberTaken()
+    try:
+        number = organisations.check_org_number_free(session, org_number)
+    except organisations.OrgNumberTaken as taken:
+        raise OrgNumberTaken() from taken
     if find_by_email(session, email) is not None:
         raise EmailTaken()
     check_password_policy(password, email=email)

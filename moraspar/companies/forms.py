@@ -30,6 +30,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from moraspar.companies import services
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
@@ -207,6 +208,23 @@ class ProfileForm(FlaskForm):
             [("", _l("Choose an industry")), *industry_choices()]
         )
 
+    def data_for_service(self) -> services.ProfileData:
+        return services.ProfileData(
+            name=self.name.data or "",
+            org_number=self.org_number.data or "",
+            locality=self.locality.data or "",
+            address=self.address.data or "",
+            postcode=self.postcode.data or "",
+            lat=self.lat.data,
+            lon=self.lon.data,
+            sni_code=self.sni_code.data or "",
+            contact_name=self.contact_name.data or "",
+            contact_email=self.contact_email.data or "",
+            contact_phone=self.contact_phone.data or "",
+            website=self.website.data or "",
+            description=self.description.data or "",
+        )
+
 
 class PlacementForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=as_choices(_pairs(KIND_LABELS)))
@@ -269,6 +287,23 @@ class PlacementForm(FlaskForm):
         description=_l("E.g. minimum age, driving licence, protective shoes."),
     )
 
+    def data_for_service(self) -> services.PlacementData:
+        return services.PlacementData(
+            kind=self.kind.data or "",
+            title=self.title.data or "",
+            places=self.places.data or 0,
+            description=self.description.data or "",
+            tasks=self.tasks.data or "",
+            skills=tuple(self.skills.data or ()),
+            start_date=self.start_date.data,
+            end_date=self.end_date.data,
+            locality=self.locality.data or "",
+            supervisor_name=self.supervisor_name.data or "",
+            supervisor_contact=self.supervisor_contact.data or "",
+            supervisor_trained=bool(self.supervisor_trained.data),
+            requirements=self.requirements.data or "",
+        )
+
 
 class SkillGapForm(FlaskForm):
     title = StringField(
@@ -307,6 +342,16 @@ class SkillGapForm(FlaskForm):
         default=1,
     )
     horizon = SelectField(_l("When"), choices=as_choices(_pairs(HORIZON_LABELS)))
+
+    def data_for_service(self) -> services.SkillGapData:
+        return services.SkillGapData(
+            title=self.title.data or "",
+            headcount=self.headcount.data or 0,
+            horizon=self.horizon.data or "",
+            description=self.description.data or "",
+            skills=tuple(self.skills.data or ()),
+            ssyk_code=self.ssyk_code.data or "",
+        )
 
 
 WHAT_CHOICES = [("needs", _l("Needs")), ("programmes", _l("Programmes"))]

@@ -22,12 +22,17 @@ from moraspar.models import (
     Placement,
     PostingStatus,
     Programme,
-    Role,
     SkillGap,
     User,
     utcnow,
 )
-from moraspar.reference import orgnumber
+from moraspar.organisations import (
+    NotOwner,
+    OrgNumberTaken,
+    check_org_number_free,
+    check_owner,
+    may_change,
+)
 from moraspar.reference.gazetteer import coordinates, km_between
 
 # Length of one degree of latitude in km. Distances in SQL use the
@@ -43,10 +48,6 @@ class CompanyError(Exception):
     field: str | None = None
 
 
-class OrgNumberTaken(CompanyError):
-    field = "org_number"
-
-
 class PlacesBelowBooked(CompanyError):
     field = "places"
 
@@ -59,19 +60,51 @@ class NotApproved(CompanyError):
     """The business office has not approved the company yet: it may not post."""
 
 
-class NotOwner(CompanyError):
-    """The user is neither a member of the owning company nor an admin."""
+__all__ = ["NotOwner", "OrgNumberTaken"]  # raised here, defined in organisations
 
 
-def may_change(user: User, company_id: int | None) -> bool:
-    return user.role == Role.ADMIN or (
-        user.organisation_id is not None and user.organisation_id == company_id
-    )
+@dataclass(frozen=True)
+class ProfileData:
+    name: str
+    org_number: str
+    locality: str
+    address: str = ""
+    postcode: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    sni_code: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    website: str = ""
+    description: str = ""
 
 
-def check_owner(user: User, company_id: int | None) -> None:
-    if not may_change(user, company_id):
-        raise NotOwner()
+@dataclass(frozen=True)
+class PlacementData:
+    kind: str
+    title: str
+    places: int
+    description: str = ""
+    tasks: str = ""
+    skills: Sequence[str] = ()
+    start_date: date | None = None
+    end_date: date | None = None
+    locality: str = ""
+    supervisor_name: str = ""
+    supervisor_contact: str = ""
+    supervisor_trained: bool = False
+    requirements: str = ""
+
+
+@dataclass(frozen=True)
+class SkillGapData:
+    title: str
+    headcount: int
+    horizon: str
+    description: str = ""
+    skills: Sequence[str] = ()
+    ssyk_code: str = ""
 
 
 def check_may_post(company: Organisation) -> None:
@@ -98,38 +131,29 @@ def exact_position(company: Organisation) -> tuple[float, float] | None:
 
 
 def update_profile(
-    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+    session: Session, *, company: Organisation, data: ProfileData, actor: User
 ) -> Organisation:
-    number = orgnumber.normalise(data["org_number"]) if data.get("org_number") else None
-    if number is not None:
-        taken = session.exec(
-            select(Organisation.id)
-            .where(Organisation.org_number == number)
-            .where(Organisation.id != company.id)
-        ).first()
-        if taken is not None:
-            raise OrgNumberTaken()
-    locality = data.get("locality") or ""
-    lat, lon = data.get("lat"), data.get("lon")
-    if lat is not None and lon is not None:
-        position: tuple[float, float] | None = (float(lat), float(lon))
+    check_owner(actor, company.id)
+    number = check_org_number_free(session, data.org_number, except_id=company.id)
+    if data.lat is not None and data.lon is not None:
+        position: tuple[float, float] | None = (float(data.lat), float(data.lon))
     else:
-        position = coordinates(locality)
+        position = coordinates(data.locality)
     changed = []
     values = {
-        "name": data["name"].strip(),
+        "name": data.name.strip(),
         "org_number": number,
-        "address": data.get("address") or "",
-        "postcode": data.get("postcode") or "",
-        "locality": locality,
+        "address": data.address,
+        "postcode": data.postcode,
+        "locality": data.locality,
         "lat": position[0] if position else None,
         "lon": position[1] if position else None,
-        "sni_code": data.get("sni_code") or None,
-        "contact_name": data.get("contact_name") or "",
-        "contact_email": (data.get("contact_email") or "").strip().lower(),
-        "contact_phone": data.get("contact_phone") or "",
-        "website": data.get("website") or "",
-        "description": data.get("description") or "",
+        "sni_code": data.sni_code or None,
+        "contact_name": data.contact_name,
+        "contact_email": data.contact_email.strip().lower(),
+        "contact_phone": data.contact_phone,
+        "website": data.website,
+        "description": data.description,
     }
     for name, value in values.items():
         if getattr(company, name) != value:
@@ -182,20 +206,18 @@ def placement_search_text(placement: Placement, company: Organisation) -> str:
 def _assign(
     posting: Any,
     fields: Any,
-    data: dict[str, Any],
+    data: Any,
     *,
     blank_is_none: tuple[str, ...] = (),
 ) -> list[str]:
-    """Copy the given form fields onto posting; return the names that changed.
+    """Copy the given fields of data onto posting; return the names that changed.
 
     Text is stripped, skills become a list, and the fields in blank_is_none
     store None rather than an empty string.
     """
     changed = []
     for name in fields:
-        if name not in data:
-            continue
-        value = data[name]
+        value = getattr(data, name)
         if isinstance(value, str):
             value = value.strip()
         if name == "skills":
@@ -231,7 +253,7 @@ def _save_changes(
 
 
 def _apply_placement(
-    placement: Placement, company: Organisation, data: dict[str, Any]
+    placement: Placement, company: Organisation, data: PlacementData
 ) -> list[str]:
     changed = _assign(placement, PLACEMENT_FIELDS, data)
     locality = placement.locality or company.locality
@@ -253,8 +275,9 @@ def _apply_placement(
 
 
 def create_placement(
-    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+    session: Session, *, company: Organisation, data: PlacementData, actor: User
 ) -> Placement:
+    check_owner(actor, company.id)
     check_may_post(company)
     placement = Placement(company_id=company.id or 0, kind="", title="")
     _apply_placement(placement, company, data)
@@ -267,12 +290,11 @@ def update_placement(
     *,
     placement: Placement,
     company: Organisation,
-    data: dict[str, Any],
+    data: PlacementData,
     actor: User,
 ) -> Placement:
     check_owner(actor, placement.company_id)
-    places = data.get("places", placement.places)
-    if places < placement.places_booked:
+    if data.places < placement.places_booked:
         raise PlacesBelowBooked(placement.places_booked)
     changed = _apply_placement(placement, company, data)
     _save_changes(session, posting=placement, actor=actor, changed=changed)
@@ -341,7 +363,7 @@ def skill_gap_search_text(gap: SkillGap, company: Organisation) -> str:
 
 
 def _apply_skill_gap(
-    gap: SkillGap, company: Organisation, data: dict[str, Any]
+    gap: SkillGap, company: Organisation, data: SkillGapData
 ) -> list[str]:
     changed = _assign(gap, SKILL_GAP_FIELDS, data, blank_is_none=("ssyk_code",))
     gap.search_text = skill_gap_search_text(gap, company)
@@ -350,8 +372,9 @@ def _apply_skill_gap(
 
 
 def create_skill_gap(
-    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+    session: Session, *, company: Organisation, data: SkillGapData, actor: User
 ) -> SkillGap:
+    check_owner(actor, company.id)
     check_may_post(company)
     gap = SkillGap(company_id=company.id or 0, title="")
     _apply_skill_gap(gap, company, data)
@@ -364,7 +387,7 @@ def update_skill_gap(
     *,
     gap: SkillGap,
     company: Organisation,
-    data: dict[str, Any],
+    data: SkillGapData,
     actor: User,
 ) -> SkillGap:
     check_owner(actor, gap.company_id)

@@ -31,6 +31,7 @@ from moraspar.models import (
     PostingStatus,
     SkillGap,
 )
+from moraspar.organisations import NotOwner, check_owner, may_change
 from moraspar.reference.gazetteer import coordinates
 from moraspar.reference.labels import (
     HORIZON_LABELS,
@@ -39,10 +40,13 @@ from moraspar.reference.labels import (
     STATUS_LABELS,
 )
 from moraspar.reference.vocabulary import industry_label
+from moraspar.web.errors import render_error
 from moraspar.web.export import export_response, requested_format
 from moraspar.web.pagination import Page, page_number, paginate
 
 bp = Blueprint("companies", __name__)
+# A posting or profile of another organisation: the same 403 page everywhere.
+bp.register_error_handler(NotOwner, lambda _error: render_error(403))
 
 EXPORT_LIMIT = 10_000
 
@@ -61,13 +65,13 @@ def _own_company() -> Organisation:
 
 
 def _owned(model: type[Placement] | type[SkillGap], posting_id: int) -> Any:
-    """The posting and its company; 404 if unknown, 403 if not the user's."""
+    """The posting and its company; 404 if unknown, 403 (NotOwner) if not the
+    user's."""
     db = get_session()
     posting: Any = db.get(model, posting_id)
     if posting is None:
         abort(404)
-    if not services.may_change(current_user, posting.company_id):
-        abort(403)
+    check_owner(signed_in_user(), posting.company_id)
     company = db.get(Organisation, posting.company_id)
     if company is None:
         abort(404)
@@ -168,7 +172,10 @@ def profile() -> Response | str:
     if form.validate_on_submit():
         try:
             services.update_profile(
-                db, company=company, data=form.data, actor=signed_in_user()
+                db,
+                company=company,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
             )
         except services.OrgNumberTaken:
             form.org_number.errors.append(
@@ -263,7 +270,10 @@ def placement_new() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             placement = services.create_placement(
-                db, company=company, data=form.data, actor=signed_in_user()
+                db,
+                company=company,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
             )
         except services.NotApproved:
             return _not_approved(company)
@@ -288,7 +298,7 @@ def placement_edit(placement_id: int) -> Response | str:
                 db,
                 placement=placement,
                 company=company,
-                data=form.data,
+                data=form.data_for_service(),
                 actor=signed_in_user(),
             )
         except services.PlacesBelowBooked as exc:
@@ -298,8 +308,6 @@ def placement_edit(placement_id: int) -> Response | str:
                     booked=exc.booked,
                 )
             )
-        except services.NotOwner:
-            abort(403)
         else:
             db.commit()
             flash(_("The placement is saved."), "success")
@@ -431,7 +439,10 @@ def skill_gap_new() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             gap = services.create_skill_gap(
-                db, company=company, data=form.data, actor=signed_in_user()
+                db,
+                company=company,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
             )
         except services.NotApproved:
             return _not_approved(company)
@@ -449,12 +460,13 @@ def skill_gap_edit(gap_id: int) -> Response | str:
     gap, company = _owned(SkillGap, gap_id)
     form = forms.SkillGapForm(obj=gap)
     if form.validate_on_submit():
-        try:
-            services.update_skill_gap(
-                db, gap=gap, company=company, data=form.data, actor=signed_in_user()
-            )
-        except services.NotOwner:
-            abort(403)
+        services.update_skill_gap(
+            db,
+            gap=gap,
+            company=company,
+            data=form.data_for_service(),
+            actor=signed_in_user(),
+        )
         db.commit()
         flash(_("The skill gap is saved."), "success")
         return redirect(url_for("companies.skill_gaps"))
@@ -632,5 +644,5 @@ def show(company_id: int) -> str:
         industry=industry_label(company.sni_code),
         placements=services.open_placements(db, company_id=company.id),
         gaps=services.open_skill_gaps(db, company_id=company.id),
-        may_change=services.may_change(current_user, company.id),
+        may_change=may_change(current_user, company.id),
     )

@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from moraspar import audit
+from moraspar import audit, organisations
 from moraspar.companies.services import placement_search_text
 from moraspar.models import Organisation, OrgKind, Placement, PostingKind, User, utcnow
 from moraspar.reference import orgnumber
@@ -590,7 +590,7 @@ def apply_import(
     """
     if parsed.errors:
         raise ImportRejected(parsed.errors)
-    existing = _organisations_by_number(
+    existing = organisations.by_org_number(
         session, [c.org_number for c in parsed.companies]
     )
     number_column = parsed.columns.get("org_number", "")
@@ -691,17 +691,6 @@ def apply_import(
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
-
-
-def _organisations_by_number(
-    session: Session, numbers: Sequence[str]
-) -> dict[str, Organisation]:
-    found: dict[str, Organisation] = {}
-    for chunk in _chunks(numbers):
-        query = select(Organisation).where(col(Organisation.org_number).in_(chunk))
-        for organisation in session.exec(query):
-            found[organisation.org_number or ""] = organisation
-    return found
 
 
 def _placement_keys(

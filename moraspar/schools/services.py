@@ -2,7 +2,8 @@
 
 Plain functions with keyword arguments and the session passed in; they flush,
 never commit, and raise the named errors below, which the views turn into form
-errors (or a 403). Nothing here imports flask or wtforms.
+errors; organisations.NotOwner (a 403) for another school's posting. Nothing
+here imports flask or wtforms.
 
 Periods of APL and prao: both come in whole weeks, so both need a start and an
 end date and at least one school week (5 weekdays) between them. Prao adds up
@@ -31,10 +32,10 @@ from moraspar.models import (
     PostingKind,
     PostingStatus,
     Programme,
-    Role,
     User,
     utcnow,
 )
+from moraspar.organisations import check_owner
 from moraspar.reference.gazetteer import LOCALITIES, coordinates, km_between
 from moraspar.search import index_text, match_all, query_terms, relevance
 from moraspar.web.pagination import MAX_PAGE_SIZE, Page, paginate
@@ -53,10 +54,6 @@ class SchoolError(Exception):
     """A rule of the school's postings was broken; field names the form field."""
 
     field: str | None = None
-
-
-class NotYourSchool(SchoolError):
-    """The posting or programme belongs to another school (→ 403)."""
 
 
 class NotASchool(SchoolError):
@@ -150,14 +147,6 @@ def school_of(session: Session, *, user: User) -> Organisation:
     return school
 
 
-def check_owner(*, user: User, school_id: int) -> None:
-    """Members of the school, and admins, may change its postings."""
-    if user.role == Role.ADMIN:
-        return
-    if user.organisation_id is None or user.organisation_id != school_id:
-        raise NotYourSchool()
-
-
 # --- programmes ------------------------------------------------------------
 
 
@@ -196,7 +185,7 @@ def _apply_programme(programme: Programme, data: ProgrammeData) -> None:
 def create_programme(
     session: Session, *, school: Organisation, actor: User, data: ProgrammeData
 ) -> Programme:
-    check_owner(user=actor, school_id=_id(school))
+    check_owner(actor, _id(school))
     programme = Programme(school_id=_id(school), name="", level=data.level)
     _apply_programme(programme, data)
     session.add(programme)
@@ -214,7 +203,7 @@ def create_programme(
 def update_programme(
     session: Session, *, programme: Programme, actor: User, data: ProgrammeData
 ) -> Programme:
-    check_owner(user=actor, school_id=programme.school_id)
+    check_owner(actor, programme.school_id)
     _apply_programme(programme, data)
     session.add(programme)
     audit.record(
@@ -231,7 +220,7 @@ def set_programme_active(
     session: Session, *, programme: Programme, actor: User, active: bool
 ) -> None:
     """Deactivated programmes stay on old needs but cannot be picked for new ones."""
-    check_owner(user=actor, school_id=programme.school_id)
+    check_owner(actor, programme.school_id)
     if programme.active == active:
         return
     programme.active = active
@@ -317,7 +306,7 @@ def _apply_need(
 def post_need(
     session: Session, *, school: Organisation, actor: User, data: NeedData
 ) -> Need:
-    check_owner(user=actor, school_id=_id(school))
+    check_owner(actor, _id(school))
     need = Need(school_id=_id(school), kind=data.kind, title="", created_by_id=actor.id)
     _apply_need(session, need, school=school, data=data)
     session.add(need)
@@ -333,7 +322,7 @@ def post_need(
 
 
 def update_need(session: Session, *, need: Need, actor: User, data: NeedData) -> Need:
-    check_owner(user=actor, school_id=need.school_id)
+    check_owner(actor, need.school_id)
     if need.status == PostingStatus.CLOSED:
         raise NeedClosed()
     school = session.get(Organisation, need.school_id)
@@ -347,13 +336,13 @@ def update_need(session: Session, *, need: Need, actor: User, data: NeedData) ->
 
 def set_need_status(session: Session, *, need: Need, actor: User, status: str) -> None:
     """Pause, resume or close; lifecycle.InvalidTransition for a wrong step."""
-    check_owner(user=actor, school_id=need.school_id)
+    check_owner(actor, need.school_id)
     lifecycle.set_status(session, posting=need, status=status, actor=actor)
 
 
 def copy_need(session: Session, *, need: Need, actor: User) -> Need:
     """An open copy (e.g. next term's APL); the caller opens its edit form."""
-    check_owner(user=actor, school_id=need.school_id)
+    check_owner(actor, need.school_id)
     copy = lifecycle.copy_posting(session, posting=need, actor=actor)
     assert isinstance(copy, Need)
     return copy

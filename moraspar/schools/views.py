@@ -28,14 +28,18 @@ from moraspar.models import (
     PostingStatus,
     Programme,
 )
+from moraspar.organisations import NotOwner, check_owner
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS
 from moraspar.reference.vocabulary import industry_label
 from moraspar.schools import forms, services
+from moraspar.web.errors import render_error
 from moraspar.web.export import export_response, requested_format
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("schools", __name__)
+# A posting or programme of another school: the same 403 page everywhere.
+bp.register_error_handler(NotOwner, lambda _error: render_error(403))
 
 SEARCH_PAGE_SIZE = 20
 
@@ -66,16 +70,8 @@ def _owned(model: type[_Owned], item_id: int) -> _Owned:
     item = get_session().get(model, item_id)
     if item is None:
         abort(404)
-    try:
-        services.check_owner(user=signed_in_user(), school_id=item.school_id)
-    except services.NotYourSchool:
-        abort(403)
+    check_owner(signed_in_user(), item.school_id)
     return item
-
-
-def _company_pages() -> bool:
-    # companies.show is another feature's page: link to it once it exists.
-    return "companies.show" in current_app.view_functions
 
 
 # --- dashboard ---------------------------------------------------------------
@@ -326,8 +322,6 @@ def need_new() -> Response | str:
             need = services.post_need(
                 db, school=school, actor=signed_in_user(), data=form.data_for_service()
             )
-        except services.NotYourSchool:
-            abort(403)
         except services.SchoolError as error:
             _need_error(form, error)
         else:
@@ -364,8 +358,6 @@ def need_edit(need_id: int) -> Response | str:
             services.update_need(
                 db, need=need, actor=signed_in_user(), data=form.data_for_service()
             )
-        except services.NotYourSchool:
-            abort(403)
         except services.NeedClosed:
             flash(_("A closed need cannot be changed."), "error")
             return redirect(url_for("schools.need", need_id=need.id))
@@ -382,8 +374,6 @@ def _change_status(need: Need, status: str, message: str) -> Response:
     db = get_session()
     try:
         services.set_need_status(db, need=need, actor=signed_in_user(), status=status)
-    except services.NotYourSchool:
-        abort(403)
     except InvalidTransition:
         flash(_("That change is not possible for this need any more."), "error")
         return redirect(url_for("schools.need", need_id=need.id))
@@ -437,10 +427,7 @@ def need_copy(need_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     db = get_session()
-    try:
-        copy = services.copy_need(db, need=need, actor=signed_in_user())
-    except services.NotYourSchool:
-        abort(403)
+    copy = services.copy_need(db, need=need, actor=signed_in_user())
     db.commit()
     flash(
         _("This is a copy of %(title)s. Check the dates and save.", title=need.title),
@@ -481,7 +468,6 @@ def search() -> Response | str:
         form=form,
         page=page,
         school=school,
-        company_pages=_company_pages(),
         export_args=_export_args(),
     )
 
