@@ -184,6 +184,30 @@ def audit_query(*, entity: str = "", action: str = "") -> Any:
     return query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
 
 
+@dataclass(frozen=True)
+class Overview:
+    """What the business office's start page shows."""
+
+    pending: list[Organisation]  # companies waiting for approval
+    counts: dict[str, int]  # organisations per kind
+    users: int
+    recent: list[Any]  # (AuditEvent, User or None), newest first
+
+
+def overview(session: Session, *, recent: int = 10) -> Overview:
+    by_kind = dict(
+        session.exec(
+            select(Organisation.kind, func.count()).group_by(Organisation.kind)
+        ).all()
+    )
+    return Overview(
+        pending=list(session.exec(organisation_query(pending_only=True)).all()),
+        counts={kind: int(by_kind.get(kind, 0)) for kind in OrgKind},
+        users=int(session.exec(select(func.count()).select_from(User)).one()),
+        recent=list(session.exec(audit_query().limit(recent)).all()),
+    )
+
+
 def organisations_for_select(session: Session) -> list[Organisation]:
     query = select(Organisation).order_by(col(Organisation.kind), Organisation.name)
     return list(session.exec(query).all())

@@ -11,7 +11,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlmodel import func, select
 from werkzeug.wrappers import Response
 
 from moraspar.admin import forms, services
@@ -33,20 +32,13 @@ bp = Blueprint("admin", __name__)
 
 @bp.route("/")
 def home() -> str:
-    db = get_session()
-    pending = db.exec(services.organisation_query(pending_only=True)).all()
-    counts = {
-        kind: db.exec(
-            select(func.count())
-            .select_from(Organisation)
-            .where(Organisation.kind == kind)
-        ).one()
-        for kind in OrgKind
-    }
-    users = db.exec(select(func.count()).select_from(User)).one()
-    recent = db.exec(services.audit_query().limit(10)).all()
+    overview = services.overview(get_session())
     return render_template(
-        "admin/home.html", pending=pending, counts=counts, users=users, recent=recent
+        "admin/home.html",
+        pending=overview.pending,
+        counts=overview.counts,
+        users=overview.users,
+        recent=overview.recent,
     )
 
 

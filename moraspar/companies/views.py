@@ -1,7 +1,7 @@
 """Company contacts: their profile, placements, skill gaps, the needs browse,
 and the company page that teachers see."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from flask import (
@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from moraspar import lifecycle
 from moraspar.auth.current import signed_in_user
-from moraspar.companies import forms, services
+from moraspar.companies import exports, forms, services
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.models import (
@@ -34,14 +34,12 @@ from moraspar.models import (
 from moraspar.organisations import NotOwner, check_owner, may_change
 from moraspar.reference.gazetteer import coordinates
 from moraspar.reference.labels import (
-    HORIZON_LABELS,
     KIND_LABELS,
-    LEVEL_LABELS,
     STATUS_LABELS,
 )
 from moraspar.reference.vocabulary import industry_label
 from moraspar.web.errors import render_error
-from moraspar.web.export import export_response, requested_format
+from moraspar.web.export import columns_response, requested_format
 from moraspar.web.pagination import Page, page_number, paginate
 
 bp = Blueprint("companies", __name__)
@@ -80,10 +78,6 @@ def _owned(model: type[Placement] | type[SkillGap], posting_id: int) -> Any:
 
 def _not_approved(company: Organisation) -> tuple[str, int]:
     return render_template("companies/not_approved.html", company=company), 403
-
-
-def _label(table: Mapping[Any, object], value: str) -> str:
-    return str(table.get(value, value))
 
 
 def _choice(value: str | None, allowed: Any) -> str:
@@ -210,42 +204,8 @@ def placements() -> Response | str:
     )
     fmt = requested_format()
     if fmt:
-        return export_response(
-            [
-                _("Title"),
-                _("Kind"),
-                _("Status"),
-                _("Places"),
-                _("Booked"),
-                _("Start date"),
-                _("End date"),
-                _("Locality"),
-                _("Skills"),
-                _("Supervisor"),
-                _("Supervisor's contact"),
-                _("Supervisor trained"),
-                _("Requirements"),
-            ],
-            (
-                [
-                    p.title,
-                    _label(KIND_LABELS, p.kind),
-                    _label(STATUS_LABELS, p.status),
-                    p.places,
-                    p.places_booked,
-                    p.start_date,
-                    p.end_date,
-                    p.locality,
-                    p.skills,
-                    p.supervisor_name,
-                    p.supervisor_contact,
-                    p.supervisor_trained,
-                    p.requirements,
-                ]
-                for p in _all_rows(query)
-            ),
-            fmt=fmt,
-            filename=_("placements"),
+        return columns_response(
+            exports.PLACEMENTS, _all_rows(query), fmt=fmt, filename=_("placements")
         )
     return render_template(
         "companies/placements.html",
@@ -395,30 +355,8 @@ def skill_gaps() -> Response | str:
     query = services.skill_gap_query(company_id=company.id, status=status)
     fmt = requested_format()
     if fmt:
-        return export_response(
-            [
-                _("Title"),
-                _("Status"),
-                _("People needed"),
-                _("When"),
-                _("Occupation code (SSYK)"),
-                _("Skills"),
-                _("Description"),
-            ],
-            (
-                [
-                    g.title,
-                    _label(STATUS_LABELS, g.status),
-                    g.headcount,
-                    _label(HORIZON_LABELS, g.horizon),
-                    g.ssyk_code,
-                    g.skills,
-                    g.description,
-                ]
-                for g in _all_rows(query)
-            ),
-            fmt=fmt,
-            filename=_("skill-gaps"),
+        return columns_response(
+            exports.SKILL_GAPS, _all_rows(query), fmt=fmt, filename=_("skill-gaps")
         )
     return render_template(
         "companies/skill_gaps.html",
@@ -535,30 +473,9 @@ def needs() -> Response | str:
             origin=origin,
         )
         if fmt:
-            return export_response(
-                [
-                    _("Programme"),
-                    _("Code"),
-                    _("Orientation"),
-                    _("Level"),
-                    _("School"),
-                    _("Locality"),
-                    _("Distance (km)"),
-                    _("Skills"),
-                ],
-                (
-                    [
-                        h.programme.name,
-                        h.programme.code,
-                        h.programme.orientation,
-                        _label(LEVEL_LABELS, h.programme.level),
-                        h.school.name,
-                        h.school.locality,
-                        _km(h.km),
-                        h.programme.skills,
-                    ]
-                    for h in hits[:EXPORT_LIMIT]
-                ),
+            return columns_response(
+                exports.PROGRAMMES,
+                hits[:EXPORT_LIMIT],
                 fmt=fmt,
                 filename=_("programmes"),
             )
@@ -582,36 +499,9 @@ def needs() -> Response | str:
     )
     query = services.needs_query(filters)
     if fmt:
-        return export_response(
-            [
-                _("Title"),
-                _("Kind"),
-                _("School"),
-                _("Programme"),
-                _("Students"),
-                _("Start date"),
-                _("End date"),
-                _("Locality"),
-                _("Distance (km)"),
-                _("Skills"),
-                _("Requirements"),
-            ],
-            (
-                [
-                    need.title,
-                    _label(KIND_LABELS, need.kind),
-                    school,
-                    programme,
-                    need.students,
-                    need.start_date,
-                    need.end_date,
-                    need.locality,
-                    _km(services.need_distance(need, origin)),
-                    need.skills,
-                    need.requirements,
-                ]
-                for need, school, programme in _all_rows(query)
-            ),
+        return columns_response(
+            exports.need_columns(origin),
+            _all_rows(query),
             fmt=fmt,
             filename=_("needs"),
         )
@@ -622,10 +512,6 @@ def needs() -> Response | str:
     return render_template(
         "companies/needs.html", page=page, distances=distances, **common
     )
-
-
-def _km(value: float | None) -> float | None:
-    return round(value, 1) if value is not None else None
 
 
 # -- the company page ------------------------------------------------------

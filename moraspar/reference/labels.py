@@ -1,6 +1,8 @@
 """How stored choices and dates read in the interface, in the user's language."""
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
@@ -60,12 +62,14 @@ ORG_KIND_LABELS = {
 }
 
 
-def _lookup(table: dict[str, object], value: str | None) -> object:
-    return table.get(value or "", value or "")
+def label(table: Mapping[Any, object], value: str | None) -> str:
+    """The label of a stored choice in one of the tables above, in the user's
+    language; an unknown value reads as itself. The one way to look a label up."""
+    return str(table.get(value or "", value or ""))
 
 
-def org_kind_label(value: str) -> object:
-    return _lookup(ORG_KIND_LABELS, value)  # type: ignore[arg-type]
+def org_kind_label(value: str) -> str:
+    return label(ORG_KIND_LABELS, value)
 
 
 def period(start: date | None, end: date | None) -> str:
@@ -80,13 +84,13 @@ def period(start: date | None, end: date | None) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
-        kind_label=lambda v: _lookup(KIND_LABELS, v),  # type: ignore[arg-type]
-        status_label=lambda v: _lookup(STATUS_LABELS, v),  # type: ignore[arg-type]
-        horizon_label=lambda v: _lookup(HORIZON_LABELS, v),  # type: ignore[arg-type]
-        level_label=lambda v: _lookup(LEVEL_LABELS, v),  # type: ignore[arg-type]
-        role_label=lambda v: _lookup(ROLE_LABELS, v),  # type: ignore[arg-type]
+        kind_label=lambda v: label(KIND_LABELS, v),
+        status_label=lambda v: label(STATUS_LABELS, v),
+        horizon_label=lambda v: label(HORIZON_LABELS, v),
+        level_label=lambda v: label(LEVEL_LABELS, v),
+        role_label=lambda v: label(ROLE_LABELS, v),
         org_kind_label=org_kind_label,
-        proposal_status_label=lambda v: _lookup(PROPOSAL_STATUS_LABELS, v),  # type: ignore[arg-type]
+        proposal_status_label=lambda v: label(PROPOSAL_STATUS_LABELS, v),
         period=period,
         get_locale=get_locale,
     )

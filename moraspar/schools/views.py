@@ -31,10 +31,9 @@ from moraspar.models import (
 from moraspar.organisations import NotOwner, check_owner
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS
-from moraspar.reference.vocabulary import industry_label
-from moraspar.schools import forms, services
+from moraspar.schools import exports, forms, services
 from moraspar.web.errors import render_error
-from moraspar.web.export import export_response, requested_format
+from moraspar.web.export import columns_response, requested_format
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("schools", __name__)
@@ -202,8 +201,12 @@ def needs() -> Response | str:
     query = services.need_query(school_id=school.id, filters=filters)
     fmt = requested_format()
     if fmt is not None:
-        rows = db.exec(query.limit(services.EXPORT_LIMIT)).all()
-        return _export_needs(rows, fmt=fmt)
+        return columns_response(
+            exports.NEEDS,
+            db.exec(query.limit(services.EXPORT_LIMIT)).all(),
+            fmt=fmt,
+            filename=f"{_('needs')}-{date.today().isoformat()}",
+        )
     page = paginate(
         db,
         query,
@@ -228,47 +231,6 @@ def _export_args() -> dict[str, str]:
         for key, value in request.args.items()
         if key not in ("page", "format") and value
     }
-
-
-def _export_needs(rows: object, *, fmt: str) -> Response:
-    headers = [
-        _("Title"),
-        _("Kind"),
-        _("Programme"),
-        _("Students"),
-        _("Start date"),
-        _("End date"),
-        _("Locality"),
-        _("Farthest travel distance (km)"),
-        _("Skills or learning goals"),
-        _("Requirements"),
-        _("Status"),
-        _("Updated"),
-    ]
-    data = (
-        [
-            need.title,
-            str(KIND_LABELS.get(PostingKind(need.kind), need.kind))
-            if need.kind in set(PostingKind)
-            else need.kind,
-            programme_name or "",
-            need.students,
-            need.start_date,
-            need.end_date,
-            need.locality,
-            need.max_km,
-            need.skills,
-            need.requirements,
-            str(STATUS_LABELS.get(PostingStatus(need.status), need.status))
-            if need.status in set(PostingStatus)
-            else need.status,
-            need.updated_at,
-        ]
-        for need, programme_name in rows  # type: ignore[attr-defined]
-    )
-    return export_response(
-        headers, data, fmt=fmt, filename=f"{_('needs')}-{date.today().isoformat()}"
-    )
 
 
 def _need_form(school_id: int, need: Need | None = None) -> forms.NeedForm:
@@ -456,7 +418,12 @@ def search() -> Response | str:
             fmt = requested_format()
             if fmt is not None:
                 hits = services.all_placement_hits(db, search=criteria)
-                return _export_hits(hits, fmt=fmt)
+                return columns_response(
+                    exports.PLACEMENT_HITS,
+                    hits,
+                    fmt=fmt,
+                    filename=f"{_('placements')}-{date.today().isoformat()}",
+                )
             page = services.search_placements(
                 db,
                 search=criteria,
@@ -469,46 +436,4 @@ def search() -> Response | str:
         page=page,
         school=school,
         export_args=_export_args(),
-    )
-
-
-def _export_hits(hits: list[services.PlacementHit], *, fmt: str) -> Response:
-    headers = [
-        _("Company"),
-        _("Title"),
-        _("Kind"),
-        _("Locality"),
-        _("Distance (km)"),
-        _("Start date"),
-        _("End date"),
-        _("Free places"),
-        _("Skills"),
-        _("Industry"),
-        _("Contact person"),
-        _("Contact email"),
-    ]
-    rows = (
-        [
-            hit.company.name,
-            hit.placement.title,
-            str(KIND_LABELS[PostingKind(hit.placement.kind)])
-            if hit.placement.kind in set(PostingKind)
-            else hit.placement.kind,
-            hit.placement.locality or hit.company.locality,
-            round(hit.km, 1) if hit.km is not None else None,
-            hit.placement.start_date,
-            hit.placement.end_date,
-            hit.free,
-            hit.placement.skills,
-            industry_label(hit.company.sni_code),
-            hit.company.contact_name,
-            hit.company.contact_email,
-        ]
-        for hit in hits
-    )
-    return export_response(
-        headers,
-        rows,
-        fmt=fmt,
-        filename=f"{_('placements')}-{date.today().isoformat()}",
     )
