@@ -14,10 +14,8 @@ from moraspar.auth.services import (
 )
 from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
 from moraspar.notifications import emails, mail
-from moraspar.organisations import OrgNumberTaken, check_org_number_free
+from moraspar.organisations import check_org_number_free
 from moraspar.reference.gazetteer import coordinates
-
-__all__ = ["OrgNumberTaken"]  # raised here, defined in organisations
 
 PROFILE_PATH = "/profile"  # auth.profile, for links in emails built without Flask
 

@@ -23,6 +23,7 @@ from moraspar.imports import messages as import_messages
 from moraspar.imports import services as imports
 from moraspar.models import Organisation, OrgKind, User
 from moraspar.notifications import mail
+from moraspar.organisations import OrgNumberTaken
 from moraspar.reference.labels import org_kind_label
 from moraspar.web.export import export_response
 from moraspar.web.pagination import page_number, paginate
@@ -211,7 +212,7 @@ def organisation_new() -> Response | str:
             organisation = services.create_organisation(
                 db, data=form.data_for_service(), actor=signed_in_user()
             )
-        except services.OrgNumberTaken:
+        except OrgNumberTaken:
             form.org_number.errors.append(
                 _("An organisation with this number is already registered.")
             )

@@ -34,6 +34,7 @@ from moraspar.companies import services
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS
 from moraspar.reference.vocabulary import industry_choices
@@ -201,6 +202,7 @@ class ProfileForm(FlaskForm):
         validators=[_too_long(4000)],
         description=_l("What you do, in a few sentences, for teachers and students."),
     )
+    version = VersionField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -223,6 +225,7 @@ class ProfileForm(FlaskForm):
             contact_phone=self.contact_phone.data or "",
             website=self.website.data or "",
             description=self.description.data or "",
+            version=self.version.read(),
         )
 
 
@@ -286,6 +289,7 @@ class PlacementForm(FlaskForm):
         validators=[_too_long(2000), NoPersonalNumber()],
         description=_l("E.g. minimum age, driving licence, protective shoes."),
     )
+    version = VersionField()
 
     def data_for_service(self) -> services.PlacementData:
         return services.PlacementData(
@@ -302,6 +306,7 @@ class PlacementForm(FlaskForm):
             supervisor_contact=self.supervisor_contact.data or "",
             supervisor_trained=bool(self.supervisor_trained.data),
             requirements=self.requirements.data or "",
+            version=self.version.read(),
         )
 
 
@@ -342,6 +347,7 @@ class SkillGapForm(FlaskForm):
         default=1,
     )
     horizon = SelectField(_l("When"), choices=as_choices(_pairs(HORIZON_LABELS)))
+    version = VersionField()
 
     def data_for_service(self) -> services.SkillGapData:
         return services.SkillGapData(
@@ -351,6 +357,7 @@ class SkillGapForm(FlaskForm):
             description=self.description.data or "",
             skills=tuple(self.skills.data or ()),
             ssyk_code=self.ssyk_code.data or "",
+            version=self.version.read(),
         )
 
 

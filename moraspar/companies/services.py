@@ -27,11 +27,11 @@ from moraspar.models import (
     utcnow,
 )
 from moraspar.organisations import (
-    NotOwner,
-    OrgNumberTaken,
     check_org_number_free,
     check_owner,
+    claim_edit,
     may_change,
+    stale_edit,
 )
 from moraspar.reference.gazetteer import coordinates, km_between
 
@@ -60,9 +60,6 @@ class NotApproved(CompanyError):
     """The business office has not approved the company yet: it may not post."""
 
 
-__all__ = ["NotOwner", "OrgNumberTaken"]  # raised here, defined in organisations
-
-
 @dataclass(frozen=True)
 class ProfileData:
     name: str
@@ -78,6 +75,7 @@ class ProfileData:
     contact_phone: str = ""
     website: str = ""
     description: str = ""
+    version: int | None = None  # the version the edit form read
 
 
 @dataclass(frozen=True)
@@ -95,6 +93,7 @@ class PlacementData:
     supervisor_contact: str = ""
     supervisor_trained: bool = False
     requirements: str = ""
+    version: int | None = None  # the version the edit form read; None when new
 
 
 @dataclass(frozen=True)
@@ -105,6 +104,7 @@ class SkillGapData:
     description: str = ""
     skills: Sequence[str] = ()
     ssyk_code: str = ""
+    version: int | None = None  # the version the edit form read; None when new
 
 
 def check_may_post(company: Organisation) -> None:
@@ -133,7 +133,9 @@ def exact_position(company: Organisation) -> tuple[float, float] | None:
 def update_profile(
     session: Session, *, company: Organisation, data: ProfileData, actor: User
 ) -> Organisation:
+    """Save the profile form; StaleEdit if someone saved it since data.version."""
     check_owner(actor, company.id)
+    _claim(session, company, data.version)
     number = check_org_number_free(session, data.org_number, except_id=company.id)
     if data.lat is not None and data.lon is not None:
         position: tuple[float, float] | None = (float(data.lat), float(data.lon))
@@ -167,9 +169,15 @@ def update_profile(
         actor=actor,
         action="organisation.update",
         fields=changed,
+        version=company.version,
     )
     session.flush()
     return company
+
+
+def _claim(session: Session, record: Any, read_version: int | None) -> None:
+    if not claim_edit(session, record, read_version=read_version):
+        raise stale_edit(session, record, read_version=read_version)
 
 
 # -- placements ------------------------------------------------------------
@@ -247,7 +255,12 @@ def _save_changes(
     session.add(posting)
     entity = lifecycle.entity_name(posting)
     audit.record(
-        session, posting, actor=actor, action=f"{entity}.update", fields=changed
+        session,
+        posting,
+        actor=actor,
+        action=f"{entity}.update",
+        fields=changed,
+        version=posting.version,
     )
     session.flush()
 
@@ -293,9 +306,12 @@ def update_placement(
     data: PlacementData,
     actor: User,
 ) -> Placement:
+    """Save the edit form. StaleEdit if someone saved the placement since
+    data.version; PlacesBelowBooked if fewer places than are booked."""
     check_owner(actor, placement.company_id)
     if data.places < placement.places_booked:
         raise PlacesBelowBooked(placement.places_booked)
+    _claim(session, placement, data.version)
     changed = _apply_placement(placement, company, data)
     _save_changes(session, posting=placement, actor=actor, changed=changed)
     return placement
@@ -391,6 +407,7 @@ def update_skill_gap(
     actor: User,
 ) -> SkillGap:
     check_owner(actor, gap.company_id)
+    _claim(session, gap, data.version)
     changed = _apply_skill_gap(gap, company, data)
     _save_changes(session, posting=gap, actor=actor, changed=changed)
     return gap

@@ -31,7 +31,14 @@ from moraspar.models import (
     PostingStatus,
     SkillGap,
 )
-from moraspar.organisations import NotOwner, check_owner, may_change
+from moraspar.organisations import (
+    NotOwner,
+    OrgNumberTaken,
+    StaleEdit,
+    check_owner,
+    may_change,
+)
+from moraspar.organisations.forms import show_stale
 from moraspar.reference.gazetteer import coordinates
 from moraspar.reference.labels import (
     KIND_LABELS,
@@ -171,10 +178,12 @@ def profile() -> Response | str:
                 data=form.data_for_service(),
                 actor=signed_in_user(),
             )
-        except services.OrgNumberTaken:
+        except OrgNumberTaken:
             form.org_number.errors.append(
                 _("Another organisation already has this organisation number.")
             )
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
         else:
             db.commit()
             flash(_("The company profile is saved."), "success")
@@ -268,6 +277,8 @@ def placement_edit(placement_id: int) -> Response | str:
                     booked=exc.booked,
                 )
             )
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
         else:
             db.commit()
             flash(_("The placement is saved."), "success")
@@ -398,16 +409,20 @@ def skill_gap_edit(gap_id: int) -> Response | str:
     gap, company = _owned(SkillGap, gap_id)
     form = forms.SkillGapForm(obj=gap)
     if form.validate_on_submit():
-        services.update_skill_gap(
-            db,
-            gap=gap,
-            company=company,
-            data=form.data_for_service(),
-            actor=signed_in_user(),
-        )
-        db.commit()
-        flash(_("The skill gap is saved."), "success")
-        return redirect(url_for("companies.skill_gaps"))
+        try:
+            services.update_skill_gap(
+                db,
+                gap=gap,
+                company=company,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
+            )
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
+        else:
+            db.commit()
+            flash(_("The skill gap is saved."), "success")
+            return redirect(url_for("companies.skill_gaps"))
     return render_template(
         "companies/skill_gap_form.html", form=form, company=company, gap=gap
     )

@@ -753,7 +753,20 @@ def _new_placement(
 def _update_company(
     session: Session, *, organisation: Organisation, row: CompanyRow, actor: User
 ) -> bool:
-    """Copy the row's non-blank values; whether anything changed."""
+    """Copy the row's non-blank values; whether anything changed.
+
+    A change is an edit of the profile: it takes the next edit version, so a
+    profile form opened before the import is refused as stale, not saved over
+    the file's values. The file overwrites by design, so the import claims
+    whatever version is stored (claim_edit reloads it when someone saved
+    between the read and the claim)."""
+    if not _differs(organisation, row):
+        return False
+    while not organisations.claim_edit(
+        session, organisation, read_version=organisation.version
+    ):
+        if not _differs(organisation, row):
+            return False
     changed = []
     for name in COMPANY_FIELDS:
         value = getattr(row, name)
@@ -767,8 +780,6 @@ def _update_company(
         # Listed in a file the business office vetted: approved, as new ones are.
         organisation.approved = True
         changed.append("approved")
-    if not changed:
-        return False
     organisation.updated_at = utcnow()
     session.add(organisation)
     audit.record(
@@ -777,6 +788,14 @@ def _update_company(
         actor=actor,
         action="organisation.update",
         fields=changed,
+        version=organisation.version,
         source="import",
     )
     return True
+
+
+def _differs(organisation: Organisation, row: CompanyRow) -> bool:
+    return not organisation.approved or any(
+        getattr(row, name) and getattr(organisation, name) != getattr(row, name)
+        for name in COMPANY_FIELDS
+    )

@@ -35,7 +35,13 @@ from moraspar.models import (
     User,
     utcnow,
 )
-from moraspar.organisations import check_owner
+from moraspar.organisations import (
+    changed_fields,
+    check_owner,
+    claim_edit,
+    snapshot,
+    stale_edit,
+)
 from moraspar.reference.gazetteer import LOCALITIES, coordinates, km_between
 from moraspar.search import index_text, match_all, query_terms, relevance
 from moraspar.web.pagination import MAX_PAGE_SIZE, Page, paginate
@@ -115,6 +121,7 @@ class ProgrammeData:
     description: str = ""
     skills: Sequence[str] = ()
     places_per_year: int = 0
+    version: int | None = None  # the version the edit form read; None when new
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,37 @@ class NeedData:
     locality: str = ""
     max_km: float | None = None
     requirements: str = ""
+    version: int | None = None  # the version the edit form read; None when new
+
+
+PROGRAMME_FIELDS = (
+    "name",
+    "code",
+    "orientation",
+    "level",
+    "description",
+    "skills",
+    "places_per_year",
+)
+NEED_FIELDS = (
+    "kind",
+    "programme_id",
+    "title",
+    "description",
+    "skills",
+    "students",
+    "start_date",
+    "end_date",
+    "locality",
+    "max_km",
+    "requirements",
+)
+
+
+def _claim(session: Session, record: Any, read_version: int | None) -> None:
+    """StaleEdit (with what changed) if someone saved record since read_version."""
+    if not claim_edit(session, record, read_version=read_version):
+        raise stale_edit(session, record, read_version=read_version)
 
 
 # --- ownership -------------------------------------------------------------
@@ -204,6 +242,8 @@ def update_programme(
     session: Session, *, programme: Programme, actor: User, data: ProgrammeData
 ) -> Programme:
     check_owner(actor, programme.school_id)
+    _claim(session, programme, data.version)
+    before = snapshot(programme, PROGRAMME_FIELDS)
     _apply_programme(programme, data)
     session.add(programme)
     audit.record(
@@ -211,6 +251,8 @@ def update_programme(
         programme,
         actor=actor,
         action="programme.update",
+        fields=changed_fields(programme, before),
+        version=programme.version,
     )
     session.flush()
     return programme
@@ -325,11 +367,20 @@ def update_need(session: Session, *, need: Need, actor: User, data: NeedData) ->
     check_owner(actor, need.school_id)
     if need.status == PostingStatus.CLOSED:
         raise NeedClosed()
+    _claim(session, need, data.version)
     school = session.get(Organisation, need.school_id)
     assert school is not None  # a foreign key
+    before = snapshot(need, NEED_FIELDS)
     _apply_need(session, need, school=school, data=data)
     session.add(need)
-    audit.record(session, need, actor=actor, action="need.update")
+    audit.record(
+        session,
+        need,
+        actor=actor,
+        action="need.update",
+        fields=changed_fields(need, before),
+        version=need.version,
+    )
     session.flush()
     return need
 

@@ -28,7 +28,8 @@ from moraspar.models import (
     PostingStatus,
     Programme,
 )
-from moraspar.organisations import NotOwner, check_owner
+from moraspar.organisations import NotOwner, StaleEdit, check_owner
+from moraspar.organisations.forms import show_stale
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS
 from moraspar.schools import exports, forms, services
@@ -147,6 +148,8 @@ def programme_edit(programme_id: int) -> Response | str:
             )
         except services.UnknownLevel:
             form.level.errors.append(_("Pick a level from the list."))
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
         else:
             db.commit()
             flash(_("The programme %(name)s is saved.", name=programme.name), "success")
@@ -323,6 +326,8 @@ def need_edit(need_id: int) -> Response | str:
         except services.NeedClosed:
             flash(_("A closed need cannot be changed."), "error")
             return redirect(url_for("schools.need", need_id=need.id))
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
         except services.SchoolError as error:
             _need_error(form, error)
         else:

@@ -134,6 +134,7 @@ def test_profile_keeps_its_own_number_and_refuses_another(
     own = db.get(Organisation, user.organisation_id)
     assert own is not None and own.org_number
     profile = {
+        "version": "1",
         "name": own.name,
         "locality": "Mora",
         "sni_code": "25",
