@@ -307,11 +307,21 @@ def update_placement(
     actor: User,
 ) -> Placement:
     """Save the edit form. StaleEdit if someone saved the placement since
-    data.version; PlacesBelowBooked if fewer places than are booked."""
+    data.version; PlacesBelowBooked if fewer places than are booked, checked in
+    the same statement that claims the row, so a booking confirmed meanwhile
+    is counted (bookings take the same row before they add theirs)."""
     check_owner(actor, placement.company_id)
     if data.places < placement.places_booked:
         raise PlacesBelowBooked(placement.places_booked)
-    _claim(session, placement, data.version)
+    if not claim_edit(
+        session,
+        placement,
+        read_version=data.version,
+        guard=col(Placement.places_booked) <= data.places,
+    ):
+        if placement.version != data.version:
+            raise stale_edit(session, placement, read_version=data.version)
+        raise PlacesBelowBooked(placement.places_booked)
     changed = _apply_placement(placement, company, data)
     _save_changes(session, posting=placement, actor=actor, changed=changed)
     return placement
