@@ -44,6 +44,11 @@ class CannotDeactivateSelf(AdminError):
     pass
 
 
+class AccountDeleted(AdminError):
+    """A deleted (anonymised) account has no person behind it any more: it
+    cannot be reactivated."""
+
+
 class TwoFactorNotOn(AdminError):
     pass
 
@@ -216,6 +221,8 @@ def set_user_active(session: Session, *, user: User, active: bool, actor: User) 
 
     if user.id == actor.id and not active:
         raise CannotDeactivateSelf()
+    if active and user.anonymised_at is not None:
+        raise AccountDeleted()
     set_active(session, user=user, active=active, actor=actor)
 
 

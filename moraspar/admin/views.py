@@ -121,6 +121,9 @@ def user_active(user_id: int) -> Response | str:
     user = db.get(User, user_id)
     if user is None:
         abort(404)
+    if user.anonymised_at is not None:
+        flash(_("A deleted account cannot be reactivated."), "error")
+        return redirect(url_for("admin.users"))
     form = ConfirmForm()
     activate = not user.active
     if form.validate_on_submit():
@@ -130,6 +133,9 @@ def user_active(user_id: int) -> Response | str:
             )
         except services.CannotDeactivateSelf:
             flash(_("You cannot deactivate your own account."), "error")
+            return redirect(url_for("admin.users"))
+        except services.AccountDeleted:
+            flash(_("A deleted account cannot be reactivated."), "error")
             return redirect(url_for("admin.users"))
         db.commit()
         if activate:
