@@ -37,7 +37,7 @@ from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS
-from moraspar.reference.vocabulary import industry_choices
+from moraspar.reference.vocabulary import industry_choices, occupations
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,22}$")
 
@@ -98,6 +98,19 @@ class BothOrNeither:
             raise ValidationError(
                 _l("Give both latitude and longitude, or leave both empty.")
             )
+
+
+UNKNOWN_SSYK = _l(
+    "Enter an SSYK 2012 occupation code that exists, e.g. 7231 for vehicle mechanics."
+)
+
+
+class KnownOccupation:
+    """An SSYK 2012 code of the shipped vocabulary (occupations())."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if field.data and field.data.strip() not in occupations():
+            raise ValidationError(UNKNOWN_SSYK)
 
 
 class ProfileForm(FlaskForm):
@@ -331,6 +344,7 @@ class SkillGapForm(FlaskForm):
         validators=[
             Optional(),
             Regexp(r"^\d{4}$", message=_l("An SSYK code is four digits, e.g. 7213.")),
+            KnownOccupation(),
         ],
         description=_l(
             "The four-digit code of the Swedish Standard Classification of "

@@ -5,7 +5,7 @@ Plain functions with keyword arguments; they flush and never commit, and they
 raise the named errors below, which the views turn into form errors or 403s.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from math import cos, radians
@@ -34,12 +34,15 @@ from moraspar.organisations import (
     stale_edit,
 )
 from moraspar.reference.gazetteer import coordinates, km_between
+from moraspar.reference.vocabulary import occupations
+from moraspar.schools.services import weekdays_between
 
 # Length of one degree of latitude in km. Distances in SQL use the
 # equirectangular approximation: plain arithmetic, so it runs the same on
 # SQLite and PostgreSQL, and within a fraction of a percent of the
 # great-circle distance at the scale of a municipality.
 KM_PER_DEGREE = 111.195
+NO_MINIMUM: Mapping[str, int] = {}
 
 
 class CompanyError(Exception):
@@ -54,6 +57,42 @@ class PlacesBelowBooked(CompanyError):
     def __init__(self, booked: int) -> None:
         super().__init__(f"{booked} places are booked")
         self.booked = booked
+
+
+class EndDateRequired(CompanyError):
+    """A placement needs an end date: without one it would stay open for ever."""
+
+    field = "end_date"
+
+
+class StartDateRequired(CompanyError):
+    """Kinds with a minimum length need a start date to measure it from."""
+
+    field = "start_date"
+
+
+class EndBeforeStart(CompanyError):
+    field = "end_date"
+
+
+class PeriodInPast(CompanyError):
+    """A new placement cannot start, or end, before today."""
+
+    field = "start_date"
+
+
+class PeriodTooShort(CompanyError):
+    field = "end_date"
+
+    def __init__(self, minimum: int) -> None:
+        super().__init__(f"at least {minimum} weekdays")
+        self.minimum = minimum  # weekdays
+
+
+class UnknownOccupation(CompanyError):
+    """Not an SSYK 2012 code of the shipped vocabulary."""
+
+    field = "ssyk_code"
 
 
 class NotApproved(CompanyError):
@@ -265,6 +304,30 @@ def _save_changes(
     session.flush()
 
 
+def check_period(
+    data: PlacementData,
+    *,
+    min_weekdays: Mapping[str, int],
+    today: date | None = None,
+) -> None:
+    """A placement's period: an end date, not before the start, at least
+    min_weekdays[kind] weekdays long (a setting), and, for a new placement
+    (today given), not in the past. Raises the period errors above."""
+    start, end = data.start_date, data.end_date
+    if end is None:
+        raise EndDateRequired()
+    if start is not None and end < start:
+        raise EndBeforeStart()
+    if today is not None and (end < today or (start is not None and start < today)):
+        raise PeriodInPast()
+    minimum = min_weekdays.get(data.kind, 0)
+    if minimum:
+        if start is None:
+            raise StartDateRequired()
+        if weekdays_between(start, end, at_least=minimum) < minimum:
+            raise PeriodTooShort(minimum)
+
+
 def _apply_placement(
     placement: Placement, company: Organisation, data: PlacementData
 ) -> list[str]:
@@ -288,10 +351,18 @@ def _apply_placement(
 
 
 def create_placement(
-    session: Session, *, company: Organisation, data: PlacementData, actor: User
+    session: Session,
+    *,
+    company: Organisation,
+    data: PlacementData,
+    actor: User,
+    min_weekdays: Mapping[str, int] = NO_MINIMUM,
+    today: date | None = None,
 ) -> Placement:
+    """Post a placement; min_weekdays is the MIN_PLACEMENT_WEEKDAYS setting."""
     check_owner(actor, company.id)
     check_may_post(company)
+    check_period(data, min_weekdays=min_weekdays, today=today or date.today())
     placement = Placement(company_id=company.id or 0, kind="", title="")
     _apply_placement(placement, company, data)
     _add_new(session, posting=placement, actor=actor)
@@ -305,12 +376,14 @@ def update_placement(
     company: Organisation,
     data: PlacementData,
     actor: User,
+    min_weekdays: Mapping[str, int] = NO_MINIMUM,
 ) -> Placement:
     """Save the edit form. StaleEdit if someone saved the placement since
     data.version; PlacesBelowBooked if fewer places than are booked, checked in
     the same statement that claims the row, so a booking confirmed meanwhile
     is counted (bookings take the same row before they add theirs)."""
     check_owner(actor, placement.company_id)
+    check_period(data, min_weekdays=min_weekdays)
     if data.places < placement.places_booked:
         raise PlacesBelowBooked(placement.places_booked)
     if not claim_edit(
@@ -391,6 +464,8 @@ def skill_gap_search_text(gap: SkillGap, company: Organisation) -> str:
 def _apply_skill_gap(
     gap: SkillGap, company: Organisation, data: SkillGapData
 ) -> list[str]:
+    if data.ssyk_code and data.ssyk_code not in occupations():
+        raise UnknownOccupation()
     changed = _assign(gap, SKILL_GAP_FIELDS, data, blank_is_none=("ssyk_code",))
     gap.search_text = skill_gap_search_text(gap, company)
     gap.updated_at = utcnow()
@@ -446,6 +521,12 @@ class Summary:
     open_needs: int
 
 
+def not_ended(model: type[Need] | type[Placement]) -> Any:
+    """SQL: the posting's period has not ended (an ended posting is never
+    shown as open, even before the nightly close-expired run closes it)."""
+    return or_(col(model.end_date).is_(None), col(model.end_date) >= date.today())
+
+
 def summary(session: Session, *, company_id: int) -> Summary:
     open_statuses = [PostingStatus.OPEN, PostingStatus.PAUSED]
     placed = session.exec(
@@ -482,6 +563,7 @@ def open_placements(session: Session, *, company_id: int) -> Sequence[Placement]
         select(Placement)
         .where(Placement.company_id == company_id)
         .where(Placement.status == PostingStatus.OPEN)
+        .where(not_ended(Placement))
         .order_by(col(Placement.start_date), col(Placement.id))
     ).all()
 
@@ -527,6 +609,7 @@ def needs_query(filters: NeedFilters) -> Any:
         .join(Organisation, col(Organisation.id) == Need.school_id)
         .outerjoin(Programme, col(Programme.id) == Need.programme_id)
         .where(Need.status == PostingStatus.OPEN)
+        .where(not_ended(Need))
     )
     order: list[Any] = []
     terms = search.query_terms(filters.q)

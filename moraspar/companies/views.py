@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -81,6 +82,36 @@ def _owned(model: type[Placement] | type[SkillGap], posting_id: int) -> Any:
     if company is None:
         abort(404)
     return posting, company
+
+
+PERIOD_ERRORS = (
+    services.EndDateRequired,
+    services.StartDateRequired,
+    services.EndBeforeStart,
+    services.PeriodInPast,
+    services.PeriodTooShort,
+)
+
+
+def _period_error(form: forms.PlacementForm, error: services.CompanyError) -> None:
+    """Show a period rule the service refused beside its date field."""
+    if isinstance(error, services.PeriodTooShort):
+        message = ngettext(
+            "This kind of placement lasts at least %(num)d weekday.",
+            "This kind of placement lasts at least %(num)d weekdays.",
+            error.minimum,
+        )
+    else:
+        message = {
+            services.EndDateRequired: _("Enter an end date."),
+            services.StartDateRequired: _("Enter a start date."),
+            services.EndBeforeStart: _(
+                "The end date must not be before the start date."
+            ),
+            services.PeriodInPast: _("The period must not start or end in the past."),
+        }[type(error)]
+    target = form.end_date if error.field == "end_date" else form.start_date
+    target.errors = [*target.errors, message]
 
 
 def _not_approved(company: Organisation) -> tuple[str, int]:
@@ -243,14 +274,19 @@ def placement_new() -> Response | str | tuple[str, int]:
                 company=company,
                 data=form.data_for_service(),
                 actor=signed_in_user(),
+                min_weekdays=current_app.config["MIN_PLACEMENT_WEEKDAYS"],
             )
         except services.NotApproved:
             return _not_approved(company)
-        db.commit()
-        flash(
-            _("The placement “%(title)s” is posted.", title=placement.title), "success"
-        )
-        return redirect(url_for("companies.placements"))
+        except PERIOD_ERRORS as error:
+            _period_error(form, error)
+        else:
+            db.commit()
+            flash(
+                _("The placement “%(title)s” is posted.", title=placement.title),
+                "success",
+            )
+            return redirect(url_for("companies.placements"))
     return render_template(
         "companies/placement_form.html", form=form, company=company, placement=None
     )
@@ -269,7 +305,10 @@ def placement_edit(placement_id: int) -> Response | str:
                 company=company,
                 data=form.data_for_service(),
                 actor=signed_in_user(),
+                min_weekdays=current_app.config["MIN_PLACEMENT_WEEKDAYS"],
             )
+        except PERIOD_ERRORS as error:
+            _period_error(form, error)
         except services.PlacesBelowBooked as exc:
             form.places.errors.append(
                 _(
@@ -395,9 +434,12 @@ def skill_gap_new() -> Response | str | tuple[str, int]:
             )
         except services.NotApproved:
             return _not_approved(company)
-        db.commit()
-        flash(_("The skill gap “%(title)s” is posted.", title=gap.title), "success")
-        return redirect(url_for("companies.skill_gaps"))
+        except services.UnknownOccupation:
+            form.ssyk_code.errors = [*form.ssyk_code.errors, str(forms.UNKNOWN_SSYK)]
+        else:
+            db.commit()
+            flash(_("The skill gap “%(title)s” is posted.", title=gap.title), "success")
+            return redirect(url_for("companies.skill_gaps"))
     return render_template(
         "companies/skill_gap_form.html", form=form, company=company, gap=None
     )
@@ -417,6 +459,8 @@ def skill_gap_edit(gap_id: int) -> Response | str:
                 data=form.data_for_service(),
                 actor=signed_in_user(),
             )
+        except services.UnknownOccupation:
+            form.ssyk_code.errors = [*form.ssyk_code.errors, str(forms.UNKNOWN_SSYK)]
         except StaleEdit as stale:
             show_stale(form, stale, version=form.version)
         else:

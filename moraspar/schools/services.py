@@ -476,6 +476,14 @@ def _search_query(search: PlacementSearch, *columns: Any) -> Any:
         .join(Organisation, col(Placement.company_id) == Organisation.id)
         .where(Placement.status == PostingStatus.OPEN)
         .where(col(Organisation.approved).is_(True))
+        # An ended placement is never shown as open, even before the nightly
+        # close-expired run closes it.
+        .where(
+            sa.or_(
+                col(Placement.end_date).is_(None),
+                col(Placement.end_date) >= date.today(),
+            )
+        )
     )
     if terms:
         query = query.where(match_all(text, terms))
