@@ -76,6 +76,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PASSWORD_RESET_MAX_AGE": 3600,
         "INVITE_MAX_AGE": 7 * 24 * 3600,
         "PAGE_SIZE": 20,
+        # Shortest period of a placement per kind, in weekdays (Mon–Fri):
+        # APL at least two weeks, prao at least three days.
+        "MIN_PLACEMENT_WEEKDAYS": {"apl": 10, "prao": 3},
         "RETENTION_MONTHS": 24,
         "MATCH_IN_THREAD": True,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -29,6 +29,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def edit_version() -> Any:
+    """The version of an editable record, raised by one on every saved edit; an
+    edit form carries the version it read, so a stale save is refused."""
+    return Field(default=1, sa_column_kwargs={"server_default": sa.text("1")})
+
+
 class OrgKind(enum.StrEnum):
     SCHOOL = "school"
     COMPANY = "company"
@@ -124,6 +130,7 @@ class Organisation(SQLModel, table=True):
     approved: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    version: int = edit_version()
 
 
 class User(SQLModel, table=True):
@@ -180,6 +187,7 @@ class Programme(SQLModel, table=True):
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    version: int = edit_version()
 
 
 class Need(SQLModel, table=True):
@@ -212,6 +220,7 @@ class Need(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    version: int = edit_version()
     closed_at: datetime | None = None
 
 
@@ -246,6 +255,7 @@ class Placement(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    version: int = edit_version()
     closed_at: datetime | None = None
 
 
@@ -268,6 +278,7 @@ class SkillGap(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    version: int = edit_version()
     closed_at: datetime | None = None
 
 

@@ -3,6 +3,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from moraspar.admin import services
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import IdSelectField
@@ -81,6 +82,17 @@ class OrganisationForm(FlaskForm):
             Length(max=254),
         ],
     )
+
+    def data_for_service(self) -> services.OrganisationData:
+        return services.OrganisationData(
+            kind=self.kind.data or "",
+            name=self.name.data or "",
+            org_number=self.org_number.data or "",
+            address=self.address.data or "",
+            locality=self.locality.data or "",
+            contact_name=self.contact_name.data or "",
+            contact_email=self.contact_email.data or "",
+        )
 
 
 class ImportForm(FlaskForm):

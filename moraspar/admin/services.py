@@ -1,5 +1,6 @@
 """The business office's operations: invitations, organisations, approval."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, func, or_, select
@@ -13,7 +14,7 @@ from moraspar.auth.services import (
 )
 from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
 from moraspar.notifications import emails, mail
-from moraspar.reference import orgnumber
+from moraspar.organisations import check_org_number_free
 from moraspar.reference.gazetteer import coordinates
 
 PROFILE_PATH = "/profile"  # auth.profile, for links in emails built without Flask
@@ -35,12 +36,17 @@ class RoleDoesNotFitOrganisation(AdminError):
     field = "organisation_id"
 
 
-class OrgNumberTaken(AdminError):
-    field = "org_number"
+class UnknownOrgKind(AdminError):
+    field = "kind"
 
 
 class CannotDeactivateSelf(AdminError):
     pass
+
+
+class AccountDeleted(AdminError):
+    """A deleted (anonymised) account has no person behind it any more: it
+    cannot be reactivated."""
 
 
 class TwoFactorNotOn(AdminError):
@@ -86,27 +92,34 @@ def invite_user(
     return user
 
 
+@dataclass(frozen=True)
+class OrganisationData:
+    kind: str
+    name: str
+    org_number: str = ""
+    address: str = ""
+    locality: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+
+
 def create_organisation(
-    session: Session, *, data: dict[str, Any], actor: User | None
+    session: Session, *, data: OrganisationData, actor: User | None
 ) -> Organisation:
-    number = orgnumber.normalise(data["org_number"]) if data.get("org_number") else None
-    if number is not None:
-        taken = session.exec(
-            select(Organisation).where(Organisation.org_number == number)
-        ).first()
-        if taken is not None:
-            raise OrgNumberTaken()
-    position = coordinates(data.get("locality", ""))
+    if data.kind not in set(OrgKind):
+        raise UnknownOrgKind()
+    number = check_org_number_free(session, data.org_number)
+    position = coordinates(data.locality)
     organisation = Organisation(
-        kind=data["kind"],
-        name=data["name"].strip(),
+        kind=data.kind,
+        name=data.name.strip(),
         org_number=number,
-        address=data.get("address", ""),
-        locality=data.get("locality", ""),
+        address=data.address.strip(),
+        locality=data.locality,
         lat=position[0] if position else None,
         lon=position[1] if position else None,
-        contact_name=data.get("contact_name", ""),
-        contact_email=data.get("contact_email", ""),
+        contact_name=data.contact_name.strip(),
+        contact_email=data.contact_email.strip().lower(),
         approved=True,
     )
     session.add(organisation)
@@ -174,6 +187,30 @@ def audit_query(*, entity: str = "", action: str = "") -> Any:
     return query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
 
 
+@dataclass(frozen=True)
+class Overview:
+    """What the business office's start page shows."""
+
+    pending: list[Organisation]  # companies waiting for approval
+    counts: dict[str, int]  # organisations per kind
+    users: int
+    recent: list[Any]  # (AuditEvent, User or None), newest first
+
+
+def overview(session: Session, *, recent: int = 10) -> Overview:
+    by_kind = dict(
+        session.exec(
+            select(Organisation.kind, func.count()).group_by(Organisation.kind)
+        ).all()
+    )
+    return Overview(
+        pending=list(session.exec(organisation_query(pending_only=True)).all()),
+        counts={kind: int(by_kind.get(kind, 0)) for kind in OrgKind},
+        users=int(session.exec(select(func.count()).select_from(User)).one()),
+        recent=list(session.exec(audit_query().limit(recent)).all()),
+    )
+
+
 def organisations_for_select(session: Session) -> list[Organisation]:
     query = select(Organisation).order_by(col(Organisation.kind), Organisation.name)
     return list(session.exec(query).all())
@@ -184,6 +221,8 @@ def set_user_active(session: Session, *, user: User, active: bool, actor: User) 
 
     if user.id == actor.id and not active:
         raise CannotDeactivateSelf()
+    if active and user.anonymised_at is not None:
+        raise AccountDeleted()
     set_active(session, user=user, active=active, actor=actor)
 
 

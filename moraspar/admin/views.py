@@ -11,7 +11,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlmodel import func, select
 from werkzeug.wrappers import Response
 
 from moraspar.admin import forms, services
@@ -24,6 +23,7 @@ from moraspar.imports import messages as import_messages
 from moraspar.imports import services as imports
 from moraspar.models import Organisation, OrgKind, User
 from moraspar.notifications import mail
+from moraspar.organisations import OrgNumberTaken
 from moraspar.reference.labels import org_kind_label
 from moraspar.web.export import export_response
 from moraspar.web.links import external_url
@@ -34,20 +34,13 @@ bp = Blueprint("admin", __name__)
 
 @bp.route("/")
 def home() -> str:
-    db = get_session()
-    pending = db.exec(services.organisation_query(pending_only=True)).all()
-    counts = {
-        kind: db.exec(
-            select(func.count())
-            .select_from(Organisation)
-            .where(Organisation.kind == kind)
-        ).one()
-        for kind in OrgKind
-    }
-    users = db.exec(select(func.count()).select_from(User)).one()
-    recent = db.exec(services.audit_query().limit(10)).all()
+    overview = services.overview(get_session())
     return render_template(
-        "admin/home.html", pending=pending, counts=counts, users=users, recent=recent
+        "admin/home.html",
+        pending=overview.pending,
+        counts=overview.counts,
+        users=overview.users,
+        recent=overview.recent,
     )
 
 
@@ -128,6 +121,9 @@ def user_active(user_id: int) -> Response | str:
     user = db.get(User, user_id)
     if user is None:
         abort(404)
+    if user.anonymised_at is not None:
+        flash(_("A deleted account cannot be reactivated."), "error")
+        return redirect(url_for("admin.users"))
     form = ConfirmForm()
     activate = not user.active
     if form.validate_on_submit():
@@ -137,6 +133,9 @@ def user_active(user_id: int) -> Response | str:
             )
         except services.CannotDeactivateSelf:
             flash(_("You cannot deactivate your own account."), "error")
+            return redirect(url_for("admin.users"))
+        except services.AccountDeleted:
+            flash(_("A deleted account cannot be reactivated."), "error")
             return redirect(url_for("admin.users"))
         db.commit()
         if activate:
@@ -217,9 +216,9 @@ def organisation_new() -> Response | str:
         db = get_session()
         try:
             organisation = services.create_organisation(
-                db, data=form.data, actor=signed_in_user()
+                db, data=form.data_for_service(), actor=signed_in_user()
             )
-        except services.OrgNumberTaken:
+        except OrgNumberTaken:
             form.org_number.errors.append(
                 _("An organisation with this number is already registered.")
             )

@@ -13,9 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel import Session, func, select
 
-from moraspar import audit
+from moraspar import audit, organisations
 from moraspar.models import Organisation, OrgKind, Role, User, utcnow
-from moraspar.reference import orgnumber
 from moraspar.reference.gazetteer import coordinates
 
 MIN_PASSWORD_LENGTH = 12
@@ -307,12 +306,10 @@ def register_company(
     language: str = "sv",
 ) -> User:
     """A company signs itself up; it may post only after an admin approves it."""
-    number = orgnumber.normalise(org_number)
-    taken = session.exec(
-        select(Organisation).where(Organisation.org_number == number)
-    ).first()
-    if taken is not None:
-        raise OrgNumberTaken()  # organisation numbers are public anyway
+    try:
+        number = organisations.check_org_number_free(session, org_number)
+    except organisations.OrgNumberTaken as taken:
+        raise OrgNumberTaken() from taken
     # The password is judged and hashed before the address is looked up, so a
     # taken address answers no sooner and no differently than a free one.
     check_password_policy(password, email=email)

@@ -29,13 +29,15 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from moraspar.companies import services
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS
-from moraspar.reference.vocabulary import industry_choices
+from moraspar.reference.vocabulary import industry_choices, occupations
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,22}$")
 
@@ -96,6 +98,19 @@ class BothOrNeither:
             raise ValidationError(
                 _l("Give both latitude and longitude, or leave both empty.")
             )
+
+
+UNKNOWN_SSYK = _l(
+    "Enter an SSYK 2012 occupation code that exists, e.g. 7231 for vehicle mechanics."
+)
+
+
+class KnownOccupation:
+    """An SSYK 2012 code of the shipped vocabulary (occupations())."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if field.data and field.data.strip() not in occupations():
+            raise ValidationError(UNKNOWN_SSYK)
 
 
 class ProfileForm(FlaskForm):
@@ -205,11 +220,30 @@ class ProfileForm(FlaskForm):
         validators=[_too_long(4000), NoPersonalNumber()],
         description=_l("What you do, in a few sentences, for teachers and students."),
     )
+    version = VersionField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sni_code.choices = as_choices(
             [("", _l("Choose an industry")), *industry_choices()]
+        )
+
+    def data_for_service(self) -> services.ProfileData:
+        return services.ProfileData(
+            name=self.name.data or "",
+            org_number=self.org_number.data or "",
+            locality=self.locality.data or "",
+            address=self.address.data or "",
+            postcode=self.postcode.data or "",
+            lat=self.lat.data,
+            lon=self.lon.data,
+            sni_code=self.sni_code.data or "",
+            contact_name=self.contact_name.data or "",
+            contact_email=self.contact_email.data or "",
+            contact_phone=self.contact_phone.data or "",
+            website=self.website.data or "",
+            description=self.description.data or "",
+            version=self.version.read(),
         )
 
 
@@ -279,6 +313,25 @@ class PlacementForm(FlaskForm):
         validators=[_too_long(2000), NoPersonalNumber()],
         description=_l("E.g. minimum age, driving licence, protective shoes."),
     )
+    version = VersionField()
+
+    def data_for_service(self) -> services.PlacementData:
+        return services.PlacementData(
+            kind=self.kind.data or "",
+            title=self.title.data or "",
+            places=self.places.data or 0,
+            description=self.description.data or "",
+            tasks=self.tasks.data or "",
+            skills=tuple(self.skills.data or ()),
+            start_date=self.start_date.data,
+            end_date=self.end_date.data,
+            locality=self.locality.data or "",
+            supervisor_name=self.supervisor_name.data or "",
+            supervisor_contact=self.supervisor_contact.data or "",
+            supervisor_trained=bool(self.supervisor_trained.data),
+            requirements=self.requirements.data or "",
+            version=self.version.read(),
+        )
 
 
 class SkillGapForm(FlaskForm):
@@ -306,6 +359,7 @@ class SkillGapForm(FlaskForm):
         validators=[
             Optional(),
             Regexp(r"^\d{4}$", message=_l("An SSYK code is four digits, e.g. 7213.")),
+            KnownOccupation(),
         ],
         description=_l(
             "The four-digit code of the Swedish Standard Classification of "
@@ -322,6 +376,18 @@ class SkillGapForm(FlaskForm):
         default=1,
     )
     horizon = SelectField(_l("When"), choices=as_choices(_pairs(HORIZON_LABELS)))
+    version = VersionField()
+
+    def data_for_service(self) -> services.SkillGapData:
+        return services.SkillGapData(
+            title=self.title.data or "",
+            headcount=self.headcount.data or 0,
+            horizon=self.horizon.data or "",
+            description=self.description.data or "",
+            skills=tuple(self.skills.data or ()),
+            ssyk_code=self.ssyk_code.data or "",
+            version=self.version.read(),
+        )
 
 
 WHAT_CHOICES = [("needs", _l("Needs")), ("programmes", _l("Programmes"))]

@@ -5,7 +5,7 @@ Plain functions with keyword arguments; they flush and never commit, and they
 raise the named errors below, which the views turn into form errors or 403s.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from math import cos, radians
@@ -22,29 +22,33 @@ from moraspar.models import (
     Placement,
     PostingStatus,
     Programme,
-    Role,
     SkillGap,
     User,
     utcnow,
 )
-from moraspar.reference import orgnumber
+from moraspar.organisations import (
+    check_org_number_free,
+    check_owner,
+    claim_edit,
+    may_change,
+    stale_edit,
+)
 from moraspar.reference.gazetteer import coordinates, km_between
+from moraspar.reference.vocabulary import occupations
+from moraspar.schools.services import weekdays_between
 
 # Length of one degree of latitude in km. Distances in SQL use the
 # equirectangular approximation: plain arithmetic, so it runs the same on
 # SQLite and PostgreSQL, and within a fraction of a percent of the
 # great-circle distance at the scale of a municipality.
 KM_PER_DEGREE = 111.195
+NO_MINIMUM: Mapping[str, int] = {}
 
 
 class CompanyError(Exception):
     """A business rule refused the change; `field` names the form field."""
 
     field: str | None = None
-
-
-class OrgNumberTaken(CompanyError):
-    field = "org_number"
 
 
 class PlacesBelowBooked(CompanyError):
@@ -55,23 +59,91 @@ class PlacesBelowBooked(CompanyError):
         self.booked = booked
 
 
+class EndDateRequired(CompanyError):
+    """A placement needs an end date: without one it would stay open for ever."""
+
+    field = "end_date"
+
+
+class StartDateRequired(CompanyError):
+    """Kinds with a minimum length need a start date to measure it from."""
+
+    field = "start_date"
+
+
+class EndBeforeStart(CompanyError):
+    field = "end_date"
+
+
+class PeriodInPast(CompanyError):
+    """A new placement cannot start, or end, before today."""
+
+    field = "start_date"
+
+
+class PeriodTooShort(CompanyError):
+    field = "end_date"
+
+    def __init__(self, minimum: int) -> None:
+        super().__init__(f"at least {minimum} weekdays")
+        self.minimum = minimum  # weekdays
+
+
+class UnknownOccupation(CompanyError):
+    """Not an SSYK 2012 code of the shipped vocabulary."""
+
+    field = "ssyk_code"
+
+
 class NotApproved(CompanyError):
     """The business office has not approved the company yet: it may not post."""
 
 
-class NotOwner(CompanyError):
-    """The user is neither a member of the owning company nor an admin."""
+@dataclass(frozen=True)
+class ProfileData:
+    name: str
+    org_number: str
+    locality: str
+    address: str = ""
+    postcode: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    sni_code: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    website: str = ""
+    description: str = ""
+    version: int | None = None  # the version the edit form read
 
 
-def may_change(user: User, company_id: int | None) -> bool:
-    return user.role == Role.ADMIN or (
-        user.organisation_id is not None and user.organisation_id == company_id
-    )
+@dataclass(frozen=True)
+class PlacementData:
+    kind: str
+    title: str
+    places: int
+    description: str = ""
+    tasks: str = ""
+    skills: Sequence[str] = ()
+    start_date: date | None = None
+    end_date: date | None = None
+    locality: str = ""
+    supervisor_name: str = ""
+    supervisor_contact: str = ""
+    supervisor_trained: bool = False
+    requirements: str = ""
+    version: int | None = None  # the version the edit form read; None when new
 
 
-def check_owner(user: User, company_id: int | None) -> None:
-    if not may_change(user, company_id):
-        raise NotOwner()
+@dataclass(frozen=True)
+class SkillGapData:
+    title: str
+    headcount: int
+    horizon: str
+    description: str = ""
+    skills: Sequence[str] = ()
+    ssyk_code: str = ""
+    version: int | None = None  # the version the edit form read; None when new
 
 
 def check_may_post(company: Organisation) -> None:
@@ -98,38 +170,31 @@ def exact_position(company: Organisation) -> tuple[float, float] | None:
 
 
 def update_profile(
-    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+    session: Session, *, company: Organisation, data: ProfileData, actor: User
 ) -> Organisation:
-    number = orgnumber.normalise(data["org_number"]) if data.get("org_number") else None
-    if number is not None:
-        taken = session.exec(
-            select(Organisation.id)
-            .where(Organisation.org_number == number)
-            .where(Organisation.id != company.id)
-        ).first()
-        if taken is not None:
-            raise OrgNumberTaken()
-    locality = data.get("locality") or ""
-    lat, lon = data.get("lat"), data.get("lon")
-    if lat is not None and lon is not None:
-        position: tuple[float, float] | None = (float(lat), float(lon))
+    """Save the profile form; StaleEdit if someone saved it since data.version."""
+    check_owner(actor, company.id)
+    _claim(session, company, data.version)
+    number = check_org_number_free(session, data.org_number, except_id=company.id)
+    if data.lat is not None and data.lon is not None:
+        position: tuple[float, float] | None = (float(data.lat), float(data.lon))
     else:
-        position = coordinates(locality)
+        position = coordinates(data.locality)
     changed = []
     values = {
-        "name": data["name"].strip(),
+        "name": data.name.strip(),
         "org_number": number,
-        "address": data.get("address") or "",
-        "postcode": data.get("postcode") or "",
-        "locality": locality,
+        "address": data.address,
+        "postcode": data.postcode,
+        "locality": data.locality,
         "lat": position[0] if position else None,
         "lon": position[1] if position else None,
-        "sni_code": data.get("sni_code") or None,
-        "contact_name": data.get("contact_name") or "",
-        "contact_email": (data.get("contact_email") or "").strip().lower(),
-        "contact_phone": data.get("contact_phone") or "",
-        "website": data.get("website") or "",
-        "description": data.get("description") or "",
+        "sni_code": data.sni_code or None,
+        "contact_name": data.contact_name,
+        "contact_email": data.contact_email.strip().lower(),
+        "contact_phone": data.contact_phone,
+        "website": data.website,
+        "description": data.description,
     }
     for name, value in values.items():
         if getattr(company, name) != value:
@@ -143,9 +208,15 @@ def update_profile(
         actor=actor,
         action="organisation.update",
         fields=changed,
+        version=company.version,
     )
     session.flush()
     return company
+
+
+def _claim(session: Session, record: Any, read_version: int | None) -> None:
+    if not claim_edit(session, record, read_version=read_version):
+        raise stale_edit(session, record, read_version=read_version)
 
 
 # -- placements ------------------------------------------------------------
@@ -182,20 +253,18 @@ def placement_search_text(placement: Placement, company: Organisation) -> str:
 def _assign(
     posting: Any,
     fields: Any,
-    data: dict[str, Any],
+    data: Any,
     *,
     blank_is_none: tuple[str, ...] = (),
 ) -> list[str]:
-    """Copy the given form fields onto posting; return the names that changed.
+    """Copy the given fields of data onto posting; return the names that changed.
 
     Text is stripped, skills become a list, and the fields in blank_is_none
     store None rather than an empty string.
     """
     changed = []
     for name in fields:
-        if name not in data:
-            continue
-        value = data[name]
+        value = getattr(data, name)
         if isinstance(value, str):
             value = value.strip()
         if name == "skills":
@@ -225,13 +294,42 @@ def _save_changes(
     session.add(posting)
     entity = lifecycle.entity_name(posting)
     audit.record(
-        session, posting, actor=actor, action=f"{entity}.update", fields=changed
+        session,
+        posting,
+        actor=actor,
+        action=f"{entity}.update",
+        fields=changed,
+        version=posting.version,
     )
     session.flush()
 
 
+def check_period(
+    data: PlacementData,
+    *,
+    min_weekdays: Mapping[str, int],
+    today: date | None = None,
+) -> None:
+    """A placement's period: an end date, not before the start, at least
+    min_weekdays[kind] weekdays long (a setting), and, for a new placement
+    (today given), not in the past. Raises the period errors above."""
+    start, end = data.start_date, data.end_date
+    if end is None:
+        raise EndDateRequired()
+    if start is not None and end < start:
+        raise EndBeforeStart()
+    if today is not None and (end < today or (start is not None and start < today)):
+        raise PeriodInPast()
+    minimum = min_weekdays.get(data.kind, 0)
+    if minimum:
+        if start is None:
+            raise StartDateRequired()
+        if weekdays_between(start, end, at_least=minimum) < minimum:
+            raise PeriodTooShort(minimum)
+
+
 def _apply_placement(
-    placement: Placement, company: Organisation, data: dict[str, Any]
+    placement: Placement, company: Organisation, data: PlacementData
 ) -> list[str]:
     changed = _assign(placement, PLACEMENT_FIELDS, data)
     locality = placement.locality or company.locality
@@ -253,9 +351,18 @@ def _apply_placement(
 
 
 def create_placement(
-    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+    session: Session,
+    *,
+    company: Organisation,
+    data: PlacementData,
+    actor: User,
+    min_weekdays: Mapping[str, int] = NO_MINIMUM,
+    today: date | None = None,
 ) -> Placement:
+    """Post a placement; min_weekdays is the MIN_PLACEMENT_WEEKDAYS setting."""
+    check_owner(actor, company.id)
     check_may_post(company)
+    check_period(data, min_weekdays=min_weekdays, today=today or date.today())
     placement = Placement(company_id=company.id or 0, kind="", title="")
     _apply_placement(placement, company, data)
     _add_new(session, posting=placement, actor=actor)
@@ -267,12 +374,26 @@ def update_placement(
     *,
     placement: Placement,
     company: Organisation,
-    data: dict[str, Any],
+    data: PlacementData,
     actor: User,
+    min_weekdays: Mapping[str, int] = NO_MINIMUM,
 ) -> Placement:
+    """Save the edit form. StaleEdit if someone saved the placement since
+    data.version; PlacesBelowBooked if fewer places than are booked, checked in
+    the same statement that claims the row, so a booking confirmed meanwhile
+    is counted (bookings take the same row before they add theirs)."""
     check_owner(actor, placement.company_id)
-    places = data.get("places", placement.places)
-    if places < placement.places_booked:
+    check_period(data, min_weekdays=min_weekdays)
+    if data.places < placement.places_booked:
+        raise PlacesBelowBooked(placement.places_booked)
+    if not claim_edit(
+        session,
+        placement,
+        read_version=data.version,
+        guard=col(Placement.places_booked) <= data.places,
+    ):
+        if placement.version != data.version:
+            raise stale_edit(session, placement, read_version=data.version)
         raise PlacesBelowBooked(placement.places_booked)
     changed = _apply_placement(placement, company, data)
     _save_changes(session, posting=placement, actor=actor, changed=changed)
@@ -341,8 +462,10 @@ def skill_gap_search_text(gap: SkillGap, company: Organisation) -> str:
 
 
 def _apply_skill_gap(
-    gap: SkillGap, company: Organisation, data: dict[str, Any]
+    gap: SkillGap, company: Organisation, data: SkillGapData
 ) -> list[str]:
+    if data.ssyk_code and data.ssyk_code not in occupations():
+        raise UnknownOccupation()
     changed = _assign(gap, SKILL_GAP_FIELDS, data, blank_is_none=("ssyk_code",))
     gap.search_text = skill_gap_search_text(gap, company)
     gap.updated_at = utcnow()
@@ -350,8 +473,9 @@ def _apply_skill_gap(
 
 
 def create_skill_gap(
-    session: Session, *, company: Organisation, data: dict[str, Any], actor: User
+    session: Session, *, company: Organisation, data: SkillGapData, actor: User
 ) -> SkillGap:
+    check_owner(actor, company.id)
     check_may_post(company)
     gap = SkillGap(company_id=company.id or 0, title="")
     _apply_skill_gap(gap, company, data)
@@ -364,10 +488,11 @@ def update_skill_gap(
     *,
     gap: SkillGap,
     company: Organisation,
-    data: dict[str, Any],
+    data: SkillGapData,
     actor: User,
 ) -> SkillGap:
     check_owner(actor, gap.company_id)
+    _claim(session, gap, data.version)
     changed = _apply_skill_gap(gap, company, data)
     _save_changes(session, posting=gap, actor=actor, changed=changed)
     return gap
@@ -394,6 +519,12 @@ class Summary:
     booked_places: int
     open_gaps: int
     open_needs: int
+
+
+def not_ended(model: type[Need] | type[Placement]) -> Any:
+    """SQL: the posting's period has not ended (an ended posting is never
+    shown as open, even before the nightly close-expired run closes it)."""
+    return or_(col(model.end_date).is_(None), col(model.end_date) >= date.today())
 
 
 def summary(session: Session, *, company_id: int) -> Summary:
@@ -432,6 +563,7 @@ def open_placements(session: Session, *, company_id: int) -> Sequence[Placement]
         select(Placement)
         .where(Placement.company_id == company_id)
         .where(Placement.status == PostingStatus.OPEN)
+        .where(not_ended(Placement))
         .order_by(col(Placement.start_date), col(Placement.id))
     ).all()
 
@@ -477,6 +609,7 @@ def needs_query(filters: NeedFilters) -> Any:
         .join(Organisation, col(Organisation.id) == Need.school_id)
         .outerjoin(Programme, col(Programme.id) == Need.programme_id)
         .where(Need.status == PostingStatus.OPEN)
+        .where(not_ended(Need))
     )
     order: list[Any] = []
     terms = search.query_terms(filters.q)

@@ -1,7 +1,7 @@
 """Company contacts: their profile, placements, skill gaps, the needs browse,
 and the company page that teachers see."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from flask import (
@@ -15,13 +15,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from moraspar import lifecycle
 from moraspar.auth.current import signed_in_user
 from moraspar.bookings.services import company_ratings
-from moraspar.companies import forms, services
+from moraspar.companies import exports, forms, services
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.models import (
@@ -32,18 +33,27 @@ from moraspar.models import (
     PostingStatus,
     SkillGap,
 )
+from moraspar.organisations import (
+    NotOwner,
+    OrgNumberTaken,
+    StaleEdit,
+    check_owner,
+    may_change,
+)
+from moraspar.organisations.forms import show_stale
 from moraspar.reference.gazetteer import coordinates
 from moraspar.reference.labels import (
-    HORIZON_LABELS,
     KIND_LABELS,
-    LEVEL_LABELS,
     STATUS_LABELS,
 )
 from moraspar.reference.vocabulary import industry_label
-from moraspar.web.export import export_response, requested_format
+from moraspar.web.errors import render_error
+from moraspar.web.export import columns_response, requested_format
 from moraspar.web.pagination import Page, page_number, paginate
 
 bp = Blueprint("companies", __name__)
+# A posting or profile of another organisation: the same 403 page everywhere.
+bp.register_error_handler(NotOwner, lambda _error: render_error(403))
 
 EXPORT_LIMIT = 10_000
 
@@ -62,25 +72,51 @@ def _own_company() -> Organisation:
 
 
 def _owned(model: type[Placement] | type[SkillGap], posting_id: int) -> Any:
-    """The posting and its company; 404 if unknown, 403 if not the user's."""
+    """The posting and its company; 404 if unknown, 403 (NotOwner) if not the
+    user's."""
     db = get_session()
     posting: Any = db.get(model, posting_id)
     if posting is None:
         abort(404)
-    if not services.may_change(current_user, posting.company_id):
-        abort(403)
+    check_owner(signed_in_user(), posting.company_id)
     company = db.get(Organisation, posting.company_id)
     if company is None:
         abort(404)
     return posting, company
 
 
+PERIOD_ERRORS = (
+    services.EndDateRequired,
+    services.StartDateRequired,
+    services.EndBeforeStart,
+    services.PeriodInPast,
+    services.PeriodTooShort,
+)
+
+
+def _period_error(form: forms.PlacementForm, error: services.CompanyError) -> None:
+    """Show a period rule the service refused beside its date field."""
+    if isinstance(error, services.PeriodTooShort):
+        message = ngettext(
+            "This kind of placement lasts at least %(num)d weekday.",
+            "This kind of placement lasts at least %(num)d weekdays.",
+            error.minimum,
+        )
+    else:
+        message = {
+            services.EndDateRequired: _("Enter an end date."),
+            services.StartDateRequired: _("Enter a start date."),
+            services.EndBeforeStart: _(
+                "The end date must not be before the start date."
+            ),
+            services.PeriodInPast: _("The period must not start or end in the past."),
+        }[type(error)]
+    target = form.end_date if error.field == "end_date" else form.start_date
+    target.errors = [*target.errors, message]
+
+
 def _not_approved(company: Organisation) -> tuple[str, int]:
     return render_template("companies/not_approved.html", company=company), 403
-
-
-def _label(table: Mapping[Any, object], value: str) -> str:
-    return str(table.get(value, value))
 
 
 def _choice(value: str | None, allowed: Any) -> str:
@@ -169,12 +205,17 @@ def profile() -> Response | str:
     if form.validate_on_submit():
         try:
             services.update_profile(
-                db, company=company, data=form.data, actor=signed_in_user()
+                db,
+                company=company,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
             )
-        except services.OrgNumberTaken:
+        except OrgNumberTaken:
             form.org_number.errors.append(
                 _("Another organisation already has this organisation number.")
             )
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
         else:
             db.commit()
             flash(_("The company profile is saved."), "success")
@@ -204,42 +245,8 @@ def placements() -> Response | str:
     )
     fmt = requested_format()
     if fmt:
-        return export_response(
-            [
-                _("Title"),
-                _("Kind"),
-                _("Status"),
-                _("Places"),
-                _("Booked"),
-                _("Start date"),
-                _("End date"),
-                _("Locality"),
-                _("Skills"),
-                _("Supervisor"),
-                _("Supervisor's contact"),
-                _("Supervisor trained"),
-                _("Requirements"),
-            ],
-            (
-                [
-                    p.title,
-                    _label(KIND_LABELS, p.kind),
-                    _label(STATUS_LABELS, p.status),
-                    p.places,
-                    p.places_booked,
-                    p.start_date,
-                    p.end_date,
-                    p.locality,
-                    p.skills,
-                    p.supervisor_name,
-                    p.supervisor_contact,
-                    p.supervisor_trained,
-                    p.requirements,
-                ]
-                for p in _all_rows(query)
-            ),
-            fmt=fmt,
-            filename=_("placements"),
+        return columns_response(
+            exports.PLACEMENTS, _all_rows(query), fmt=fmt, filename=_("placements")
         )
     return render_template(
         "companies/placements.html",
@@ -264,15 +271,23 @@ def placement_new() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             placement = services.create_placement(
-                db, company=company, data=form.data, actor=signed_in_user()
+                db,
+                company=company,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
+                min_weekdays=current_app.config["MIN_PLACEMENT_WEEKDAYS"],
             )
         except services.NotApproved:
             return _not_approved(company)
-        db.commit()
-        flash(
-            _("The placement “%(title)s” is posted.", title=placement.title), "success"
-        )
-        return redirect(url_for("companies.placements"))
+        except PERIOD_ERRORS as error:
+            _period_error(form, error)
+        else:
+            db.commit()
+            flash(
+                _("The placement “%(title)s” is posted.", title=placement.title),
+                "success",
+            )
+            return redirect(url_for("companies.placements"))
     return render_template(
         "companies/placement_form.html", form=form, company=company, placement=None
     )
@@ -289,9 +304,12 @@ def placement_edit(placement_id: int) -> Response | str:
                 db,
                 placement=placement,
                 company=company,
-                data=form.data,
+                data=form.data_for_service(),
                 actor=signed_in_user(),
+                min_weekdays=current_app.config["MIN_PLACEMENT_WEEKDAYS"],
             )
+        except PERIOD_ERRORS as error:
+            _period_error(form, error)
         except services.PlacesBelowBooked as exc:
             form.places.errors.append(
                 _(
@@ -299,8 +317,8 @@ def placement_edit(placement_id: int) -> Response | str:
                     booked=exc.booked,
                 )
             )
-        except services.NotOwner:
-            abort(403)
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
         else:
             db.commit()
             flash(_("The placement is saved."), "success")
@@ -388,30 +406,8 @@ def skill_gaps() -> Response | str:
     query = services.skill_gap_query(company_id=company.id, status=status)
     fmt = requested_format()
     if fmt:
-        return export_response(
-            [
-                _("Title"),
-                _("Status"),
-                _("People needed"),
-                _("When"),
-                _("Occupation code (SSYK)"),
-                _("Skills"),
-                _("Description"),
-            ],
-            (
-                [
-                    g.title,
-                    _label(STATUS_LABELS, g.status),
-                    g.headcount,
-                    _label(HORIZON_LABELS, g.horizon),
-                    g.ssyk_code,
-                    g.skills,
-                    g.description,
-                ]
-                for g in _all_rows(query)
-            ),
-            fmt=fmt,
-            filename=_("skill-gaps"),
+        return columns_response(
+            exports.SKILL_GAPS, _all_rows(query), fmt=fmt, filename=_("skill-gaps")
         )
     return render_template(
         "companies/skill_gaps.html",
@@ -432,13 +428,19 @@ def skill_gap_new() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         try:
             gap = services.create_skill_gap(
-                db, company=company, data=form.data, actor=signed_in_user()
+                db,
+                company=company,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
             )
         except services.NotApproved:
             return _not_approved(company)
-        db.commit()
-        flash(_("The skill gap “%(title)s” is posted.", title=gap.title), "success")
-        return redirect(url_for("companies.skill_gaps"))
+        except services.UnknownOccupation:
+            form.ssyk_code.errors = [*form.ssyk_code.errors, str(forms.UNKNOWN_SSYK)]
+        else:
+            db.commit()
+            flash(_("The skill gap “%(title)s” is posted.", title=gap.title), "success")
+            return redirect(url_for("companies.skill_gaps"))
     return render_template(
         "companies/skill_gap_form.html", form=form, company=company, gap=None
     )
@@ -452,13 +454,20 @@ def skill_gap_edit(gap_id: int) -> Response | str:
     if form.validate_on_submit():
         try:
             services.update_skill_gap(
-                db, gap=gap, company=company, data=form.data, actor=signed_in_user()
+                db,
+                gap=gap,
+                company=company,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
             )
-        except services.NotOwner:
-            abort(403)
-        db.commit()
-        flash(_("The skill gap is saved."), "success")
-        return redirect(url_for("companies.skill_gaps"))
+        except services.UnknownOccupation:
+            form.ssyk_code.errors = [*form.ssyk_code.errors, str(forms.UNKNOWN_SSYK)]
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
+        else:
+            db.commit()
+            flash(_("The skill gap is saved."), "success")
+            return redirect(url_for("companies.skill_gaps"))
     return render_template(
         "companies/skill_gap_form.html", form=form, company=company, gap=gap
     )
@@ -524,30 +533,9 @@ def needs() -> Response | str:
             origin=origin,
         )
         if fmt:
-            return export_response(
-                [
-                    _("Programme"),
-                    _("Code"),
-                    _("Orientation"),
-                    _("Level"),
-                    _("School"),
-                    _("Locality"),
-                    _("Distance (km)"),
-                    _("Skills"),
-                ],
-                (
-                    [
-                        h.programme.name,
-                        h.programme.code,
-                        h.programme.orientation,
-                        _label(LEVEL_LABELS, h.programme.level),
-                        h.school.name,
-                        h.school.locality,
-                        _km(h.km),
-                        h.programme.skills,
-                    ]
-                    for h in hits[:EXPORT_LIMIT]
-                ),
+            return columns_response(
+                exports.PROGRAMMES,
+                hits[:EXPORT_LIMIT],
                 fmt=fmt,
                 filename=_("programmes"),
             )
@@ -571,36 +559,9 @@ def needs() -> Response | str:
     )
     query = services.needs_query(filters)
     if fmt:
-        return export_response(
-            [
-                _("Title"),
-                _("Kind"),
-                _("School"),
-                _("Programme"),
-                _("Students"),
-                _("Start date"),
-                _("End date"),
-                _("Locality"),
-                _("Distance (km)"),
-                _("Skills"),
-                _("Requirements"),
-            ],
-            (
-                [
-                    need.title,
-                    _label(KIND_LABELS, need.kind),
-                    school,
-                    programme,
-                    need.students,
-                    need.start_date,
-                    need.end_date,
-                    need.locality,
-                    _km(services.need_distance(need, origin)),
-                    need.skills,
-                    need.requirements,
-                ]
-                for need, school, programme in _all_rows(query)
-            ),
+        return columns_response(
+            exports.need_columns(origin),
+            _all_rows(query),
             fmt=fmt,
             filename=_("needs"),
         )
@@ -611,10 +572,6 @@ def needs() -> Response | str:
     return render_template(
         "companies/needs.html", page=page, distances=distances, **common
     )
-
-
-def _km(value: float | None) -> float | None:
-    return round(value, 1) if value is not None else None
 
 
 # -- the company page ------------------------------------------------------
@@ -633,6 +590,6 @@ def show(company_id: int) -> str:
         industry=industry_label(company.sni_code),
         placements=services.open_placements(db, company_id=company.id),
         gaps=services.open_skill_gaps(db, company_id=company.id),
-        may_change=services.may_change(current_user, company.id),
+        may_change=may_change(current_user, company.id),
         ratings=company_ratings(db, company.id),
     )

@@ -46,7 +46,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from moraspar import audit
+from moraspar import audit, organisations
 from moraspar.companies.services import placement_search_text
 from moraspar.models import Organisation, OrgKind, Placement, PostingKind, User, utcnow
 from moraspar.privacy import personal_data
@@ -621,7 +621,7 @@ def apply_import(
     """
     if parsed.errors:
         raise ImportRejected(parsed.errors)
-    existing = _organisations_by_number(
+    existing = organisations.by_org_number(
         session, [c.org_number for c in parsed.companies]
     )
     number_column = parsed.columns.get("org_number", "")
@@ -724,17 +724,6 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + _CHUNK]
 
 
-def _organisations_by_number(
-    session: Session, numbers: Sequence[str]
-) -> dict[str, Organisation]:
-    found: dict[str, Organisation] = {}
-    for chunk in _chunks(numbers):
-        query = select(Organisation).where(col(Organisation.org_number).in_(chunk))
-        for organisation in session.exec(query):
-            found[organisation.org_number or ""] = organisation
-    return found
-
-
 def _placement_keys(
     session: Session, company_ids: Sequence[int]
 ) -> set[tuple[int | None, str, date | None, date | None]]:
@@ -795,7 +784,20 @@ def _new_placement(
 def _update_company(
     session: Session, *, organisation: Organisation, row: CompanyRow, actor: User
 ) -> bool:
-    """Copy the row's non-blank values; whether anything changed."""
+    """Copy the row's non-blank values; whether anything changed.
+
+    A change is an edit of the profile: it takes the next edit version, so a
+    profile form opened before the import is refused as stale, not saved over
+    the file's values. The file overwrites by design, so the import claims
+    whatever version is stored (claim_edit reloads it when someone saved
+    between the read and the claim)."""
+    if not _differs(organisation, row):
+        return False
+    while not organisations.claim_edit(
+        session, organisation, read_version=organisation.version
+    ):
+        if not _differs(organisation, row):
+            return False
     changed = []
     for name in COMPANY_FIELDS:
         value = getattr(row, name)
@@ -809,8 +811,6 @@ def _update_company(
         # Listed in a file the business office vetted: approved, as new ones are.
         organisation.approved = True
         changed.append("approved")
-    if not changed:
-        return False
     organisation.updated_at = utcnow()
     session.add(organisation)
     audit.record(
@@ -819,6 +819,14 @@ def _update_company(
         actor=actor,
         action="organisation.update",
         fields=changed,
+        version=organisation.version,
         source="import",
     )
     return True
+
+
+def _differs(organisation: Organisation, row: CompanyRow) -> bool:
+    return not organisation.approved or any(
+        getattr(row, name) and getattr(organisation, name) != getattr(row, name)
+        for name in COMPANY_FIELDS
+    )

@@ -69,18 +69,14 @@ ORG_KIND_LABELS = {
 }
 
 
-def _lookup(table: dict[str, object], value: str | None) -> object:
-    return table.get(value or "", value or "")
-
-
 def label(table: Mapping[Any, object], value: str | None) -> str:
-    """The label of a stored choice in the user's language; unknown values as
-    stored. The one way code outside templates reads these tables."""
-    return str(_lookup(dict(table), value))
+    """The label of a stored choice in one of the tables above, in the user's
+    language; an unknown value reads as itself. The one way to look a label up."""
+    return str(table.get(value or "", value or ""))
 
 
-def org_kind_label(value: str) -> object:
-    return _lookup(ORG_KIND_LABELS, value)  # type: ignore[arg-type]
+def org_kind_label(value: str) -> str:
+    return label(ORG_KIND_LABELS, value)
 
 
 def period(start: date | None, end: date | None) -> str:
@@ -95,13 +91,13 @@ def period(start: date | None, end: date | None) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
-        kind_label=lambda v: _lookup(KIND_LABELS, v),  # type: ignore[arg-type]
-        status_label=lambda v: _lookup(STATUS_LABELS, v),  # type: ignore[arg-type]
-        horizon_label=lambda v: _lookup(HORIZON_LABELS, v),  # type: ignore[arg-type]
-        level_label=lambda v: _lookup(LEVEL_LABELS, v),  # type: ignore[arg-type]
-        role_label=lambda v: _lookup(ROLE_LABELS, v),  # type: ignore[arg-type]
+        kind_label=lambda v: label(KIND_LABELS, v),
+        status_label=lambda v: label(STATUS_LABELS, v),
+        horizon_label=lambda v: label(HORIZON_LABELS, v),
+        level_label=lambda v: label(LEVEL_LABELS, v),
+        role_label=lambda v: label(ROLE_LABELS, v),
         org_kind_label=org_kind_label,
-        proposal_status_label=lambda v: _lookup(PROPOSAL_STATUS_LABELS, v),  # type: ignore[arg-type]
+        proposal_status_label=lambda v: label(PROPOSAL_STATUS_LABELS, v),
         period=period,
         get_locale=get_locale,
     )

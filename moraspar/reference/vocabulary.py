@@ -1,4 +1,5 @@
-"""Shipped vocabularies: Swedish skill labels and SNI 2007 industry codes."""
+"""Shipped vocabularies: Swedish skill labels, SNI 2007 industry codes and SSYK
+2012 occupation codes."""
 
 import json
 from dataclasses import dataclass
@@ -62,6 +63,13 @@ def industry_label(code: str | None) -> str:
         if industry.code == code:
             return industry.label
     return code or ""
+
+
+@cache
+def occupations() -> dict[str, str]:
+    """SSYK 2012 four-digit occupation codes and their Swedish labels."""
+    rows = json.loads((_DATA / "ssyk-2012.json").read_text(encoding="utf-8"))
+    return {row["code"]: row["label"] for row in rows}
 
 
 def parse_tags(raw: str, *, max_tags: int = 30, max_length: int = 80) -> list[str]:

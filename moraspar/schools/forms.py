@@ -26,6 +26,7 @@ from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.validators import NoPersonalNumber
 from moraspar.models import Level, PostingKind
+from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import KIND_LABELS, LEVEL_LABELS
 from moraspar.reference.vocabulary import industry_choices
@@ -110,6 +111,7 @@ class ProgrammeForm(FlaskForm):
         ],
         description=_l("About how many students a year need a placement."),
     )
+    version = VersionField()
 
     def data_for_service(self) -> services.ProgrammeData:
         return services.ProgrammeData(
@@ -120,6 +122,7 @@ class ProgrammeForm(FlaskForm):
             description=self.description.data or "",
             skills=tuple(self.skills.data or ()),
             places_per_year=self.places_per_year.data or 0,
+            version=self.version.read(),
         )
 
 
@@ -193,6 +196,7 @@ class NeedForm(FlaskForm):
             "or safety equipment. No health information about individual students."
         ),
     )
+    version = VersionField()
 
     def validate(self, extra_validators: Any = None) -> bool:
         """Field checks, then the period rules of services.check_period."""
@@ -231,6 +235,7 @@ class NeedForm(FlaskForm):
             locality=self.locality.data or "",
             max_km=float(self.max_km.data) if self.max_km.data is not None else None,
             requirements=self.requirements.data or "",
+            version=self.version.read(),
         )
 
 

@@ -2,7 +2,8 @@
 
 Plain functions with keyword arguments and the session passed in; they flush,
 never commit, and raise the named errors below, which the views turn into form
-errors (or a 403). Nothing here imports flask or wtforms.
+errors; organisations.NotOwner (a 403) for another school's posting. Nothing
+here imports flask or wtforms.
 
 Periods of APL and prao: both come in whole weeks, so both need a start and an
 end date and at least one school week (5 weekdays) between them. Prao adds up
@@ -31,9 +32,15 @@ from moraspar.models import (
     PostingKind,
     PostingStatus,
     Programme,
-    Role,
     User,
     utcnow,
+)
+from moraspar.organisations import (
+    changed_fields,
+    check_owner,
+    claim_edit,
+    snapshot,
+    stale_edit,
 )
 from moraspar.reference.gazetteer import LOCALITIES, coordinates, km_between
 from moraspar.search import index_text, match_all, query_terms, relevance
@@ -53,10 +60,6 @@ class SchoolError(Exception):
     """A rule of the school's postings was broken; field names the form field."""
 
     field: str | None = None
-
-
-class NotYourSchool(SchoolError):
-    """The posting or programme belongs to another school (→ 403)."""
 
 
 class NotASchool(SchoolError):
@@ -118,6 +121,7 @@ class ProgrammeData:
     description: str = ""
     skills: Sequence[str] = ()
     places_per_year: int = 0
+    version: int | None = None  # the version the edit form read; None when new
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,37 @@ class NeedData:
     locality: str = ""
     max_km: float | None = None
     requirements: str = ""
+    version: int | None = None  # the version the edit form read; None when new
+
+
+PROGRAMME_FIELDS = (
+    "name",
+    "code",
+    "orientation",
+    "level",
+    "description",
+    "skills",
+    "places_per_year",
+)
+NEED_FIELDS = (
+    "kind",
+    "programme_id",
+    "title",
+    "description",
+    "skills",
+    "students",
+    "start_date",
+    "end_date",
+    "locality",
+    "max_km",
+    "requirements",
+)
+
+
+def _claim(session: Session, record: Any, read_version: int | None) -> None:
+    """StaleEdit (with what changed) if someone saved record since read_version."""
+    if not claim_edit(session, record, read_version=read_version):
+        raise stale_edit(session, record, read_version=read_version)
 
 
 # --- ownership -------------------------------------------------------------
@@ -148,14 +183,6 @@ def school_of(session: Session, *, user: User) -> Organisation:
     if school is None or school.kind != OrgKind.SCHOOL:
         raise NotASchool()
     return school
-
-
-def check_owner(*, user: User, school_id: int) -> None:
-    """Members of the school, and admins, may change its postings."""
-    if user.role == Role.ADMIN:
-        return
-    if user.organisation_id is None or user.organisation_id != school_id:
-        raise NotYourSchool()
 
 
 # --- programmes ------------------------------------------------------------
@@ -196,7 +223,7 @@ def _apply_programme(programme: Programme, data: ProgrammeData) -> None:
 def create_programme(
     session: Session, *, school: Organisation, actor: User, data: ProgrammeData
 ) -> Programme:
-    check_owner(user=actor, school_id=_id(school))
+    check_owner(actor, _id(school))
     programme = Programme(school_id=_id(school), name="", level=data.level)
     _apply_programme(programme, data)
     session.add(programme)
@@ -214,7 +241,9 @@ def create_programme(
 def update_programme(
     session: Session, *, programme: Programme, actor: User, data: ProgrammeData
 ) -> Programme:
-    check_owner(user=actor, school_id=programme.school_id)
+    check_owner(actor, programme.school_id)
+    _claim(session, programme, data.version)
+    before = snapshot(programme, PROGRAMME_FIELDS)
     _apply_programme(programme, data)
     session.add(programme)
     audit.record(
@@ -222,6 +251,8 @@ def update_programme(
         programme,
         actor=actor,
         action="programme.update",
+        fields=changed_fields(programme, before),
+        version=programme.version,
     )
     session.flush()
     return programme
@@ -231,7 +262,7 @@ def set_programme_active(
     session: Session, *, programme: Programme, actor: User, active: bool
 ) -> None:
     """Deactivated programmes stay on old needs but cannot be picked for new ones."""
-    check_owner(user=actor, school_id=programme.school_id)
+    check_owner(actor, programme.school_id)
     if programme.active == active:
         return
     programme.active = active
@@ -321,7 +352,7 @@ def need_search_text(need: Need, programme: Programme | None) -> str:
 def post_need(
     session: Session, *, school: Organisation, actor: User, data: NeedData
 ) -> Need:
-    check_owner(user=actor, school_id=_id(school))
+    check_owner(actor, _id(school))
     need = Need(school_id=_id(school), kind=data.kind, title="", created_by_id=actor.id)
     _apply_need(session, need, school=school, data=data)
     session.add(need)
@@ -337,27 +368,36 @@ def post_need(
 
 
 def update_need(session: Session, *, need: Need, actor: User, data: NeedData) -> Need:
-    check_owner(user=actor, school_id=need.school_id)
+    check_owner(actor, need.school_id)
     if need.status == PostingStatus.CLOSED:
         raise NeedClosed()
+    _claim(session, need, data.version)
     school = session.get(Organisation, need.school_id)
     assert school is not None  # a foreign key
+    before = snapshot(need, NEED_FIELDS)
     _apply_need(session, need, school=school, data=data)
     session.add(need)
-    audit.record(session, need, actor=actor, action="need.update")
+    audit.record(
+        session,
+        need,
+        actor=actor,
+        action="need.update",
+        fields=changed_fields(need, before),
+        version=need.version,
+    )
     session.flush()
     return need
 
 
 def set_need_status(session: Session, *, need: Need, actor: User, status: str) -> None:
     """Pause, resume or close; lifecycle.InvalidTransition for a wrong step."""
-    check_owner(user=actor, school_id=need.school_id)
+    check_owner(actor, need.school_id)
     lifecycle.set_status(session, posting=need, status=status, actor=actor)
 
 
 def copy_need(session: Session, *, need: Need, actor: User) -> Need:
     """An open copy (e.g. next term's APL); the caller opens its edit form."""
-    check_owner(user=actor, school_id=need.school_id)
+    check_owner(actor, need.school_id)
     copy = lifecycle.copy_posting(session, posting=need, actor=actor)
     assert isinstance(copy, Need)
     return copy
@@ -440,6 +480,14 @@ def _search_query(search: PlacementSearch, *columns: Any) -> Any:
         .join(Organisation, col(Placement.company_id) == Organisation.id)
         .where(Placement.status == PostingStatus.OPEN)
         .where(col(Organisation.approved).is_(True))
+        # An ended placement is never shown as open, even before the nightly
+        # close-expired run closes it.
+        .where(
+            sa.or_(
+                col(Placement.end_date).is_(None),
+                col(Placement.end_date) >= date.today(),
+            )
+        )
     )
     if terms:
         query = query.where(match_all(text, terms))

@@ -28,14 +28,18 @@ from moraspar.models import (
     PostingStatus,
     Programme,
 )
+from moraspar.organisations import NotOwner, StaleEdit, check_owner
+from moraspar.organisations.forms import show_stale
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS
-from moraspar.reference.vocabulary import industry_label
-from moraspar.schools import forms, services
-from moraspar.web.export import export_response, requested_format
+from moraspar.schools import exports, forms, services
+from moraspar.web.errors import render_error
+from moraspar.web.export import columns_response, requested_format
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("schools", __name__)
+# A posting or programme of another school: the same 403 page everywhere.
+bp.register_error_handler(NotOwner, lambda _error: render_error(403))
 
 SEARCH_PAGE_SIZE = 20
 
@@ -66,16 +70,8 @@ def _owned(model: type[_Owned], item_id: int) -> _Owned:
     item = get_session().get(model, item_id)
     if item is None:
         abort(404)
-    try:
-        services.check_owner(user=signed_in_user(), school_id=item.school_id)
-    except services.NotYourSchool:
-        abort(403)
+    check_owner(signed_in_user(), item.school_id)
     return item
-
-
-def _company_pages() -> bool:
-    # companies.show is another feature's page: link to it once it exists.
-    return "companies.show" in current_app.view_functions
 
 
 # --- dashboard ---------------------------------------------------------------
@@ -152,6 +148,8 @@ def programme_edit(programme_id: int) -> Response | str:
             )
         except services.UnknownLevel:
             form.level.errors.append(_("Pick a level from the list."))
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
         else:
             db.commit()
             flash(_("The programme %(name)s is saved.", name=programme.name), "success")
@@ -206,8 +204,12 @@ def needs() -> Response | str:
     query = services.need_query(school_id=school.id, filters=filters)
     fmt = requested_format()
     if fmt is not None:
-        rows = db.exec(query.limit(services.EXPORT_LIMIT)).all()
-        return _export_needs(rows, fmt=fmt)
+        return columns_response(
+            exports.NEEDS,
+            db.exec(query.limit(services.EXPORT_LIMIT)).all(),
+            fmt=fmt,
+            filename=f"{_('needs')}-{date.today().isoformat()}",
+        )
     page = paginate(
         db,
         query,
@@ -232,47 +234,6 @@ def _export_args() -> dict[str, str]:
         for key, value in request.args.items()
         if key not in ("page", "format") and value
     }
-
-
-def _export_needs(rows: object, *, fmt: str) -> Response:
-    headers = [
-        _("Title"),
-        _("Kind"),
-        _("Programme"),
-        _("Students"),
-        _("Start date"),
-        _("End date"),
-        _("Locality"),
-        _("Farthest travel distance (km)"),
-        _("Skills or learning goals"),
-        _("Requirements"),
-        _("Status"),
-        _("Updated"),
-    ]
-    data = (
-        [
-            need.title,
-            str(KIND_LABELS.get(PostingKind(need.kind), need.kind))
-            if need.kind in set(PostingKind)
-            else need.kind,
-            programme_name or "",
-            need.students,
-            need.start_date,
-            need.end_date,
-            need.locality,
-            need.max_km,
-            need.skills,
-            need.requirements,
-            str(STATUS_LABELS.get(PostingStatus(need.status), need.status))
-            if need.status in set(PostingStatus)
-            else need.status,
-            need.updated_at,
-        ]
-        for need, programme_name in rows  # type: ignore[attr-defined]
-    )
-    return export_response(
-        headers, data, fmt=fmt, filename=f"{_('needs')}-{date.today().isoformat()}"
-    )
 
 
 def _need_form(school_id: int, need: Need | None = None) -> forms.NeedForm:
@@ -326,8 +287,6 @@ def need_new() -> Response | str:
             need = services.post_need(
                 db, school=school, actor=signed_in_user(), data=form.data_for_service()
             )
-        except services.NotYourSchool:
-            abort(403)
         except services.SchoolError as error:
             _need_error(form, error)
         else:
@@ -364,11 +323,11 @@ def need_edit(need_id: int) -> Response | str:
             services.update_need(
                 db, need=need, actor=signed_in_user(), data=form.data_for_service()
             )
-        except services.NotYourSchool:
-            abort(403)
         except services.NeedClosed:
             flash(_("A closed need cannot be changed."), "error")
             return redirect(url_for("schools.need", need_id=need.id))
+        except StaleEdit as stale:
+            show_stale(form, stale, version=form.version)
         except services.SchoolError as error:
             _need_error(form, error)
         else:
@@ -382,8 +341,6 @@ def _change_status(need: Need, status: str, message: str) -> Response:
     db = get_session()
     try:
         services.set_need_status(db, need=need, actor=signed_in_user(), status=status)
-    except services.NotYourSchool:
-        abort(403)
     except InvalidTransition:
         flash(_("That change is not possible for this need any more."), "error")
         return redirect(url_for("schools.need", need_id=need.id))
@@ -437,10 +394,7 @@ def need_copy(need_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     db = get_session()
-    try:
-        copy = services.copy_need(db, need=need, actor=signed_in_user())
-    except services.NotYourSchool:
-        abort(403)
+    copy = services.copy_need(db, need=need, actor=signed_in_user())
     db.commit()
     flash(
         _("This is a copy of %(title)s. Check the dates and save.", title=need.title),
@@ -469,7 +423,12 @@ def search() -> Response | str:
             fmt = requested_format()
             if fmt is not None:
                 hits = services.all_placement_hits(db, search=criteria)
-                return _export_hits(hits, fmt=fmt)
+                return columns_response(
+                    exports.PLACEMENT_HITS,
+                    hits,
+                    fmt=fmt,
+                    filename=f"{_('placements')}-{date.today().isoformat()}",
+                )
             page = services.search_placements(
                 db,
                 search=criteria,
@@ -481,48 +440,5 @@ def search() -> Response | str:
         form=form,
         page=page,
         school=school,
-        company_pages=_company_pages(),
         export_args=_export_args(),
-    )
-
-
-def _export_hits(hits: list[services.PlacementHit], *, fmt: str) -> Response:
-    headers = [
-        _("Company"),
-        _("Title"),
-        _("Kind"),
-        _("Locality"),
-        _("Distance (km)"),
-        _("Start date"),
-        _("End date"),
-        _("Free places"),
-        _("Skills"),
-        _("Industry"),
-        _("Contact person"),
-        _("Contact email"),
-    ]
-    rows = (
-        [
-            hit.company.name,
-            hit.placement.title,
-            str(KIND_LABELS[PostingKind(hit.placement.kind)])
-            if hit.placement.kind in set(PostingKind)
-            else hit.placement.kind,
-            hit.placement.locality or hit.company.locality,
-            round(hit.km, 1) if hit.km is not None else None,
-            hit.placement.start_date,
-            hit.placement.end_date,
-            hit.free,
-            hit.placement.skills,
-            industry_label(hit.company.sni_code),
-            hit.company.contact_name,
-            hit.company.contact_email,
-        ]
-        for hit in hits
-    )
-    return export_response(
-        headers,
-        rows,
-        fmt=fmt,
-        filename=f"{_('placements')}-{date.today().isoformat()}",
     )

@@ -25,9 +25,10 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -91,6 +92,23 @@ def export_response(
     # Exports can hold contact details: keep them out of shared caches.
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# A feature's export: (header, the cell's value for one row) per column.
+Columns = Sequence[tuple[object, Callable[[Any], object]]]
+
+
+def columns_response(
+    columns: Columns, rows: Iterable[Any], *, fmt: str, filename: str
+) -> Response:
+    """export_response for rows described by columns (see each feature's
+    exports.py)."""
+    return export_response(
+        [str(header) for header, _value in columns],
+        ([value(row) for _header, value in columns] for row in rows),
+        fmt=fmt,
+        filename=filename,
+    )
 
 
 def neutralise(text: str) -> str:

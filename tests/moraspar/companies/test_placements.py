@@ -11,6 +11,7 @@ from moraspar.models import AuditEvent, Organisation, Placement, Role
 
 def _valid(**overrides: Any) -> dict[str, Any]:
     data = {
+        "version": "1",  # what an edit form of a fresh placement carries
         "kind": "apl",
         "title": "APL i svetsverkstaden",
         "description": "Eleverna svetsar och bockar plåt.",

@@ -12,6 +12,7 @@ URL = "/company/profile"
 
 def _valid(**overrides: Any) -> dict[str, Any]:
     data = {
+        "version": "1",  # what the form of a fresh profile carries
         "name": "Mora Svets AB",
         "org_number": orgnumber.complete("556677889"),
         "address": "Industrigatan 4",

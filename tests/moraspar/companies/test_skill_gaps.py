@@ -10,6 +10,7 @@ from moraspar.models import AuditEvent, Organisation, Role, SkillGap
 
 def _valid(**overrides: Any) -> dict[str, Any]:
     data = {
+        "version": "1",  # what an edit form of a fresh skill gap carries
         "title": "CNC-operatörer",
         "description": "Vi behöver fler som kan programmera fleroperationsmaskiner.",
         "skills": "CNC-programmering, ritningsläsning",

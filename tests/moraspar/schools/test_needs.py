@@ -145,7 +145,7 @@ def test_teacher_edits_a_need(
     form = client.get(f"/school/needs/{need.id}/edit").get_data(as_text=True)
     assert "APL fordon åk 2" in form
     assert 'name="max_km" type="number" value="30"' in form
-    data = {**_valid(), "title": "APL fordon vår", "students": "6"}
+    data = {**_valid(), "title": "APL fordon vår", "students": "6", "version": "1"}
     response = client.post_form(f"/school/needs/{need.id}/edit", data)
     assert response.status_code == 302
     db.expire_all()

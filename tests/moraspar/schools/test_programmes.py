@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from moraspar.models import AuditEvent, Programme, Role
 
 VALID = {
+    "version": "1",  # what an edit form of a fresh programme carries
     "name": "El- och energiprogrammet",
     "code": "EE",
     "orientation": "Elteknik",
