@@ -120,6 +120,8 @@ RULES: Mapping[str, Rule] = {
     "admin.audit": ADMIN,
     "admin.import_csv": ADMIN,
     "admin.import_template": ADMIN,
+    "jobs.index": ADMIN,
+    "jobs.mail_retry": ADMIN,
 }
 
 
