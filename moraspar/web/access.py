@@ -25,7 +25,9 @@ Rule = Access | frozenset[Role]
 
 RULES: Mapping[str, Rule] = {
     "static": Access.PUBLIC,
-    "main.healthz": Access.PUBLIC,
+    "health.healthz": Access.PUBLIC,
+    "health.readyz": Access.PUBLIC,
+    "health.metrics_view": Access.PUBLIC,  # a bearer token of its own
     "main.set_language": Access.PUBLIC,
     "main.privacy": Access.PUBLIC,
     "main.accessibility": Access.PUBLIC,
