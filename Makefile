@@ -21,10 +21,15 @@ $(CATALOGUE).mo: $(CATALOGUE).po $(STAMP)
 
 translations: $(CATALOGUE).mo
 
+# The web server in the foreground and a job worker beside it, both on the
+# embedded defaults (SQLite database, SQLite queue); the worker stops with it.
 run: translations
 	$(BIN)/moraspar db upgrade
 	$(BIN)/moraspar seed-demo
 	@echo "Moraspår at http://127.0.0.1:$(PORT)"
+	@$(BIN)/moraspar worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(BIN)/moraspar run --host 127.0.0.1 --port $(PORT)
 
 lint: install

@@ -10,6 +10,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from moraspar.config import configure
     from moraspar.db import register_database
     from moraspar.extensions import register_extensions, register_password_hashing
+    from moraspar.jobs.queue import register_jobs
     from moraspar.notifications.badge import register_unread_badge
     from moraspar.paths import template_folder
     from moraspar.reference.labels import register_template_helpers
@@ -17,6 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from moraspar.web.blueprints import register_blueprints
     from moraspar.web.converters import register_url_converters
     from moraspar.web.errors import register_errorhandlers
+    from moraspar.web.health import register_operations
     from moraspar.web.hosts import register_proxy_fix
     from moraspar.web.menu import register_menu
     from moraspar.web.ratelimit import init_app as register_rate_limits
@@ -27,11 +29,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_database(app)
     register_extensions(app)
     register_password_hashing(app)
+    register_jobs(app)
     register_template_helpers(app)
     register_input_guards(app)
     register_security_headers(app)
     register_rate_limits(app)
     register_proxy_fix(app)
+    register_operations(app)
     register_url_converters(app)
     register_blueprints(app)
     register_access_checks(app)

@@ -108,23 +108,14 @@ def seed_demo() -> None:
 @click.command("send-mail")
 @with_appcontext
 def send_mail() -> None:
-    """Deliver the emails waiting in the outbox."""
-    from moraspar.notifications.mail import MailSettings, deliver_pending
+    """Deliver the emails that are due now (the worker does this every minute)."""
+    from moraspar.jobs.tasks import mail_settings
+    from moraspar.notifications.mail import deliver_due
 
-    config = current_app.config
-    settings = MailSettings(
-        sender=config["MAIL_FROM"],
-        server=config["MAIL_SERVER"],
-        port=int(config["MAIL_PORT"]),
-        username=config["MAIL_USERNAME"],
-        password=config["MAIL_PASSWORD"],
-        use_tls=bool(config["MAIL_USE_TLS"]),
-        outbox_dir=config["OUTBOX_DIR"],
+    done = deliver_due(get_session(), mail_settings(current_app))
+    click.echo(
+        f"Sent {done.sent}, to try again later {done.retry}, failed {done.failed}."
     )
-    session = get_session()
-    sent, failed = deliver_pending(session, settings)
-    session.commit()
-    click.echo(f"Sent {sent}, failed {failed}.")
 
 
 @click.command("close-expired")
@@ -186,32 +177,38 @@ def request_evaluations_command(today: Any) -> None:
 @click.command("match")
 @with_appcontext
 def match_command() -> None:
-    """Run matching over all open needs and placements, and programmes ↔ gaps."""
-    from moraspar.council.runs import (
-        PHASES,
-        MatchRunFailed,
-        RunInProgress,
-        run_matching,
-    )
+    """Run matching now, in this process: the run a council member queued, or
+    a new one (a worker does this when the queue is running)."""
+    from moraspar.council.runs import PHASES, RunInProgress, create_run, queued_run
+    from moraspar.jobs import matchruns
+    from moraspar.jobs.tasks import lease
 
     session = get_session()
+    try:
+        run = queued_run(session) or create_run(session, actor=None)
+    except RunInProgress as exc:
+        raise click.ClickException(
+            f"Run {exc.run.id} is already {exc.run.status}."
+        ) from exc
+    session.commit()
+    assert run.id is not None
     with click.progressbar(length=len(PHASES), label="Matching") as bar:
 
         def progress(done: int, total: int, phase: str) -> None:
             bar.label = f"Matching ({phase})"
             bar.update(done - bar.pos)
 
-        try:
-            summary = run_matching(session, actor=None, progress=progress)
-        except RunInProgress as exc:
-            raise click.ClickException(
-                f"Run {exc.run.id} is already {exc.run.status}."
-            ) from exc
-        except MatchRunFailed as exc:
-            raise click.ClickException(
-                f"Run {exc.run_id} failed: {exc.reason} "
-                "(the previous proposals are unchanged)"
-            ) from exc
+        outcome = matchruns.execute(
+            session, run.id, actor_id=None, lease=lease(current_app), progress=progress
+        )
+    if outcome.status == "skipped":
+        raise click.ClickException(f"Run {run.id} is taken by a worker.")
+    summary = outcome.summary
+    if summary is None:
+        raise click.ClickException(
+            f"Run {run.id} failed: {outcome.reason} "
+            "(the previous proposals are unchanged)"
+        )
     click.echo(
         f"Run {summary.run_id} done ({summary.ranker_version}): "
         f"{summary.proposals} proposals for {summary.needs} needs and "
@@ -220,6 +217,66 @@ def match_command() -> None:
         f"{summary.uncovered_needs} needs uncovered; "
         f"{summary.gap_matches} programme–gap matches."
     )
+
+
+@click.command("worker")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(1, 32))
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="Also enqueue the periodic jobs (safe on every worker: each slot runs once).",
+)
+@with_appcontext
+def worker_command(threads: int, scheduler: bool) -> None:
+    """Run the job worker: match runs, mail, the daily chores (until stopped)."""
+    from moraspar.jobs.queue import queue
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    huey = queue(app)
+    if huey.immediate:
+        raise click.ClickException("The queue runs jobs at once here (TESTING).")
+    consumer = huey.create_consumer(
+        workers=threads, periodic=scheduler, worker_type="thread", max_delay=2.0
+    )
+    click.echo(f"Worker: {threads} threads on {app.config['QUEUE_URL'].split('@')[-1]}")
+    consumer.run()
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """The periodic jobs."""
+
+
+@jobs_group.command("list")
+@with_appcontext
+def jobs_list() -> None:
+    """Each periodic job with its last and next run."""
+    from moraspar.jobs import records
+    from moraspar.jobs.tasks import JOBS
+    from moraspar.models import utcnow
+
+    now = utcnow()
+    last = records.last_runs(get_session(), [job.name for job in JOBS])
+    for job in JOBS:
+        run = last.get(job.name)
+        seen = f"{run.started_at:%Y-%m-%d %H:%M} {run.status}" if run else "never"
+        due = job.schedule.next_after(now)
+        click.echo(f"{job.name:<20} last {seen:<24} next {due:%Y-%m-%d %H:%M} UTC")
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@with_appcontext
+def jobs_run(name: str) -> None:
+    """Run the periodic job NAME once, here and now."""
+    from moraspar.jobs.tasks import BY_NAME, run_scheduled
+
+    job = BY_NAME.get(name)
+    if job is None:
+        raise click.ClickException(f"No job {name!r}; one of: {', '.join(BY_NAME)}.")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"{name}: {run_scheduled(app, job)}")
 
 
 @click.command("backup")
@@ -284,3 +341,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(request_evaluations_command)
     app.cli.add_command(refit_ranker)
     app.cli.add_command(match_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(jobs_group)

@@ -70,7 +70,19 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAIL_USERNAME": "",
         "MAIL_PASSWORD": "",
         "MAIL_USE_TLS": False,
+        "MAIL_TLS_CAFILE": "",
+        "MAIL_TIMEOUT": 30,
+        "MAIL_LEASE_SECONDS": 300,
+        "MAIL_MAX_ATTEMPTS": 10,
+        "MAIL_RETRY_SECONDS": 60,
         "OUTBOX_DIR": str(instance_path / "outbox"),
+        # The task queue: a SQLite file beside the database by default,
+        # redis://host:6379/0 when web and workers are separate machines.
+        "QUEUE_URL": f"sqlite:///{instance_path / 'jobs.db'}",
+        "JOBS_IMMEDIATE": False,
+        "JOB_LEASE_SECONDS": 600,
+        "METRICS_TOKEN": "",
+        "LOG_FORMAT": "text",
         # argon2 profile for new password hashes; tests use "CHEAPEST".
         "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
         "PASSWORD_RESET_MAX_AGE": 3600,
@@ -80,7 +92,6 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # APL at least two weeks, prao at least three days.
         "MIN_PLACEMENT_WEEKDAYS": {"apl": 10, "prao": 3},
         "RETENTION_MONTHS": 24,
-        "MATCH_IN_THREAD": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

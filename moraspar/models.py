@@ -333,6 +333,14 @@ class MatchRun(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # The job that runs it: claimed atomically, with a heartbeat a worker
+    # renews after every phase; a run whose heartbeat is older than the lease
+    # was interrupted and is taken up again (moraspar.jobs.matchruns).
+    heartbeat_at: datetime | None = Field(
+        default=None, sa_type=sa.DateTime(timezone=True)
+    )
+    attempts: int = Field(default=0)
+    worker: str = Field(default="", max_length=100)
 
 
 class MatchProposal(SQLModel, table=True):
@@ -441,8 +449,17 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class MailStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting, or to be tried again at next_attempt_at
+    SENDING = "sending"  # claimed by a worker, not yet handed to the server
+    HANDED = "handed"  # the server was given the message; no answer recorded
+    SENT = "sent"
+    FAILED = "failed"  # refused for good, or given up after every attempt
+    UNCERTAIN = "uncertain"  # the worker stopped while HANDED: maybe delivered
+
+
 class OutboxMessage(SQLModel, table=True):
-    """An email waiting for `moraspar send-mail`; never sent inside a request."""
+    """An email to deliver; a request only adds the row, a job sends it."""
 
     __tablename__ = "outbox_message"
 
@@ -454,6 +471,40 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, index=True)
     attempts: int = Field(default=0)
     last_error: str = Field(default="", max_length=2000)
+    status: str = Field(default=MailStatus.PENDING, max_length=20, index=True)
+    # The same Message-ID on every attempt, so a receiver can drop a copy.
+    message_id: str | None = Field(default=None, max_length=250, unique=True)
+    claimed_at: datetime | None = Field(
+        default=None, sa_type=sa.DateTime(timezone=True)
+    )
+    next_attempt_at: datetime | None = Field(
+        default=None, sa_type=sa.DateTime(timezone=True)
+    )
+    # For notices a user can turn off: the address of the page that does it.
+    unsubscribe_url: str = Field(default="", max_length=500)
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job, or a job that failed for good.
+
+    (name, slot) is unique: a scheduled job writes its slot (the minute it
+    was due) before it starts, so two workers never run the same slot."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (sa.UniqueConstraint("name", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60, index=True)
+    slot: str = Field(max_length=60)
+    status: str = Field(default="running", max_length=20, index=True)
+    started_at: datetime = Field(
+        default_factory=utcnow, sa_type=sa.DateTime(timezone=True)
+    )
+    finished_at: datetime | None = Field(
+        default=None, sa_type=sa.DateTime(timezone=True)
+    )
+    error: str = Field(default="", max_length=2000)
+    worker: str = Field(default="", max_length=100)
 
 
 class AuditEvent(SQLModel, table=True):

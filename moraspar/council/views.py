@@ -1,6 +1,5 @@
 """Council members: match runs, the review board, decisions, the allocation."""
 
-import threading
 from datetime import date
 from typing import Any
 
@@ -18,19 +17,18 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from moraspar.auth.current import signed_in_user
 from moraspar.council import forms, ids, runs, scope, services
-from moraspar.db import get_engine, get_session
+from moraspar.db import get_session
 from moraspar.formkit.ids import parse_id
+from moraspar.jobs import tasks
 from moraspar.models import (
     MatchProposal,
     MatchRun,
     ProposalStatus,
     RunStatus,
-    User,
 )
 from moraspar.reference.labels import (
     KIND_LABELS,
@@ -138,33 +136,13 @@ def _flash_invalid(error: services.InvalidDecision) -> None:
 
 
 def _start(app: Flask, run_id: int, actor_id: int | None) -> None:
-    """Start a queued run: here and now under TESTING (deterministic tests), in
-    a daemon thread by default (MATCH_IN_THREAD, default True), or not at all.
-
-    The thread keeps the request from blocking; it opens its own app context
-    and Session. In production a scheduler can do the work instead: set
-    MORASPAR_MATCH_IN_THREAD=false and run `moraspar match` from cron or a
-    systemd timer; the command picks up the run the button queued.
-    """
-    if app.testing:
-        _work(app, run_id, actor_id)
-    elif app.config.get("MATCH_IN_THREAD", True):
-        thread = threading.Thread(
-            target=_work,
-            args=(app, run_id, actor_id),
-            daemon=True,
-            name=f"match-run-{run_id}",
-        )
-        thread.start()
-
-
-def _work(app: Flask, run_id: int, actor_id: int | None) -> None:
-    with app.app_context(), Session(get_engine(), expire_on_commit=False) as session:
-        actor = session.get(User, actor_id) if actor_id is not None else None
-        try:
-            runs.run_matching(session, actor=actor, run_id=run_id)
-        except runs.MatchRunFailed as exc:
-            app.logger.warning("match run %s failed: %s", run_id, exc.reason)
+    """Hand the queued run to a worker (moraspar.jobs); under TESTING the job
+    runs here and now. If the queue cannot be reached the run stays queued
+    and the recovery job enqueues it again."""
+    try:
+        tasks.enqueue_match_run(app, run_id, actor_id)
+    except Exception:
+        app.logger.exception("could not enqueue match run %s", run_id)
 
 
 # -- home and runs ---------------------------------------------------------

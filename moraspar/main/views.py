@@ -11,8 +11,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from moraspar.auth.services import set_language
@@ -34,15 +32,6 @@ HOME_BY_ROLE = {
 @bp.route("/")
 def home() -> Response:
     return redirect(url_for(HOME_BY_ROLE[Role(current_user.role)]))
-
-
-@bp.route("/healthz")
-def healthz() -> tuple[Response, int]:
-    try:
-        get_session().exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except SQLAlchemyError:
-        return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok"), 200
 
 
 @bp.route("/language", methods=["POST"], endpoint="set_language")

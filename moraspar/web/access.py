@@ -29,7 +29,9 @@ Rule = Access | frozenset[Role]
 
 RULES: Mapping[str, Rule] = {
     "static": Access.PUBLIC,
-    "main.healthz": Access.PUBLIC,
+    "health.healthz": Access.PUBLIC,
+    "health.readyz": Access.PUBLIC,
+    "health.metrics_view": Access.PUBLIC,  # a bearer token of its own
     "main.set_language": Access.PUBLIC,
     "main.privacy": Access.PUBLIC,
     "main.accessibility": Access.PUBLIC,
@@ -124,6 +126,8 @@ RULES: Mapping[str, Rule] = {
     "admin.audit": ADMIN,
     "admin.import_csv": ADMIN,
     "admin.import_template": ADMIN,
+    "jobs.index": ADMIN,
+    "jobs.mail_retry": ADMIN,
 }
 
 

@@ -96,7 +96,8 @@ def live_server(tmp_path_factory: Any) -> Iterator[str]:
             "DATABASE_ENGINE": engine,
             "SECRET_KEY": "browser-test-secret",
             "OUTBOX_DIR": str(folder / "outbox"),
-            "MATCH_IN_THREAD": False,
+            # Jobs wait in a queue in memory: no worker runs them here.
+            "QUEUE_URL": "memory://",
         }
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -17,7 +17,13 @@ ROLES = {
     "admin": "admin@moraspar.example",
 }
 # Pages that do something on GET or are not HTML.
-NOT_PAGES = {"main.healthz", "main.skill_suggestions", "auth.logout"}
+NOT_PAGES = {
+    "health.healthz",
+    "health.readyz",
+    "health.metrics_view",
+    "main.skill_suggestions",
+    "auth.logout",
+}
 
 
 def pages_for(app: Flask, role: str | None) -> list[str]:

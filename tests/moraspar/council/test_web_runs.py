@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 import matching
 from moraspar.council import runs, services
 from moraspar.council.scope import EVERYTHING
+from moraspar.jobs.queue import queue
 from moraspar.models import Council, MatchProposal, MatchRun, Role, RunStatus
 
 FUTURE = date(2099, 6, 1)
@@ -111,33 +112,22 @@ def test_second_run_is_refused_while_one_is_running(
     assert len(db.exec(select(MatchRun)).all()) == 1
 
 
-def test_run_in_a_thread_when_not_testing(
-    app: Any, client: Any, auth: Any, db: Session, monkeypatch: pytest.MonkeyPatch
+def test_run_button_enqueues_a_job_that_a_worker_runs(
+    app: Any, client: Any, auth: Any, db: Session, one_pair: None
 ) -> None:
-    started: list[str] = []
-
-    class FakeThread:
-        def __init__(self, *, target: Any, args: Any, daemon: bool, name: str) -> None:
-            assert daemon
-            self.target, self.args, self.name = target, args, name
-
-        def start(self) -> None:
-            started.append(self.name)
-            self.target(*self.args)  # run it here so the test stays deterministic
-
-    from moraspar.council import views
-
-    monkeypatch.setattr(views.threading, "Thread", FakeThread)
+    huey = queue(app)
+    huey.immediate = False  # a real queue: the request only enqueues
     auth.login(Role.COUNCIL, language="en")
-    app.testing = False
-    try:
-        client.post_form("/council/runs/new")
-    finally:
-        app.testing = True
+
+    client.post_form("/council/runs/new")
 
     run = db.exec(select(MatchRun)).one()
-    assert started == [f"match-run-{run.id}"]
-    assert run.status == RunStatus.DONE
+    assert run.status == RunStatus.QUEUED
+    assert huey.pending_count() == 1
+    huey.execute(huey.dequeue())  # what a worker does
+    db.expire_all()
+    assert db.exec(select(MatchRun)).one().status == RunStatus.DONE
+    assert len(db.exec(select(MatchProposal)).all()) == 1
 
 
 def test_allocation_explains_too_far_and_no_period_overlap(
@@ -227,7 +217,7 @@ def test_home_shows_latest_run_and_counts(
     assert "/council/allocation" in page
 
 
-def test_without_thread_the_button_queues_and_the_cli_runs_it(
+def test_without_a_worker_the_button_queues_and_the_cli_runs_it(
     app: Any,
     client: Any,
     auth: Any,
@@ -236,12 +226,8 @@ def test_without_thread_the_button_queues_and_the_cli_runs_it(
     one_pair: None,
 ) -> None:
     auth.login(Role.COUNCIL, language="en")
-    app.config["MATCH_IN_THREAD"] = False
-    app.testing = False
-    try:
-        client.post_form("/council/runs/new")
-    finally:
-        app.testing = True
+    queue(app).immediate = False
+    client.post_form("/council/runs/new")
 
     queued = db.exec(select(MatchRun)).one()
     assert queued.status == RunStatus.QUEUED

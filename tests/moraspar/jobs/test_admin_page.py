@@ -1,0 +1,114 @@
+"""The admin's jobs page: last and next runs, failures with their reasons,
+undelivered mail with a retry button; for admins only."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from moraspar.jobs import tasks
+from moraspar.models import JobRun, MailStatus, MatchRun, OutboxMessage, Role, RunStatus
+
+
+@pytest.fixture
+def history(db: Session) -> OutboxMessage:
+    db.add(
+        JobRun(
+            name="close_expired",
+            slot="2026-11-27",
+            status="done",
+            started_at=datetime(2026, 11, 27, 0, 5, tzinfo=UTC),
+        )
+    )
+    db.add(
+        JobRun(
+            name="purge",
+            slot="2026-11-27",
+            status="failed",
+            error="OperationalError: the database is locked",
+        )
+    )
+    db.add(MatchRun(status=RunStatus.FAILED, error="MemoryError: out of memory"))
+    failed = OutboxMessage(
+        to_address="gone@example.se",
+        subject="Inbjudan",
+        body_text="Hej",
+        status=MailStatus.FAILED,
+        attempts=1,
+        last_error="550 5.1.1 No such user",
+        message_id="<1@moraspar.example>",
+    )
+    db.add(failed)
+    db.commit()
+    return failed
+
+
+def test_admin_sees_runs_failures_and_undelivered_mail(
+    client: Any, auth: Any, history: OutboxMessage
+) -> None:
+    auth.login(Role.ADMIN, language="en")
+
+    page = client.get("/admin/jobs/").get_data(as_text=True)
+
+    assert "Closing expired postings" in page and "Daily at 00:05 UTC" in page
+    assert "Every minute" in page and "Not yet" in page
+    assert "OperationalError: the database is locked" in page
+    assert "MemoryError: out of memory" in page
+    assert "gone@example.se" in page and "550 5.1.1 No such user" in page
+    assert f"/admin/jobs/mail/{history.id}/retry" in page
+    assert "0 jobs waiting in the queue." in page
+
+
+def test_the_page_is_in_swedish_by_default(
+    client: Any, auth: Any, history: OutboxMessage
+) -> None:
+    auth.login(Role.ADMIN)
+
+    page = client.get("/admin/jobs/").get_data(as_text=True)
+
+    assert "Stänga utgångna annonser" in page
+    assert "Skicka igen" in page
+
+
+def test_retry_sends_the_mail_again(
+    app: Any, client: Any, auth: Any, db: Session, history: OutboxMessage
+) -> None:
+    auth.login(Role.ADMIN, language="en")
+
+    response = client.post_form(f"/admin/jobs/mail/{history.id}/retry")
+
+    assert response.status_code == 302
+    db.expire_all()
+    message = db.get(OutboxMessage, history.id)
+    assert message is not None
+    # No SMTP server in tests: delivered to the outbox folder right away.
+    assert message.status == MailStatus.SENT
+    assert message.message_id == "<1@moraspar.example>"
+    page = client.get("/admin/jobs/").get_data(as_text=True)
+    assert "The email will be sent again now." in page
+
+
+def test_retry_of_a_sent_mail_is_refused(
+    client: Any, auth: Any, db: Session, history: OutboxMessage
+) -> None:
+    history.status = MailStatus.SENT
+    db.add(history)
+    db.commit()
+    auth.login(Role.ADMIN, language="en")
+
+    assert client.post_form(f"/admin/jobs/mail/{history.id}/retry").status_code == 404
+    assert client.post_form("/admin/jobs/mail/999/retry").status_code == 404
+
+
+@pytest.mark.parametrize("role", [Role.TEACHER, Role.COMPANY, Role.COUNCIL])
+def test_only_admins_see_the_jobs(client: Any, auth: Any, role: str) -> None:
+    auth.login(role)
+
+    assert client.get("/admin/jobs/").status_code == 403
+
+
+def test_every_job_has_a_label() -> None:
+    from moraspar.jobs.views import JOB_LABELS
+
+    assert {job.name for job in tasks.JOBS} <= set(JOB_LABELS)
