@@ -21,7 +21,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from moraspar.auth.current import signed_in_user
 from moraspar.bookings import forms, services
 from moraspar.bookings.services import Side, When
-from moraspar.council.ids import guard_path_ids
 from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.models import PostingKind
@@ -30,7 +29,6 @@ from moraspar.web.links import external_url
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("bookings", __name__)
-guard_path_ids(bp)
 
 SHORT_KIND = {
     PostingKind.APL: _l("APL"),

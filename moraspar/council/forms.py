@@ -13,10 +13,9 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 
 from moraspar.council import services
-from moraspar.council.ids import valid_id
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
-from moraspar.formkit.ids import IdMultipleField
+from moraspar.formkit.ids import IdMultipleField, valid_id
 from moraspar.formkit.validators import NoPersonalNumber
 
 TOO_LONG = _l("At most %(max)d characters.")

@@ -20,7 +20,7 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from moraspar.auth.current import signed_in_user
-from moraspar.council import forms, ids, runs, scope, services
+from moraspar.council import forms, runs, scope, services
 from moraspar.db import get_session
 from moraspar.formkit.ids import parse_id
 from moraspar.jobs import tasks
@@ -41,7 +41,6 @@ from moraspar.web.pagination import Page, page_number, paginate
 from moraspar.web.redirects import safe_next
 
 bp = Blueprint("council", __name__)
-ids.guard_path_ids(bp)
 # Work of a council the user does not sit on: 403, on every page here.
 bp.register_error_handler(scope.NotAMember, lambda _error: render_error(403))
 
@@ -81,7 +80,7 @@ def _date_arg(name: str) -> date | None:
 def _programme_id(raw: str) -> int | None:
     if not raw:
         return None
-    programme_id = ids.parse_id(raw)
+    programme_id = parse_id(raw)
     if programme_id is None:
         flash(_("There is no such programme: the filter is left out."), "info")
     return programme_id
@@ -97,7 +96,7 @@ def _filters() -> services.BoardFilters:
     return services.BoardFilters(
         status=status if status in statuses else ProposalStatus.PROPOSED,
         kind=kind if kind in KIND_LABELS else "",
-        programme_id=parse_id(programme),
+        programme_id=_programme_id(programme),
         locality=args.get("locality", "")[:100],
         period_from=_date_arg("from"),
         period_to=_date_arg("to"),

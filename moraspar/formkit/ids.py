@@ -6,6 +6,7 @@ error (a 500), not "no such record". The id pick lists (`IdSelectField`,
 query strings and ticked lists, where a bad id is simply ignored.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -39,6 +40,15 @@ def parse_id(raw: str | None) -> int | None:
         return optional_record_id(raw)
     except ValueError:
         return None
+
+
+def parse_ids(raws: Iterable[str]) -> list[int]:
+    """The ids among raws, in order; anything that is not one is left out."""
+    return [value for raw in raws if (value := parse_id(raw)) is not None]
+
+
+def valid_id(value: int) -> bool:
+    return 1 <= value <= MAX_ID
 
 
 class IdSelectField(SelectField):

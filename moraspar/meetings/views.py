@@ -19,10 +19,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from moraspar.auth.current import signed_in_user
 from moraspar.council import services as council_services
-from moraspar.council.ids import guard_path_ids, parse_ids
 from moraspar.council.scope import NotAMember, scope_of
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
+from moraspar.formkit.ids import parse_ids
 from moraspar.meetings import documents, forms, services
 from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
 from moraspar.reference.gazetteer import LOCALITIES
@@ -31,7 +31,6 @@ from moraspar.web.pagination import page_number, paginate
 from moraspar.web.redirects import safe_next
 
 bp = Blueprint("meetings", __name__)
-guard_path_ids(bp)
 
 PER_PAGE = 25
 LISTS = ("proposals", "gaps")

@@ -7,13 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from moraspar.council.ids import guard_path_ids
 from moraspar.db import get_session
 from moraspar.notifications import services
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("notifications", __name__)
-guard_path_ids(bp)
 
 PAGE_SIZE = 20
 
