@@ -15,7 +15,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Validation
 from moraspar.council import services
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
-from moraspar.formkit.ids import IdMultipleField, valid_id
+from moraspar.formkit.ids import IdMultipleField
 from moraspar.formkit.validators import NoPersonalNumber
 
 TOO_LONG = _l("At most %(max)d characters.")
@@ -120,8 +120,6 @@ class BulkForm(FlaskForm):
     def validate_proposal(self, field: SelectMultipleField) -> None:
         if not field.data:
             raise ValidationError(_l("Select at least one proposal."))
-        if not all(valid_id(value) for value in field.data):
-            raise ValidationError(_l("Select proposals from the board."))
 
     def validate_bulk_reason(self, field: SelectField) -> None:
         _check_decline(self.bulk_action.data, field, self.bulk_comment)

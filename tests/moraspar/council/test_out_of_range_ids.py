@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from moraspar.council.ids import MAX_ID, parse_id
+from moraspar.formkit.ids import MAX_ID, parse_id
 from moraspar.models import Meeting, MeetingItem, Role
 from tests.conftest import default_council
 
@@ -93,7 +93,7 @@ def test_bulk_with_an_id_past_the_range_changes_nothing(client: Any, auth: Any) 
     )
 
     assert response.status_code == 200
-    assert "Select proposals from the board." in response.get_data(as_text=True)
+    assert "Choose one of the options in the list." in response.get_data(as_text=True)
 
 
 def test_meeting_pickers_skip_ids_past_the_range(
