@@ -532,9 +532,10 @@ class RankerWeights(SQLModel, table=True):
 
 
 class LoginAttempt(SQLModel, table=True):
-    """A failed sign-in (or a reset request), counted by moraspar.web.ratelimit when
-    no Redis is configured. Keys are HMACs ("account:…", "ip:…"), never an
-    address in clear; rows older than the window are deleted as new ones come."""
+    """A failed or pending sign-in (or a reset or registration request), counted
+    by moraspar.web.ratelimit when no Redis is configured. Keys are HMACs
+    ("pair:…", "ip:…"), never an address in clear; rows older than the window
+    are deleted as new ones come."""
 
     __tablename__ = "login_attempt"
     __table_args__ = (sa.Index("ix_login_attempt_key_at", "key", "at"),)
