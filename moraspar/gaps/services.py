@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+import matching
 from moraspar.council.scope import CouncilScope, within
 from moraspar.models import (
     Horizon,
@@ -146,7 +147,10 @@ class Term:
 
 
 def _skill_key(tag: str) -> str:
-    return " ".join(tag.lower().split())
+    """The ranker's meaning of "the same skill" (stems of the label's words),
+    so the gap picture and the matching agree; a tag of filler words only
+    falls back to its folded text."""
+    return matching.skill_key(tag) or " ".join(tag.lower().split())
 
 
 def _gap_rows(session: Session, filters: Filters, scope: CouncilScope) -> Sequence[Any]:

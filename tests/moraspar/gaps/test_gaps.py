@@ -197,3 +197,24 @@ def test_only_council_and_admins(client: Any, auth: Any, role: Role) -> None:
 def test_admin_may_see_it(client: Any, auth: Any, picture: dict[str, Any]) -> None:
     auth.login(Role.ADMIN, language="en")
     assert client.get("/gaps/").status_code == 200
+
+
+def test_a_skill_written_in_another_form_is_the_same_skill(
+    db: Any,
+    make_company: Any,
+    make_school: Any,
+    make_programme: Any,
+    make_skill_gap: Any,
+) -> None:
+    """The gap picture reads "the same skill" as the ranker does (word stems),
+    so "Svetsningar" in a programme meets a company's "svetsning"."""
+    school = make_school(name="Mora gymnasium")
+    make_programme(school, name="Industritekniska programmet", skills=["Svetsningar"])
+    company = make_company(name="Mora Svets AB", locality="Mora")
+    make_skill_gap(company, title="Svetsare", skills=["svetsning"], ssyk_code="7212")
+
+    result = services.picture(db, filters=services.Filters(), scope=EVERYTHING)
+
+    gap = next(g for g in result.gaps if g.title == "Svetsare")
+    assert gap.addressed
+    assert [p.name for p in gap.programmes] == ["Industritekniska programmet"]
