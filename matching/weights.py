@@ -36,8 +36,9 @@ class Weights:
       part counts it, and the self-supervised halves (disjoint by construction)
       cannot teach what an extra weight is worth. The part is still computed
       and shown, and `moraspar refit-ranker` gives it a weight when the
-      council's decisions show one helps. (At 0.05, T1 falls from 0.623 to
-      0.600: in T1 a need never shares a label with its own group's offer.)
+      council's decisions show one helps. (A weight of 0.05 lowers T1, as
+      `bench/README.md` measures: in T1 a need never shares a label with its
+      own group's offer.)
     - `period`, `distance`, `capacity`, `distance_scale_km`: no data with real
       placements exists to learn them from, so they are kept small enough that
       a clearly better text match still wins; they reorder offers of similar
