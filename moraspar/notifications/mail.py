@@ -26,8 +26,14 @@ drop the copy. "Exactly once" is not promised, and cannot be over SMTP.
 A refused recipient (5xx) fails the message for good; a server that is down
 or answers 4xx leaves it PENDING, tried again with a doubling delay until
 `max_attempts`, then FAILED. Both show on the admin's jobs page.
+
+Everything on the wire is ASCII: headers are RFC 2047 encoded, the body is
+quoted-printable (a server that is not asked for 8BITMIME need not keep the
+8th bit), and a user name or password with letters outside ASCII signs in
+with AUTH PLAIN in UTF-8 (RFC 4616), which smtplib's login cannot do.
 """
 
+import base64
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -124,7 +130,8 @@ def build_message(message: OutboxMessage, sender: str) -> EmailMessage:
     email["Auto-Submitted"] = "auto-generated"
     if message.unsubscribe_url:
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
-    email.set_content(message.body_text)
+    # 7-bit on the wire: Swedish letters survive servers without 8BITMIME.
+    email.set_content(message.body_text, cte="quoted-printable")
     return email
 
 
@@ -252,6 +259,14 @@ def _deliver_one(
         status, error, later = MailStatus.FAILED, str(exc), None
     except _Unknown as exc:
         status, error, later = MailStatus.UNCERTAIN, str(exc), None
+    except UnicodeEncodeError:
+        # smtplib writes its commands in ASCII. The text is left out: it may
+        # be the password.
+        status, later = MailStatus.FAILED, None
+        error = (
+            "a command to the server held letters outside ASCII, which "
+            "SMTP cannot carry"
+        )
     except (_Temporary, OSError, smtplib.SMTPException) as exc:
         error = str(exc) or type(exc).__name__
         if message.attempts >= settings.max_attempts:
@@ -297,6 +312,11 @@ def _send_smtp(email: EmailMessage, settings: MailSettings, *, handed: object) -
     assert callable(handed)
     sender = parseaddr(settings.sender)[1]
     recipient = parseaddr(str(email["To"]))[1]
+    if not recipient.isascii():
+        raise _Permanent(
+            f"the address {recipient} has letters outside ASCII, which "
+            "SMTP cannot carry without SMTPUTF8"
+        )
     with smtplib.SMTP(settings.server, settings.port, timeout=settings.timeout) as smtp:
         smtp.ehlo()
         if settings.use_tls:
@@ -304,7 +324,7 @@ def _send_smtp(email: EmailMessage, settings: MailSettings, *, handed: object) -
             smtp.starttls(context=context)
             smtp.ehlo()
         if settings.username:
-            smtp.login(settings.username, settings.password)
+            _sign_in(smtp, settings.username, settings.password)
         code, text = smtp.mail(sender)
         if code != 250:
             _refuse(code, text)
@@ -320,6 +340,22 @@ def _send_smtp(email: EmailMessage, settings: MailSettings, *, handed: object) -
             raise _Unknown(
                 f"the connection broke while the server had the message: {exc}"
             ) from exc
+
+
+def _sign_in(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    if username.isascii() and password.isascii():
+        smtp.login(username, password)
+        return
+    # smtplib encodes the credentials as ASCII; AUTH PLAIN carries UTF-8.
+    if "PLAIN" not in smtp.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPException(
+            "the user name or password has letters outside ASCII, which only "
+            "AUTH PLAIN can carry, and the server does not offer it"
+        )
+    token = base64.b64encode(f"\0{username}\0{password}".encode()).decode("ascii")
+    code, text = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, text)
 
 
 def _refuse(code: int, text: bytes | str) -> None:
