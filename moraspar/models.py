@@ -336,9 +336,7 @@ class MatchRun(SQLModel, table=True):
     # The job that runs it: claimed atomically, with a heartbeat a worker
     # renews after every phase; a run whose heartbeat is older than the lease
     # was interrupted and is taken up again (moraspar.jobs.matchruns).
-    heartbeat_at: datetime | None = Field(
-        default=None, sa_type=sa.DateTime(timezone=True)
-    )
+    heartbeat_at: datetime | None = Field(default=None)
     attempts: int = Field(default=0)
     worker: str = Field(default="", max_length=100)
 
@@ -449,6 +447,12 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class JobStatus(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class MailStatus(enum.StrEnum):
     PENDING = "pending"  # waiting, or to be tried again at next_attempt_at
     SENDING = "sending"  # claimed by a worker, not yet handed to the server
@@ -462,6 +466,7 @@ class OutboxMessage(SQLModel, table=True):
     """An email to deliver; a request only adds the row, a job sends it."""
 
     __tablename__ = "outbox_message"
+    __table_args__ = (one_of("status", MailStatus),)
 
     id: int | None = Field(default=None, primary_key=True)
     to_address: str = Field(max_length=254)
@@ -474,12 +479,8 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default=MailStatus.PENDING, max_length=20, index=True)
     # The same Message-ID on every attempt, so a receiver can drop a copy.
     message_id: str | None = Field(default=None, max_length=250, unique=True)
-    claimed_at: datetime | None = Field(
-        default=None, sa_type=sa.DateTime(timezone=True)
-    )
-    next_attempt_at: datetime | None = Field(
-        default=None, sa_type=sa.DateTime(timezone=True)
-    )
+    claimed_at: datetime | None = Field(default=None)
+    next_attempt_at: datetime | None = Field(default=None)
     # For notices a user can turn off: the address of the page that does it.
     unsubscribe_url: str = Field(default="", max_length=500)
 
@@ -491,18 +492,14 @@ class JobRun(SQLModel, table=True):
     was due) before it starts, so two workers never run the same slot."""
 
     __tablename__ = "job_run"
-    __table_args__ = (sa.UniqueConstraint("name", "slot"),)
+    __table_args__ = (sa.UniqueConstraint("name", "slot"), one_of("status", JobStatus))
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=60, index=True)
     slot: str = Field(max_length=60)
-    status: str = Field(default="running", max_length=20, index=True)
-    started_at: datetime = Field(
-        default_factory=utcnow, sa_type=sa.DateTime(timezone=True)
-    )
-    finished_at: datetime | None = Field(
-        default=None, sa_type=sa.DateTime(timezone=True)
-    )
+    status: str = Field(default=JobStatus.RUNNING, max_length=20, index=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = Field(default=None)
     error: str = Field(default="", max_length=2000)
     worker: str = Field(default="", max_length=100)
 

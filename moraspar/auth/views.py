@@ -444,8 +444,8 @@ def register() -> Response | str:
                 subject=_("Someone tried to register with your address in Moraspår"),
                 body=render_template(
                     "email/register_taken.txt",
-                    login=url_for("auth.login", _external=True),
-                    reset=url_for("auth.reset_request", _external=True),
+                    login=external_url("auth.login"),
+                    reset=external_url("auth.reset_request"),
                 ),
             )
         except services.WeakPassword as exc:
@@ -459,7 +459,7 @@ def register() -> Response | str:
                 body=render_template(
                     "email/register_welcome.txt",
                     company=form.company_name.data,
-                    login=url_for("auth.login", _external=True),
+                    login=external_url("auth.login"),
                 ),
             )
             for admin in services.admins(db):

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from moraspar.models import JobRun, utcnow
+from moraspar.models import JobRun, JobStatus, utcnow
 
-RUNNING = "running"
-DONE = "done"
-FAILED = "failed"
+RUNNING = JobStatus.RUNNING
+DONE = JobStatus.DONE
+FAILED = JobStatus.FAILED
 SKIPPED = "skipped"
 
 KEEP_DONE = timedelta(days=2)

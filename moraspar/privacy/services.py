@@ -38,6 +38,7 @@ ANONYMOUS_NAME = "Borttagen användare"  # shown as is in both languages
 # table.column -> what happens to it when a person's data goes.
 PERSONAL_DATA: dict[str, str] = {
     "user_account.email": "deletion: replaced by deleted-<id>@invalid.example",
+    "job_run.name": "no personal data: the name of a scheduled job",
     "user_account.display_name": "deletion: replaced by ANONYMOUS_NAME",
     "organisation.contact_name": "deletion: blanked when the contact is the user",
     "organisation.contact_email": "deletion: blanked when the contact is the user",

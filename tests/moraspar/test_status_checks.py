@@ -12,12 +12,16 @@ from moraspar.models import (
     Booking,
     BookingStatus,
     Council,
+    JobRun,
+    JobStatus,
+    MailStatus,
     MatchProposal,
     MatchRun,
     Meeting,
     MeetingStatus,
     Need,
     Organisation,
+    OutboxMessage,
     Placement,
     PostingStatus,
     ProposalStatus,
@@ -33,6 +37,8 @@ STATUS_ENUMS: dict[str, Any] = {
     "match_proposal": ProposalStatus,
     "booking": BookingStatus,
     "meeting": MeetingStatus,
+    "job_run": JobStatus,
+    "outbox_message": MailStatus,
 }
 
 
@@ -64,7 +70,9 @@ def one_of_each(
         students=2,
     )
     meeting = Meeting(council_id=council.id or 0, title="Möte", held_on=date.today())
-    db.add_all([booking, meeting])
+    job = JobRun(name="close_expired", slot="2027-01-01T06:00")
+    mail = OutboxMessage(to_address="a@mora.example", subject="Hej", body_text="Hej")
+    db.add_all([booking, meeting, job, mail])
     db.commit()
     rows: dict[str, SQLModel] = {
         "need": need,
@@ -74,6 +82,8 @@ def one_of_each(
         "match_proposal": proposal,
         "booking": booking,
         "meeting": meeting,
+        "job_run": job,
+        "outbox_message": mail,
     }
     return rows
 

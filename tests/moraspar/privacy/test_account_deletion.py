@@ -55,7 +55,7 @@ def _deliver(app: Flask, db: Session) -> None:
     settings = mail.MailSettings(
         sender="m@example", outbox_dir=app.config["OUTBOX_DIR"]
     )
-    mail.deliver_pending(db, settings)
+    mail.deliver_due(db, settings, now=utcnow())
     db.commit()
 
 

@@ -104,9 +104,9 @@ def test_the_registration_mail_links_to_base_url(
     make_user(Role.ADMIN)
     response = local.post_form("/register", REGISTRATION)
     assert response.status_code == 302
-    [body] = _bodies(db)
-    assert "https://moraspar.example/admin/organisations" in body
-    assert "localhost" not in body
+    bodies = _bodies(db)  # the admins' notice and the company's own receipt
+    assert any("https://moraspar.example/admin/organisations" in b for b in bodies)
+    assert not any("localhost" in b for b in bodies)
 
 
 def test_the_invitation_link_is_built_from_base_url(
@@ -137,3 +137,16 @@ def test_external_url_needs_no_request_and_keeps_a_path_prefix(app: Flask) -> No
         assert external_url("auth.reset_password", token="t") == (
             "https://kommun.example/moraspar/reset/t"
         )
+
+
+def test_no_link_is_built_from_the_request_host() -> None:
+    """Every absolute link goes through web.links.external_url (BASE_URL)."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[3] / "moraspar"
+    offenders = [
+        str(source.relative_to(package))
+        for source in package.rglob("*.py")
+        if "_external=True" in source.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

@@ -165,6 +165,7 @@ def test_keys_rotate(app: Any, client: Any, make_user: Any, db: Session) -> None
 
 def test_production_refuses_to_start_without_a_totp_key(monkeypatch: Any) -> None:
     monkeypatch.setenv("MORASPAR_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("MORASPAR_BASE_URL", "https://moraspar.mora.se")
     monkeypatch.delenv("MORASPAR_TOTP_KEY", raising=False)
     with pytest.raises(ConfigError, match="TOTP_KEY"):
         create_app({"DATABASE_URL": "sqlite://", "ENV": "production"})
