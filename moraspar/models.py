@@ -290,6 +290,11 @@ class Council(SQLModel, table=True):
     kind: str = Field(default="kompetensrad", max_length=20)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
     description: str = Field(default="", max_length=4000)
+    # Whether schools and companies created later (by the business office, by a
+    # company's own registration or by an import) join this council's area.
+    takes_new_organisations: bool = Field(
+        default=True, sa_column_kwargs={"server_default": sa.true()}
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 

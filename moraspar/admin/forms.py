@@ -1,12 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from moraspar.admin import services
+from moraspar.council import services as council_services
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
-from moraspar.formkit.ids import IdSelectField
+from moraspar.formkit.ids import NOT_AN_OPTION, IdMultipleField, IdSelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.reference.gazetteer import LOCALITIES
 
@@ -108,3 +109,39 @@ class ImportForm(FlaskForm):
             "UTF-8 or Excel's “CSV (semicolon separated)”, at most 5 MB and 5,000 rows."
         ),
     )
+
+
+class CouncilAreaForm(FlaskForm):
+    """A council's area: the ticked schools and companies among those shown
+    (the page renders the boxes itself, grouped by kind)."""
+
+    takes_new_organisations = BooleanField(
+        _l("New schools and companies join this council's area"),
+        description=_l(
+            "When the business office adds one, a company registers itself or "
+            "an import creates one."
+        ),
+    )
+    organisations = IdMultipleField(
+        _l("Schools and companies in the area"), validate_choice=False
+    )
+    shown = IdMultipleField(_l("Organisations shown"), validate_choice=False)
+
+    def __init__(self, *args: object, known: set[int], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.known = known
+
+    def validate_organisations(self, field: IdMultipleField) -> None:
+        if set(field.data or ()) - self.known:
+            raise ValidationError(NOT_AN_OPTION)
+
+    def validate_shown(self, field: IdMultipleField) -> None:
+        if set(field.data or ()) - self.known:
+            raise ValidationError(NOT_AN_OPTION)
+
+    def data_for_service(self) -> council_services.AreaData:
+        return council_services.AreaData(
+            takes_new_organisations=bool(self.takes_new_organisations.data),
+            ticked=frozenset(self.organisations.data or ()),
+            shown=frozenset(self.shown.data or ()),
+        )

@@ -12,6 +12,7 @@ from moraspar.auth.services import (
     find_by_email,
     rotate_session_token,
 )
+from moraspar.council.scope import add_to_areas
 from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
 from moraspar.notifications import emails, mail
 from moraspar.organisations import check_org_number_free
@@ -124,12 +125,14 @@ def create_organisation(
     )
     session.add(organisation)
     session.flush()
+    councils = add_to_areas(session, organisation)
     audit.record(
         session,
         organisation,
         actor=actor,
         action="organisation.create",
         kind=organisation.kind,
+        councils=councils,
     )
     return organisation
 

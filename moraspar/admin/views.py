@@ -11,17 +11,20 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from moraspar.admin import forms, services
 from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import EmailTaken, Tokens
+from moraspar.council import services as council_services
 from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.confirm import ConfirmForm
+from moraspar.formkit.ids import NOT_AN_OPTION
 from moraspar.imports import messages as import_messages
 from moraspar.imports import services as imports
-from moraspar.models import Organisation, OrgKind, User
+from moraspar.models import Council, Organisation, OrgKind, User
 from moraspar.notifications import mail
 from moraspar.organisations import OrgNumberTaken
 from moraspar.reference.labels import org_kind_label
@@ -244,6 +247,87 @@ def approve_company(organisation_id: int) -> Response:
         _("%(name)s is approved and can now post.", name=organisation.name), "success"
     )
     return redirect(url_for("admin.organisations"))
+
+
+@bp.route("/councils")
+def councils() -> str:
+    summaries = council_services.area_summaries(get_session())
+    return render_template("admin/councils.html", summaries=summaries)
+
+
+@bp.route("/councils/<int:council_id>", methods=["GET", "POST"])
+def council_area(council_id: int) -> Response | str:
+    db = get_session()
+    council = db.get(Council, council_id)
+    if council is None:
+        abort(404)
+    query = request.args.get("q", "")[:100]
+    candidates = council_services.area_candidates(db)
+    form = forms.CouncilAreaForm(
+        known={o.id for o in candidates if o.id is not None},
+        data={"takes_new_organisations": council.takes_new_organisations},
+    )
+    if form.validate_on_submit():
+        try:
+            change = council_services.save_area(
+                db,
+                council=council,
+                data=form.data_for_service(),
+                actor=signed_in_user(),
+            )
+        except council_services.UnknownOrganisation:
+            form.organisations.errors = [*form.organisations.errors, NOT_AN_OPTION]
+        else:
+            db.commit()
+            flash(_area_message(council, change), "success")
+            return redirect(
+                url_for("admin.council_area", council_id=council.id, q=query or None)
+            )
+    members = council_services.area_ids(db, council=council)
+    shown = council_services.matching_name(candidates, query)
+    groups = [
+        (kind, [(o, o.id in members) for o in shown if o.kind == kind])
+        for kind in (OrgKind.SCHOOL, OrgKind.COMPANY)
+    ]
+    return render_template(
+        "admin/council_area.html",
+        council=council,
+        form=form,
+        groups=groups,
+        query=query,
+        total=len(candidates),
+        shown_count=len(shown),
+        in_area=len(members),
+    )
+
+
+def _area_message(council: Council, change: council_services.AreaChange) -> str:
+    if not change.changed:
+        return _("Nothing changed in the area of %(name)s.", name=council.name)
+    parts = [
+        ngettext(
+            "%(num)d organisation added",
+            "%(num)d organisations added",
+            len(change.added),
+        ),
+        ngettext(
+            "%(num)d organisation removed",
+            "%(num)d organisations removed",
+            len(change.removed),
+        ),
+    ]
+    message = _(
+        "The area of %(name)s is saved: %(changes)s.",
+        name=council.name,
+        changes=", ".join(parts),
+    )
+    if change.flag_changed:
+        message += " " + (
+            _("New schools and companies will join it.")
+            if council.takes_new_organisations
+            else _("New schools and companies will no longer join it.")
+        )
+    return message
 
 
 @bp.route("/audit")

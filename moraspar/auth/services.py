@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlmodel import Session, func, select
 
 from moraspar import audit, organisations
+from moraspar.council.scope import add_to_areas
 from moraspar.models import Organisation, OrgKind, Role, User, utcnow
 from moraspar.reference.gazetteer import coordinates
 
@@ -330,6 +331,9 @@ def register_company(
     )
     session.add(company)
     session.flush()
+    # Unapproved, the company posts nothing yet; once approved, its postings
+    # are already in the areas of the councils that take new organisations.
+    add_to_areas(session, company)
     user = create_user(
         session,
         email=email,

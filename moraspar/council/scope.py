@@ -7,6 +7,11 @@ narrowed with `within(scope, column)`, and one record is checked with
 Meetings, proposals, runs, the allocation, the gap picture and the bookings
 all use it, so there is one rule to read and to test.
 
+A school or company created after its councils were set up joins the area of
+every council that takes new organisations (`add_to_areas`), whichever way it
+was created: the business office's form, a company's own registration or an
+import.
+
 Plain functions, session passed in; nothing here imports flask or wtforms.
 """
 
@@ -17,7 +22,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from moraspar.models import Council, CouncilMember, CouncilOrganisation, Role, User
+from moraspar.models import (
+    Council,
+    CouncilMember,
+    CouncilOrganisation,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+)
 
 
 class NotAMember(Exception):
@@ -105,3 +118,41 @@ def check_organisation(
     ).first()
     if found is None:
         raise NotAMember()
+
+
+AREA_KINDS = frozenset({OrgKind.SCHOOL, OrgKind.COMPANY})
+
+
+def add_to_areas(session: Session, organisation: Organisation) -> list[int]:
+    """Put a new school or company in the area of every council that takes new
+    organisations; the ids of those councils (none for other kinds). Flushes."""
+    return add_all_to_areas(session, [organisation])
+
+
+def add_all_to_areas(
+    session: Session, organisations: Sequence[Organisation]
+) -> list[int]:
+    """add_to_areas for many new organisations at once (an import): one query
+    for the councils and one batched insert."""
+    members = [o for o in organisations if o.kind in AREA_KINDS]
+    if not members:
+        return []
+    if any(o.id is None for o in members):
+        session.flush()
+    organisation_ids = [o.id for o in members if o.id is not None]
+    council_ids = [
+        council_id
+        for council_id in session.exec(
+            select(Council.id)
+            .where(col(Council.takes_new_organisations).is_(True))
+            .order_by(col(Council.id))
+        ).all()
+        if council_id is not None
+    ]
+    session.add_all(
+        CouncilOrganisation(council_id=council_id, organisation_id=organisation_id)
+        for council_id in council_ids
+        for organisation_id in organisation_ids
+    )
+    session.flush()
+    return council_ids

@@ -18,16 +18,23 @@ from sqlmodel import Session, col, func, select
 from moraspar import audit
 from moraspar.bookings import services as bookings
 from moraspar.council import runs
-from moraspar.council.scope import CouncilScope, check_organisation, within
+from moraspar.council.scope import (
+    AREA_KINDS,
+    CouncilScope,
+    check_organisation,
+    within,
+)
 from moraspar.models import (
     AuditEvent,
     Booking,
     Council,
     CouncilMember,
+    CouncilOrganisation,
     MatchProposal,
     MatchRun,
     Need,
     Organisation,
+    OrgKind,
     Placement,
     PostingStatus,
     Programme,
@@ -772,3 +779,153 @@ def _reason_detail(reason: str) -> dict[str, Any]:
 def _transition_detail(previous: str, new: str, reason: str) -> dict[str, Any]:
     # "from" is a keyword, so these details go in as a mapping
     return {"from": previous, "to": new, "reason": reason}
+
+
+# --- a council's area: the schools and companies it works for --------------
+
+
+class UnknownOrganisation(CouncilError):
+    """An id that is not a school's or a company's."""
+
+
+@dataclass(frozen=True)
+class AreaData:
+    """An area form's answer: the ticked organisations among those shown (a
+    filtered page shows some; the others keep their place in the area)."""
+
+    takes_new_organisations: bool
+    ticked: frozenset[int]
+    shown: frozenset[int]
+
+
+@dataclass(frozen=True)
+class AreaChange:
+    added: tuple[int, ...]
+    removed: tuple[int, ...]
+    flag_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.flag_changed)
+
+
+def area_candidates(session: Session) -> Sequence[Organisation]:
+    """Every school and company, schools first, by name: what an area holds."""
+    return session.exec(
+        select(Organisation)
+        .where(col(Organisation.kind).in_(sorted(AREA_KINDS)))
+        .order_by(col(Organisation.kind).desc(), col(Organisation.name))
+    ).all()
+
+
+def matching_name(
+    organisations: Sequence[Organisation], text: str
+) -> list[Organisation]:
+    """The organisations whose name or locality contains text, ignoring case
+    (in Python: SQLite's lower() leaves å, ä and ö alone)."""
+    wanted = text.strip().casefold()
+    if not wanted:
+        return list(organisations)
+    return [
+        o
+        for o in organisations
+        if wanted in o.name.casefold() or wanted in o.locality.casefold()
+    ]
+
+
+def area_ids(session: Session, *, council: Council) -> set[int]:
+    return set(
+        session.exec(
+            select(CouncilOrganisation.organisation_id).where(
+                CouncilOrganisation.council_id == council.id
+            )
+        ).all()
+    )
+
+
+def save_area(
+    session: Session, *, council: Council, data: AreaData, actor: User
+) -> AreaChange:
+    """Set the council's area among the shown organisations, and its flag.
+
+    Organisations that were not shown are left as they are, so saving a
+    filtered list removes nothing the administrator did not see. Raises
+    UnknownOrganisation for an id that is not a school or company."""
+    assert council.id is not None
+    known = {
+        o.id
+        for o in session.exec(
+            select(Organisation).where(
+                col(Organisation.id).in_(sorted(data.ticked | data.shown))
+            )
+        ).all()
+        if o.kind in AREA_KINDS
+    }
+    if (data.ticked | data.shown) - known:
+        raise UnknownOrganisation()
+    current = area_ids(session, council=council)
+    shown = data.shown | data.ticked
+    added = tuple(sorted(data.ticked - current))
+    removed = tuple(sorted((shown - data.ticked) & current))
+    if removed:
+        session.exec(
+            sa.delete(CouncilOrganisation).where(
+                col(CouncilOrganisation.council_id) == council.id,
+                col(CouncilOrganisation.organisation_id).in_(removed),
+            )
+        )
+    session.add_all(
+        CouncilOrganisation(council_id=council.id, organisation_id=organisation_id)
+        for organisation_id in added
+    )
+    flag_changed = council.takes_new_organisations != data.takes_new_organisations
+    if flag_changed:
+        council.takes_new_organisations = data.takes_new_organisations
+        session.add(council)
+    change = AreaChange(added=added, removed=removed, flag_changed=flag_changed)
+    if change.changed:
+        audit.record(
+            session,
+            council,
+            actor=actor,
+            action="council.area",
+            added=list(added),
+            removed=list(removed),
+            takes_new_organisations=council.takes_new_organisations,
+        )
+    session.flush()
+    return change
+
+
+@dataclass(frozen=True)
+class AreaSummary:
+    council: Council
+    schools: int
+    companies: int
+
+
+def area_summaries(session: Session) -> list[AreaSummary]:
+    """Every council, by name, with how many schools and companies its area
+    holds (one query for the counts)."""
+    counts: dict[tuple[int, str], int] = {
+        (council_id, kind): int(n)
+        for council_id, kind, n in session.exec(
+            select(CouncilOrganisation.council_id, Organisation.kind, func.count())
+            .join(
+                Organisation,
+                col(Organisation.id) == col(CouncilOrganisation.organisation_id),
+            )
+            .group_by(col(CouncilOrganisation.council_id), col(Organisation.kind))
+        ).all()
+    }
+    councils = session.exec(
+        select(Council).order_by(col(Council.name), col(Council.id))
+    ).all()
+    return [
+        AreaSummary(
+            council=c,
+            schools=counts.get((c.id or 0, OrgKind.SCHOOL), 0),
+            companies=counts.get((c.id or 0, OrgKind.COMPANY), 0),
+        )
+        for c in councils
+    ]

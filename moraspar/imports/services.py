@@ -48,6 +48,7 @@ from sqlmodel import Session, col, select
 
 from moraspar import audit, organisations
 from moraspar.companies.services import placement_search_text
+from moraspar.council.scope import add_all_to_areas
 from moraspar.models import Organisation, OrgKind, Placement, PostingKind, User, utcnow
 from moraspar.privacy import personal_data
 from moraspar.reference import orgnumber
@@ -659,6 +660,7 @@ def apply_import(
             unchanged += 1
         by_number[row.org_number] = organisation
     session.flush()
+    add_all_to_areas(session, new_companies)
     for organisation in new_companies:
         audit.record(
             session,

@@ -123,6 +123,8 @@ RULES: Mapping[str, Rule] = {
     "admin.organisations": ADMIN,
     "admin.organisation_new": ADMIN,
     "admin.approve_company": ADMIN,
+    "admin.councils": ADMIN,
+    "admin.council_area": ADMIN,
     "admin.audit": ADMIN,
     "admin.import_csv": ADMIN,
     "admin.import_template": ADMIN,

@@ -57,3 +57,26 @@ def test_existing_councils_get_every_school_and_company(tmp_path: Path) -> None:
         assert [tuple(r) for r in rows] == [(1, 1), (1, 2)]
     finally:
         engine.dispose()
+
+
+def test_existing_councils_take_new_organisations(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    config = alembic_config(url)
+    command.upgrade(config, "jobs")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO council (id, name, kind, description, created_at) "
+                    "VALUES (1, 'Kompetensrådet', 'kompetensrad', '', '2026-12-01')"
+                )
+            )
+        command.upgrade(config, "council_new_organisations")
+        with engine.connect() as connection:
+            flag = connection.execute(
+                sa.text("SELECT takes_new_organisations FROM council")
+            ).scalar_one()
+        assert flag == 1  # true on PostgreSQL, 1 on SQLite
+    finally:
+        engine.dispose()

@@ -125,6 +125,7 @@ def _world(request: Any, db: Session) -> dict[str, Any]:
         "organisation_id": company.id,
         "user_id": users[Role.TEACHER].id,
         "meeting_id": meeting.id,
+        "council_id": council.id,
         "item_id": item.id,
         "run_id": 1,
         "list_name": "proposals",
