@@ -181,3 +181,37 @@ def test_statements_do_not_grow_with_rows(
     many = statements(3 * N)
 
     assert many == few, count_queries.statements[-many:]
+
+
+def test_a_page_looks_its_translations_up_once(
+    client: Any,
+    db: Session,
+    pages: dict[str, Page],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The board translates hundreds of strings; the catalogue is found once
+    a request, not once a string, and the page is still in the user's
+    language."""
+    import flask_babel
+
+    board = pages["board"]
+    user = board.login()
+    board.add_rows(user, 0, N)
+    calls = []
+    original = flask_babel.Domain.get_translations
+
+    def counted(self: Any) -> Any:
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(flask_babel.Domain, "get_translations", counted)
+    english = client.get(board.url).get_data(as_text=True)
+    in_english = len(calls)
+    user.language = "sv"
+    db.add(user)
+    db.commit()
+    swedish = client.get(board.url).get_data(as_text=True)
+
+    assert "Apply to the selected" in english
+    assert "Apply to the selected" not in swedish
+    assert in_english < 100, in_english
