@@ -183,6 +183,63 @@ def test_statements_do_not_grow_with_rows(
     assert many == few, count_queries.statements[-many:]
 
 
+def test_board_total_counts_what_the_filters_find(
+    db: Session,
+    make_school: Callable[..., Organisation],
+    make_company: Callable[..., Organisation],
+    make_programme: Any,
+    make_need: Any,
+    make_placement: Any,
+) -> None:
+    """The board's lean count (no company, school or programme joins) agrees
+    with the rows the full query finds, under every filter."""
+    from datetime import date
+
+    from moraspar.council import services
+    from moraspar.council.scope import EVERYTHING
+
+    school = make_school(name="Mora gymnasium")
+    programme = make_programme(school)
+    mora = make_company(name="Mora Bil AB", locality="Mora")
+    orsa = make_company(name="Orsa Trä AB", locality="Orsa")
+    needs = [
+        make_need(school, kind="apl", programme_id=programme.id),
+        make_need(school, kind="prao", start_date=date(2027, 9, 1), end_date=None),
+        make_need(school, kind="apl", start_date=None, end_date=date(2027, 3, 1)),
+    ]
+    placements = [make_placement(mora, locality="Mora"), make_placement(orsa)]
+    for n, need in enumerate(needs):
+        for m, placement in enumerate(placements):
+            status = "approved" if (n + m) % 3 == 0 else "proposed"
+            db.add(
+                MatchProposal(
+                    need_id=need.id,
+                    placement_id=placement.id,
+                    score=0.1 * (n + m),
+                    status=status,
+                )
+            )
+    db.commit()
+    cases = [
+        services.BoardFilters(),
+        services.BoardFilters(status=services.STATUS_ALL),
+        services.BoardFilters(status=services.STATUS_ALL, kind="apl"),
+        services.BoardFilters(programme_id=programme.id, status=services.STATUS_ALL),
+        services.BoardFilters(locality=" ORSA ", status=services.STATUS_ALL),
+        services.BoardFilters(period_from=date(2027, 6, 1)),
+        services.BoardFilters(period_to=date(2027, 1, 31), status=services.STATUS_ALL),
+    ]
+    totals = []
+    for filters in cases:
+        rows = db.exec(services.board_query(filters, scope=EVERYTHING)).all()
+        page = services.board(db, filters=filters, page=1, per_page=2, scope=EVERYTHING)
+        assert page.total == len(rows), filters
+        assert len(page.items) == min(2, len(rows))
+        totals.append(page.total)
+    assert totals[:2] == [4, 6]  # the cases are not all alike
+    assert totals[4] == 3
+
+
 def test_a_page_looks_its_translations_up_once(
     client: Any,
     db: Session,
