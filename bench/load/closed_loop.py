@@ -151,42 +151,44 @@ def sign_in_burst(base: str, *, count: int, concurrency: int) -> tuple[float, ..
 
 def drive(
     *,
-    app_base: str,
+    apps: dict[str, str],
     trivial_base: str,
     connections: int,
     seconds: int,
     pages: list[tuple[str, str]] | None = None,
-) -> tuple[list[tuple[str, str, Result]], list[Result]]:
-    """Every page in turn between trivial runs: (role, page, result) rows and
-    the trivial endpoint's results (before, between every 3 pages, after)."""
+) -> tuple[list[tuple[str, str, str, Result]], list[Result]]:
+    """Every page in turn, on each of apps ({name: base URL}, interleaved page
+    by page), between trivial runs: (app, role, page, result) rows and the
+    trivial endpoint's results (before, between every 3 pages, after)."""
     pages = pages or PAGES
-    cookies = {role: sign_in(app_base, ACCOUNTS[role]) for role in ACCOUNTS}
-    for role, path in pages:
-        check_page(app_base, path, cookies[role])
-        # warm every worker: first-request imports and per-process caches
-        wrk(
-            f"{app_base}{path}",
-            connections=connections,
-            seconds=1,
-            cookie=cookies[role],
-        )
+    cookies = {
+        (name, role): sign_in(base, ACCOUNTS[role])
+        for name, base in apps.items()
+        for role in ACCOUNTS
+    }
+    for name, base in apps.items():
+        for role, path in pages:
+            check_page(base, path, cookies[name, role])
+            # warm every worker: first-request imports and per-process caches
+            wrk(
+                f"{base}{path}",
+                connections=connections,
+                seconds=1,
+                cookie=cookies[name, role],
+            )
     trivial = f"{trivial_base}/ping"
     wrk(trivial, connections=connections, seconds=1)
     ceilings = [wrk(trivial, connections=connections, seconds=seconds)]
     rows = []
     for n, (role, path) in enumerate(pages, start=1):
-        rows.append(
-            (
-                role,
-                path,
-                wrk(
-                    f"{app_base}{path}",
-                    connections=connections,
-                    seconds=seconds,
-                    cookie=cookies[role],
-                ),
+        for name, base in apps.items():
+            result = wrk(
+                f"{base}{path}",
+                connections=connections,
+                seconds=seconds,
+                cookie=cookies[name, role],
             )
-        )
+            rows.append((name, role, path, result))
         if n % 3 == 0 or n == len(pages):
             ceilings.append(wrk(trivial, connections=connections, seconds=seconds))
     return rows, ceilings

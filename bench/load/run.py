@@ -5,6 +5,7 @@
     python bench/load/run.py --closed [--connections 8] [--seconds 10]
                              [--database-url sqlite]
                              [--database-url postgresql+psycopg://...]
+                             [--baseline /path/to/a/checkout/of/another/commit]
 
 Builds a scaled Mora dataset (200 companies, 2,000 placements, 500 needs),
 runs one match run and serves the app with gunicorn. The default (think-time)
@@ -15,7 +16,9 @@ with a fixed number of connections and no think time, between runs of the
 trivial endpoint served at the same time, and prints each page's rate as a
 share of the trivial endpoint's; then a burst of sign-ins, timed apart.
 --database-url may be given more than once ("sqlite" is a fresh SQLite
-file; a PostgreSQL database must be empty). Prints markdown tables.
+file; a PostgreSQL database must be empty). --baseline serves a checkout of
+another commit on the same data and drives it page by page beside this tree,
+so before and after share a run. Prints markdown tables.
 """
 
 import argparse
@@ -173,13 +176,25 @@ def closed(args: argparse.Namespace) -> None:
         env = _environment(url, out)
         _build(env)
         log = out / "server.log"
-        app = _serve("moraspar:create_app()", 8731, args.workers, env, log)
-        trivial = _serve("trivial_app:app", 8732, args.workers, env, log)
+        servers = [
+            _serve("moraspar:create_app()", 8731, args.workers, env, log),
+            _serve("trivial_app:app", 8732, args.workers, env, log),
+        ]
+        apps = {"this tree": "http://127.0.0.1:8731"}
+        if args.baseline:
+            # Another checkout of the app (say, the commit before a change),
+            # on the same data, measured page by page beside this tree.
+            baseline_env = {**env, "PYTHONPATH": str(Path(args.baseline).resolve())}
+            servers.append(
+                _serve("moraspar:create_app()", 8733, args.workers, baseline_env, log)
+            )
+            apps = {"baseline": "http://127.0.0.1:8733", **apps}
         try:
-            _wait("http://127.0.0.1:8731/healthz")
+            for base in apps.values():
+                _wait(f"{base}/healthz")
             _wait("http://127.0.0.1:8732/ping")
             rows, ceilings = closed_loop.drive(
-                app_base="http://127.0.0.1:8731",
+                apps=apps,
                 trivial_base="http://127.0.0.1:8732",
                 connections=args.connections,
                 seconds=args.seconds,
@@ -193,9 +208,10 @@ def closed(args: argparse.Namespace) -> None:
                 f"| {sum(c.bad for c in ceilings)} "
                 f"| {max(c.load for c in ceilings):.2f} |"
             )
-            for role, path, result in rows:
+            for app_name, role, path, result in rows:
+                label = f"{path} ({app_name})" if args.baseline else path
                 print(
-                    f"| {name} | {role} | {path} | {result.rate:.0f} "
+                    f"| {name} | {role} | {label} | {result.rate:.0f} "
                     f"| {100 * result.rate / ceiling:.1f} % | {result.p50_ms:.1f} "
                     f"| {result.p99_ms:.1f} | {result.bad} "
                     f"| {result.load:.2f} |"
@@ -212,7 +228,7 @@ def closed(args: argparse.Namespace) -> None:
                     )
                 )
         finally:
-            for server in (app, trivial):
+            for server in servers:
                 server.terminate()
                 server.wait(timeout=30)
     if bursts:
@@ -235,6 +251,11 @@ def main() -> None:
         "--closed", action="store_true", help="closed loop with wrk, no think time"
     )
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="closed loop: a checkout of another commit, measured beside this one",
+    )
     parser.add_argument(
         "--signins", type=int, default=50, help="closed loop: sign-ins in the burst"
     )
