@@ -30,13 +30,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 
 
-def _wait(url: str, seconds: float = 60) -> None:
+def _wait(url: str, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -48,12 +49,23 @@ def _wait(url: str, seconds: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+@cache
+def _control_socket_options() -> tuple[str, ...]:
+    """Newer gunicorns open a control socket at one fixed path by default, so
+    a second server on the machine fails to start: turn it off where it exists."""
+    usage = subprocess.run(
+        [str(BIN / "gunicorn"), "--help"], capture_output=True, text=True, check=False
+    ).stdout
+    return ("--no-control-socket",) if "--no-control-socket" in usage else ()
+
+
 def _serve(
     app: str, port: int, workers: int, env: dict[str, str], log: Path | None = None
 ) -> subprocess.Popen:
     return subprocess.Popen(
         [
             str(BIN / "gunicorn"),
+            *_control_socket_options(),
             "--workers",
             str(workers),
             "--bind",
