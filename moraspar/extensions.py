@@ -1,8 +1,10 @@
 """Flask extensions, created unbound and initialised in create_app, and the
 password hasher's profile."""
 
-from flask import Flask, session
-from flask_babel import Babel
+from typing import Any
+
+from flask import Flask, g, session
+from flask_babel import Babel, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -19,12 +21,40 @@ def register_extensions(app: Flask) -> None:
     """CSRF protection, translations and sign-in."""
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_translations(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
+
+
+def _translations() -> Any:
+    """The catalogue for the request's locale, found once per request.
+
+    flask_babel's own template callables look the domain, the locale and the
+    catalogue up again for every string, and a busy page (the review board)
+    translates several hundred; after a change of language (flask_babel's
+    refresh) the next string finds the new catalogue."""
+    locale = get_locale()
+    cached = g.get("_template_translations")
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    g._template_translations = (locale, translations)
+    return translations
+
+
+def install_template_translations(app: Flask) -> None:
+    """Templates' _(), ngettext() and pgettext() through _translations()."""
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
 
 
 def register_password_hashing(app: Flask) -> None:

@@ -44,7 +44,7 @@ from moraspar.models import (
     utcnow,
 )
 from moraspar.reference.gazetteer import km_between
-from moraspar.web.pagination import Page, paginate
+from moraspar.web.pagination import MAX_PAGE_SIZE, Page
 
 # -- errors ------------------------------------------------------------------
 
@@ -429,21 +429,10 @@ class BoardRow:
 School = aliased(Organisation, name="school")
 
 
-def board_query(filters: BoardFilters, *, scope: CouncilScope) -> Any:
-    """Proposals with their need, placement, company, school and programme in
-    one statement (no N+1), best first, or grouped and best first within; only
-    those of needs of schools in the scope's areas."""
-    query = (
-        select(  # type: ignore[call-overload]  # six entities: past the stubs' overloads
-            MatchProposal, Need, Placement, Organisation, School, Programme
-        )
-        .join(Need, col(Need.id) == MatchProposal.need_id)
-        .join(Placement, col(Placement.id) == MatchProposal.placement_id)
-        .join(Organisation, col(Organisation.id) == Placement.company_id)
-        .join(School, School.id == Need.school_id)
-        .outerjoin(Programme, col(Programme.id) == Need.programme_id)
-        .where(within(scope, Need.school_id))
-    )
+def _board_where(query: Any, filters: BoardFilters, *, scope: CouncilScope) -> Any:
+    """The board's filters, on a query that joins MatchProposal, Need and
+    Placement."""
+    query = query.where(within(scope, Need.school_id))
     if filters.status != STATUS_ALL:
         query = query.where(MatchProposal.status == filters.status)
     if filters.kind:
@@ -468,6 +457,36 @@ def board_query(filters: BoardFilters, *, scope: CouncilScope) -> Any:
                 col(Need.start_date) <= filters.period_to,
             )
         )
+    return query
+
+
+def board_count(session: Session, *, filters: BoardFilters, scope: CouncilScope) -> int:
+    """How many proposals board_query finds, without joining the company, the
+    school and the programme (each proposal has exactly one of the first two,
+    the programme is an outer join) or reading the proposals' rows."""
+    query = (
+        select(func.count(col(MatchProposal.id)))
+        .join(Need, col(Need.id) == MatchProposal.need_id)
+        .join(Placement, col(Placement.id) == MatchProposal.placement_id)
+    )
+    return int(session.exec(_board_where(query, filters, scope=scope)).one())
+
+
+def board_query(filters: BoardFilters, *, scope: CouncilScope) -> Any:
+    """Proposals with their need, placement, company, school and programme in
+    one statement (no N+1), best first, or grouped and best first within; only
+    those of needs of schools in the scope's areas."""
+    query = (
+        select(  # type: ignore[call-overload]  # six entities: past the stubs' overloads
+            MatchProposal, Need, Placement, Organisation, School, Programme
+        )
+        .join(Need, col(Need.id) == MatchProposal.need_id)
+        .join(Placement, col(Placement.id) == MatchProposal.placement_id)
+        .join(Organisation, col(Organisation.id) == Placement.company_id)
+        .join(School, School.id == Need.school_id)
+        .outerjoin(Programme, col(Programme.id) == Need.programme_id)
+    )
+    query = _board_where(query, filters, scope=scope)
     order: list[Any] = []
     if filters.group == "need":
         order += [col(Need.title), col(Need.id)]
@@ -485,12 +504,15 @@ def board(
     per_page: int,
     scope: CouncilScope,
 ) -> Page[BoardRow]:
-    result = paginate(
-        session, board_query(filters, scope=scope), page=page, per_page=per_page
-    )
-    rows = [BoardRow(*row) for row in result.items]
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    rows = session.exec(
+        board_query(filters, scope=scope).limit(per_page).offset((page - 1) * per_page)
+    ).all()
     return Page(
-        items=rows, page=result.page, per_page=result.per_page, total=result.total
+        items=[BoardRow(*row) for row in rows],
+        page=page,
+        per_page=per_page,
+        total=board_count(session, filters=filters, scope=scope),
     )
 
 
