@@ -3,7 +3,13 @@
 from datetime import date
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+)
 from flask_babel import lazy_gettext as _l
 
 from moraspar.models import (
@@ -91,6 +97,7 @@ def register_template_helpers(app: Flask) -> None:
         get_locale=get_locale,
     )
     app.jinja_env.filters["number"] = format_decimal
+    app.jinja_env.filters["percent"] = lambda v: format_percent(v or 0)
     app.jinja_env.filters["datetime"] = lambda d: (
         format_datetime(d, "short") if d else ""
     )
