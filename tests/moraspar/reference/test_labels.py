@@ -94,3 +94,10 @@ def test_the_audit_log_reads_in_words_not_codes(
         "Dagordningspunkt 7",
     ):
         assert words in page
+
+
+def test_the_new_password_field_is_labelled_in_swedish(client: Any, auth: Any) -> None:
+    auth.login(Role.TEACHER)
+    page = client.get("/password").get_data(as_text=True)
+    assert "Nytt lösenord" in page
+    assert "New password" not in page
