@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from moraspar import db
 from moraspar.models import User
+from moraspar.reference.locales import format_locale
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -71,9 +72,11 @@ def load_user(session_token: str) -> User | None:
 
 
 def select_locale() -> str:
+    # sv_SE / en_GB: the same catalogues, with dates and numbers written the
+    # way each language is written in Sweden and Britain.
     if current_user and current_user.is_authenticated:
-        return str(current_user.language)
+        return format_locale(str(current_user.language))
     chosen = session.get("lang")
     if chosen in ("sv", "en"):
-        return str(chosen)
-    return "sv"
+        return format_locale(str(chosen))
+    return format_locale("sv")

@@ -15,9 +15,10 @@ _PASSWORD_HELP = _l(
 )
 
 
-def _new_password(label: str = "New password") -> PasswordField:
+def _new_password(label: object = None) -> PasswordField:
+    # The label is marked for translation here, where the catalogue finds it.
     return PasswordField(
-        _l(label),
+        label or _l("New password"),
         validators=[
             DataRequired(message=_l("Choose a password.")),
             Length(
@@ -127,7 +128,7 @@ class RegisterCompanyForm(FlaskForm):
         ],
     )
     email = _email()
-    password = _new_password("Password")
+    password = _new_password(_l("Password"))
     confirm = _confirm("password")
 
 

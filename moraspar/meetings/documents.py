@@ -15,7 +15,7 @@ import io
 import re
 from collections.abc import Sequence
 
-from flask_babel import format_date
+from flask_babel import format_date, format_percent
 from flask_babel import gettext as _
 from odf import teletype
 from odf.opendocument import OpenDocumentText
@@ -60,7 +60,7 @@ def item_details(entry: AgendaItem) -> list[str]:
     if entry.proposal is not None:
         p = entry.proposal
         return [
-            _("Score: %(score)s", score=f"{p.proposal.score:.2f}"),
+            _("Score: %(score)s", score=format_percent(p.proposal.score)),
             _("Students: %(num)d", num=p.need.students),
             _(
                 "Status: %(status)s",

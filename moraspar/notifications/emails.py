@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from moraspar.config import ENV_PREFIX
 from moraspar.paths import template_folder, translations_folder
+from moraspar.reference.locales import format_locale
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # the same default as config.py
 LANGUAGES = ("sv", "en")
@@ -58,7 +59,9 @@ def format_period(start: str | None, end: str | None, language: str) -> str:
     """ISO dates from a notification's params, written for the language."""
 
     def fmt(value: str) -> str:
-        return format_date(date.fromisoformat(value), "medium", locale=language)
+        return format_date(
+            date.fromisoformat(value), "medium", locale=format_locale(language)
+        )
 
     if start and end:
         return f"{fmt(start)} – {fmt(end)}"
@@ -70,8 +73,8 @@ def format_moment(moment: datetime, language: str) -> tuple[str, str]:
     """(date, time) of a moment in Swedish time, written for the language."""
     local = moment.astimezone(LOCAL_TIMEZONE)
     return (
-        format_date(local, "long", locale=language),
-        format_time(local, "short", locale=language),
+        format_date(local, "long", locale=format_locale(language)),
+        format_time(local, "short", locale=format_locale(language)),
     )
 
 

@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from moraspar import create_app
 from moraspar.auth.services import new_session_token
+from moraspar.council.runs import run_matching
 from moraspar.db import make_engine
 from moraspar.demo import load_demo
 from moraspar.models import Role, User
@@ -90,6 +91,8 @@ def live_server(tmp_path_factory: Any) -> Iterator[str]:
         load_demo(session)
         _add_user_with_two_factor(session)
         session.commit()
+        # Proposals for the review board and the proposal pages to show.
+        run_matching(session)
     app = create_app(
         {
             "DATABASE_URL": url,

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from moraspar.admin import services
 from moraspar.models import AuditEvent, OutboxMessage, Role, User, utcnow
+from moraspar.reference.locales import format_locale
 from tests.conftest import PASSWORD
 
 SECRET = pyotp.random_base32()
@@ -83,7 +84,9 @@ def _outbox(db: Session) -> list[OutboxMessage]:
 
 def _today_in_mora(language: str) -> str:
     return format_date(
-        utcnow().astimezone(ZoneInfo("Europe/Stockholm")), "long", locale=language
+        utcnow().astimezone(ZoneInfo("Europe/Stockholm")),
+        "long",
+        locale=format_locale(language),
     )
 
 
