@@ -1,7 +1,7 @@
 """Index proposals by status, need and placement for the review board
 
 Revision ID: board_index
-Revises: jobs
+Revises: council_new_organisations
 Create Date: 2026-12-02 15:10:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = "board_index"
-down_revision: str | None = "jobs"
+down_revision: str | None = "council_new_organisations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
