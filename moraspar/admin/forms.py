@@ -127,9 +127,12 @@ class CouncilAreaForm(FlaskForm):
     )
     shown = IdMultipleField(_l("Organisations shown"), validate_choice=False)
 
-    def __init__(self, *args: object, known: set[int], **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, known: set[int] | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.known = known
+        # The ids of every school and company: anything else is refused.
+        self.known = known or set()
 
     def validate_organisations(self, field: IdMultipleField) -> None:
         if set(field.data or ()) - self.known:
