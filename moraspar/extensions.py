@@ -38,6 +38,8 @@ def _translations() -> Any:
     catalogue up again for every string, and a busy page (the review board)
     translates several hundred; after a change of language (flask_babel's
     refresh) the next string finds the new catalogue."""
+    if not g:  # no app context: flask_babel's untranslated fallback
+        return get_translations()
     locale = get_locale()
     cached = g.get("_template_translations")
     if cached is not None and cached[0] is locale:
