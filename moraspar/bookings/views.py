@@ -64,15 +64,13 @@ def index() -> str:
         when = When(request.args.get("when") or When.UPCOMING)
     except ValueError:
         when = When.UPCOMING
+    scope = scope_of(db, user=user)
     page = paginate(
         db,
-        services.bookings_query(
-            user, when=when, today=today(), scope=scope_of(db, user=user)
-        ),
+        services.bookings_query(user, when=when, today=today(), scope=scope),
         page=page_number(request.args.get("page")),
         per_page=20,
     )
-    scope = scope_of(db, user=user)
     return render_template(
         "bookings/index.html",
         page=page,
@@ -324,11 +322,15 @@ def cancel(booking_id: int) -> BaseResponse | str:
         abort(403)  # council members and admins read; the two sides act
     back = url_for("bookings.show", booking_id=booking_id)
     if not services.cancellable(view.booking, today=today()):
-        flash(
-            _refused(services.InvalidTransition(booking_id, view.booking.status, "")),
-            "error",
+        refused = _refused(
+            services.InvalidTransition(booking_id, view.booking.status, "cancel")
         )
-        return redirect(back)
+        if request.method == "POST":
+            flash(refused, "error")
+            return redirect(back)
+        return render_template(
+            "bookings/cancel.html", view=view, form=None, refused=refused
+        )
     form = forms.CancelForm()
     if form.validate_on_submit():
         try:

@@ -599,3 +599,18 @@ def test_cancel_offers_the_next_best_proposal_to_the_council(
     assert offer.params["placement_title"] == open_place.title
     assert "next_best_offered" not in _kinds(db, pair.teacher)
     assert db.get(MatchProposal, proposals[1].id).status == ProposalStatus.PROPOSED
+
+
+def test_the_cancel_page_of_an_ended_booking_says_why_and_offers_no_form(
+    client: Any, auth: Any, db: Session, booked: Any
+) -> None:
+    pair, booking = booked(
+        need_kw={"start_date": date(2024, 2, 5), "end_date": date(2024, 3, 15)},
+        placement_kw={"start_date": date(2024, 2, 5), "end_date": date(2024, 3, 15)},
+    )
+    auth.login(pair.teacher)
+    page = client.get(f"/bookings/{booking.id}/cancel")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Nothing was changed" in text and 'name="reason"' not in text
+    assert _row(db, booking.id)["status"] == BookingStatus.ACTIVE
