@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from moraspar.bookings.badge import register_waiting_badge
     from moraspar.cli import register_commands
     from moraspar.config import configure
     from moraspar.db import register_database
@@ -41,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_access_checks(app)
     register_menu(app)
     register_unread_badge(app)
+    register_waiting_badge(app)
     register_errorhandlers(app)
     register_commands(app)
     return app

@@ -94,6 +94,25 @@ class RunStatus(enum.StrEnum):
 class BookingStatus(enum.StrEnum):
     ACTIVE = "active"
     ENDED = "ended"  # period over, evaluations requested
+    CANCELLED = "cancelled"  # called off before the start
+    ABORTED = "aborted"  # called off after the start ("avbruten")
+
+
+# The statuses whose students hold places: Placement.places_booked is their sum.
+BOOKING_HOLDS_PLACES = (BookingStatus.ACTIVE, BookingStatus.ENDED)
+
+
+class CancelReason(enum.StrEnum):
+    SUPERVISOR_UNAVAILABLE = "supervisor_unavailable"
+    STUDENTS_UNAVAILABLE = "students_unavailable"
+    SCHEDULE = "schedule"
+    ILLNESS = "illness"
+    OTHER = "other"
+
+
+class Attendance(enum.StrEnum):
+    CAME = "came"
+    NO_SHOW = "no_show"
 
 
 class MeetingStatus(enum.StrEnum):
@@ -400,7 +419,11 @@ class ProgrammeGapMatch(SQLModel, table=True):
 
 
 class Booking(SQLModel, table=True):
-    __table_args__ = (one_of("status", BookingStatus),)
+    __table_args__ = (
+        one_of("status", BookingStatus),
+        one_of("cancel_reason", CancelReason),
+        one_of("attendance", Attendance),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     proposal_id: int = Field(foreign_key="match_proposal.id", unique=True)
@@ -411,6 +434,21 @@ class Booking(SQLModel, table=True):
     end_date: date | None = None
     status: str = Field(default=BookingStatus.ACTIVE, max_length=20)
     created_at: datetime = Field(default_factory=utcnow)
+    # Called off: by which side, why (a CancelReason and free text), when.
+    cancelled_side: str | None = Field(default=None, max_length=10)
+    cancel_reason: str | None = Field(default=None, max_length=40)
+    cancel_comment: str = Field(
+        default="", max_length=500, sa_column_kwargs={"server_default": ""}
+    )
+    cancelled_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    cancelled_at: datetime | None = None
+    # A change of dates asked by one side, waiting for the other's answer.
+    proposed_start_date: date | None = None
+    proposed_end_date: date | None = None
+    change_requested_side: str | None = Field(default=None, max_length=10)
+    # Recorded by the school after the start: did the students come?
+    attendance: str | None = Field(default=None, max_length=10)
+    attendance_recorded_at: datetime | None = None
 
 
 class Evaluation(SQLModel, table=True):

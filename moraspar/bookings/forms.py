@@ -1,12 +1,14 @@
 """Forms of the booking step: a side's answer to a proposal, and the evaluation."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SubmitField, TextAreaField
+from wtforms import DateField, RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from moraspar.bookings.services import Cancellation, DateChange
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.validators import NoPersonalNumber
+from moraspar.models import CancelReason
 
 TOO_LONG = _l("At most %(max)d characters.")
 RATING_CHOICES = [
@@ -48,3 +50,59 @@ class EvaluationForm(FlaskForm):
         description=_l("Optional. Describe the group, never individual students."),
         validators=[Optional(), Length(max=2000, message=TOO_LONG), NoPersonalNumber()],
     )
+
+
+CANCEL_REASONS = {
+    CancelReason.SUPERVISOR_UNAVAILABLE: _l("No supervisor available"),
+    CancelReason.STUDENTS_UNAVAILABLE: _l("The students cannot come"),
+    CancelReason.SCHEDULE: _l("Clash with the schedule"),
+    CancelReason.ILLNESS: _l("Illness"),
+    CancelReason.OTHER: _l("Other reason"),
+}
+
+
+class CancelForm(FlaskForm):
+    reason = RadioField(
+        _l("Why is the booking called off?"),
+        choices=as_choices(CANCEL_REASONS.items()),
+        validators=[InputRequired(message=_l("Choose a reason."))],
+    )
+    comment = TextAreaField(
+        _l("More about the reason"),
+        description=_l(
+            "Optional. Shown to the other side and the council; no student names."
+        ),
+        validators=[Optional(), Length(max=500, message=TOO_LONG), NoPersonalNumber()],
+    )
+    submit = SubmitField(_l("Call off the booking"))
+
+    def to_data(self) -> Cancellation:
+        return Cancellation(
+            reason=CancelReason(self.reason.data),
+            comment=(self.comment.data or "").strip(),
+        )
+
+
+class DateChangeForm(FlaskForm):
+    start = DateField(
+        _l("New first day"),
+        validators=[InputRequired(message=_l("Give the new first day."))],
+    )
+    end = DateField(
+        _l("New last day"),
+        validators=[InputRequired(message=_l("Give the new last day."))],
+    )
+    submit = SubmitField(_l("Ask the other side"))
+
+    def to_data(self) -> DateChange:
+        return DateChange(start=self.start.data, end=self.end.data)
+
+
+class AnswerChangeForm(FlaskForm):
+    accept = SubmitField(_l("Accept the new dates"))
+    decline = SubmitField(_l("Keep the old dates"))
+
+
+class AttendanceForm(FlaskForm):
+    came = SubmitField(_l("The students came"))
+    no_show = SubmitField(_l("The students did not come"))

@@ -19,8 +19,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import icalendar
+from sqlalchemy import case as sa_case
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, func, or_, select, update
+from sqlmodel import Session, and_, col, func, or_, select, update
 
 from moraspar import audit
 from moraspar.council.scope import (
@@ -31,8 +32,11 @@ from moraspar.council.scope import (
     within,
 )
 from moraspar.models import (
+    BOOKING_HOLDS_PLACES,
+    Attendance,
     Booking,
     BookingStatus,
+    CancelReason,
     CouncilMember,
     CouncilOrganisation,
     Evaluation,
@@ -40,6 +44,7 @@ from moraspar.models import (
     Need,
     Organisation,
     Placement,
+    PostingStatus,
     Programme,
     ProposalStatus,
     Role,
@@ -114,6 +119,14 @@ def index_path() -> str:
 
 def evaluate_path(booking_id: int | None) -> str:
     return f"/bookings/{booking_id}/evaluate"
+
+
+def booking_path(booking_id: int | None) -> str:
+    return f"/bookings/{booking_id}"
+
+
+def council_proposal_path(proposal_id: int | None) -> str:
+    return f"/council/proposals/{proposal_id}"
 
 
 # --- who is who --------------------------------------------------------------
@@ -377,33 +390,68 @@ def respond(
     return None
 
 
+def _held_places(placement_id: int | None) -> Any:
+    """SQL for the students of the placement's bookings that hold places."""
+    return (
+        select(func.coalesce(func.sum(Booking.students), 0))
+        .where(col(Booking.placement_id) == placement_id)
+        .where(col(Booking.status).in_(BOOKING_HOLDS_PLACES))
+        .scalar_subquery()
+    )
+
+
+def _lock_placement(session: Session, placement_id: int | None) -> Placement:
+    """The placement row, locked on PostgreSQL until the transaction ends, so
+    that bookings of one placement change one at a time; the latest values."""
+    return session.exec(
+        select(Placement)
+        .where(Placement.id == placement_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def recount_places(session: Session, *, placement_id: int | None) -> Placement:
+    """Set places_booked from the bookings that hold places, in one UPDATE.
+
+    The only way places_booked is written besides booking itself: it is never
+    raised or lowered by a difference, so it cannot drift from the bookings.
+    """
+    session.flush()
+    session.exec(
+        update(Placement)
+        .where(col(Placement.id) == placement_id)
+        .values(places_booked=_held_places(placement_id), updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    placement = session.get(Placement, placement_id)
+    assert placement is not None
+    session.refresh(placement)
+    return placement
+
+
 def _book(session: Session, *, pairing: Pairing, actor: User) -> Booking:
     proposal, need = pairing.proposal, pairing.need
     # Locks the row on PostgreSQL (ignored by SQLite, where the write lock
     # taken in respond() already serialises us) and reads the latest seats.
-    placement = session.exec(
-        select(Placement)
-        .where(Placement.id == pairing.placement.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    placement = _lock_placement(session, pairing.placement.id)
     free = placement.places - placement.places_booked
     students = proposal.students or min(need.students, free)
     if students <= 0:
         raise NoFreePlaces(placement.id)
     now = utcnow()
-    # The check and the increment in one statement: the guard against
-    # overbooking, whatever the isolation level.
+    # The recount with the new students, the check and the write in one
+    # statement: the guard against overbooking, whatever the isolation level.
+    held = _held_places(placement.id) + students
     result = session.exec(
         update(Placement)
         .where(col(Placement.id) == placement.id)
-        .where(col(Placement.places_booked) + students <= col(Placement.places))
-        .values(places_booked=col(Placement.places_booked) + students, updated_at=now)
+        .where(held <= col(Placement.places))
+        .values(places_booked=held, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise NoFreePlaces(placement.id)
-    session.refresh(placement)
     start, end = booking_period(need, placement)
     booking = Booking(
         proposal_id=proposal.id,  # type: ignore[arg-type]
@@ -419,6 +467,7 @@ def _book(session: Session, *, pairing: Pairing, actor: User) -> Booking:
     proposal.updated_at = now
     session.add(proposal)
     session.flush()
+    session.refresh(placement)
     audit.record(
         session,
         booking,
@@ -487,13 +536,17 @@ def bookings_query(user: User, *, when: When, today: date, scope: CouncilScope) 
         query = query.where(within(scope, Need.school_id))
     else:
         query = query.where(col(Booking.id).is_(None))
+    holds = col(Booking.status).in_(BOOKING_HOLDS_PLACES)
     if when is When.PAST:
-        return query.where(col(Booking.end_date) < today).order_by(
+        # Over, or called off: a cancelled booking is history at once.
+        return query.where(or_(col(Booking.end_date) < today, ~holds)).order_by(
             col(Booking.end_date).desc(), col(Booking.id).desc()
         )
-    return query.where(
-        or_(col(Booking.end_date).is_(None), col(Booking.end_date) >= today)
-    ).order_by(col(Booking.start_date), col(Booking.id))
+    return (
+        query.where(holds)
+        .where(or_(col(Booking.end_date).is_(None), col(Booking.end_date) >= today))
+        .order_by(col(Booking.start_date), col(Booking.id))
+    )
 
 
 def evaluated_sides(
@@ -725,3 +778,431 @@ def company_ratings(session: Session, company_id: int) -> Ratings | None:
 def _reason_detail(reason: str) -> dict[str, Any]:
     """The audit detail for an optional reason: none when it is empty."""
     return {"reason": reason} if reason else {}
+
+
+# --- a booking's life: cancel, move, attendance ------------------------------------
+
+
+class InvalidTransition(BookingError):
+    """The booking's status (or a pending request) does not allow this step;
+    `status` is the booking's status at the time."""
+
+    def __init__(self, booking_id: int | None, status: str, step: str) -> None:
+        super().__init__(f"booking {booking_id} is {status}: cannot {step}")
+        self.booking_id = booking_id
+        self.status = status
+        self.step = step
+
+
+class InvalidDates(BookingError):
+    """New dates that are missing, reversed or in the past."""
+
+
+class NotYourSide(BookingError):
+    """The step belongs to the other side (or to the school only)."""
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A side's cancellation: a CancelReason and an optional comment."""
+
+    reason: CancelReason
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class DateChange:
+    start: date
+    end: date
+
+
+def _own_booking(
+    session: Session, *, booking_id: int, user: User
+) -> tuple[BookingView, Side]:
+    """The booking and the user's side of it, its placement row locked."""
+    view = booking_for(session, booking_id=booking_id, user=user)
+    if view.side is None:
+        raise NotAParty(booking_id)
+    _lock_placement(session, view.placement.id)
+    session.refresh(view.booking)
+    return view, view.side
+
+
+def cancellable(booking: Booking, *, today: date) -> bool:
+    return booking.status == BookingStatus.ACTIVE and not (
+        booking.end_date is not None and booking.end_date < today
+    )
+
+
+def started(booking: Booking, *, today: date) -> bool:
+    return booking.start_date is not None and booking.start_date <= today
+
+
+def _booking_params(view: BookingView, **extra: Any) -> dict[str, Any]:
+    booking = view.booking
+    return {
+        "booking_id": booking.id,
+        "need_title": view.need.title,
+        "school": view.school.name,
+        "company": view.company.name,
+        "placement_title": view.placement.title,
+        "students": booking.students,
+        "start": booking.start_date.isoformat() if booking.start_date else None,
+        "end": booking.end_date.isoformat() if booking.end_date else None,
+        **extra,
+    }
+
+
+def cancel(
+    session: Session,
+    *,
+    booking_id: int,
+    user: User,
+    data: Cancellation,
+    today: date,
+) -> Booking:
+    """Call a booking off for the user's side: cancelled before the start,
+    aborted after it. Frees the places at once and tells the other side and
+    the council; then offers the council the need's next-best proposal."""
+    view, side = _own_booking(session, booking_id=booking_id, user=user)
+    booking = view.booking
+    if not cancellable(booking, today=today):
+        raise InvalidTransition(booking_id, booking.status, "cancel")
+    booking.status = (
+        BookingStatus.ABORTED
+        if started(booking, today=today)
+        else BookingStatus.CANCELLED
+    )
+    booking.cancelled_side = side
+    booking.cancel_reason = CancelReason(data.reason)
+    booking.cancel_comment = data.comment.strip()
+    booking.cancelled_by_id = user.id
+    booking.cancelled_at = utcnow()
+    booking.proposed_start_date = booking.proposed_end_date = None
+    booking.change_requested_side = None
+    session.add(booking)
+    placement = recount_places(session, placement_id=booking.placement_id)
+    audit.record(
+        session,
+        booking,
+        actor=user,
+        action=f"booking.{booking.status}",
+        side=str(side),
+        reason=str(data.reason),
+        places_booked=placement.places_booked,
+        comment=booking.cancel_comment,
+    )
+    notify(
+        session,
+        users=[
+            *_side_contacts(
+                session, _other(side), need=view.need, placement=view.placement
+            ),
+            *council_members(session, need=view.need),
+        ],
+        kind=Kind.BOOKING_CANCELLED,
+        params=_booking_params(
+            view,
+            side=str(side),
+            status=booking.status,
+            reason=str(data.reason),
+            comment=booking.cancel_comment,
+        ),
+        link=index_path(),
+    )
+    offer_next_best(session, booking=booking, need=view.need)
+    session.flush()
+    return booking
+
+
+def request_date_change(
+    session: Session,
+    *,
+    booking_id: int,
+    user: User,
+    data: DateChange,
+    today: date,
+) -> Booking:
+    """Ask the other side to move the booking to new dates (not yet moved)."""
+    view, side = _own_booking(session, booking_id=booking_id, user=user)
+    booking = view.booking
+    if not cancellable(booking, today=today):
+        raise InvalidTransition(booking_id, booking.status, "move")
+    if booking.change_requested_side is not None:
+        raise InvalidTransition(booking_id, "moving", "move")
+    if data.start > data.end or data.start < today:
+        raise InvalidDates((data.start, data.end))
+    booking.proposed_start_date = data.start
+    booking.proposed_end_date = data.end
+    booking.change_requested_side = side
+    session.add(booking)
+    audit.record(
+        session,
+        booking,
+        actor=user,
+        action="booking.move_request",
+        side=str(side),
+        start=data.start.isoformat(),
+        end=data.end.isoformat(),
+    )
+    notify(
+        session,
+        users=_side_contacts(
+            session, _other(side), need=view.need, placement=view.placement
+        ),
+        kind=Kind.DATE_CHANGE_REQUESTED,
+        params=_booking_params(
+            view,
+            side=str(side),
+            new_start=data.start.isoformat(),
+            new_end=data.end.isoformat(),
+        ),
+        link=booking_path(booking.id),
+    )
+    session.flush()
+    return booking
+
+
+def answer_date_change(
+    session: Session,
+    *,
+    booking_id: int,
+    user: User,
+    accept: bool,
+    today: date,
+) -> Booking:
+    """The other side accepts (the dates move) or declines a change of dates."""
+    view, side = _own_booking(session, booking_id=booking_id, user=user)
+    booking = view.booking
+    if booking.change_requested_side is None or not cancellable(booking, today=today):
+        raise InvalidTransition(booking_id, booking.status, "answer a change")
+    if booking.change_requested_side == side:
+        raise NotYourSide(booking_id)
+    new_start, new_end = booking.proposed_start_date, booking.proposed_end_date
+    if accept:
+        if new_start is None or new_end is None or new_start < today:
+            raise InvalidDates((new_start, new_end))
+        booking.start_date, booking.end_date = new_start, new_end
+    booking.proposed_start_date = booking.proposed_end_date = None
+    booking.change_requested_side = None
+    session.add(booking)
+    audit.record(
+        session,
+        booking,
+        actor=user,
+        action="booking.move" if accept else "booking.move_decline",
+        side=str(side),
+    )
+    notify(
+        session,
+        users=_side_contacts(
+            session, _other(side), need=view.need, placement=view.placement
+        ),
+        kind=Kind.DATE_CHANGE_ANSWERED,
+        params=_booking_params(
+            view,
+            side=str(side),
+            accepted=accept,
+            new_start=new_start.isoformat() if new_start else None,
+            new_end=new_end.isoformat() if new_end else None,
+        ),
+        link=booking_path(booking.id),
+    )
+    session.flush()
+    return booking
+
+
+def record_attendance(
+    session: Session,
+    *,
+    booking_id: int,
+    user: User,
+    attendance: Attendance,
+    today: date,
+) -> Booking:
+    """The school records, once the period has started, whether the students
+    came. It may correct its record; a called-off booking takes none."""
+    view, side = _own_booking(session, booking_id=booking_id, user=user)
+    booking = view.booking
+    if side is not Side.SCHOOL:
+        raise NotYourSide(booking_id)
+    if booking.status not in BOOKING_HOLDS_PLACES or not started(booking, today=today):
+        raise InvalidTransition(booking_id, booking.status, "record attendance")
+    booking.attendance = Attendance(attendance)
+    booking.attendance_recorded_at = utcnow()
+    session.add(booking)
+    audit.record(
+        session,
+        booking,
+        actor=user,
+        action="booking.attendance",
+        attendance=str(attendance),
+    )
+    session.flush()
+    return booking
+
+
+@dataclass(frozen=True)
+class NoShows:
+    school: Organisation
+    no_shows: int
+    recorded: int
+
+
+def no_shows_by_school(session: Session, *, scope: CouncilScope) -> list[NoShows]:
+    """Per school in the council's scope: bookings whose students did not come,
+    out of those with attendance recorded; schools with no-shows first."""
+    no_show = func.sum(
+        sa_case((col(Booking.attendance) == Attendance.NO_SHOW, 1), else_=0)
+    )
+    rows = session.exec(
+        select(Organisation, no_show, func.count(col(Booking.id)))
+        .join(Need, col(Need.school_id) == Organisation.id)
+        .join(Booking, col(Booking.need_id) == Need.id)
+        .where(col(Booking.attendance).is_not(None))
+        .where(within(scope, Need.school_id))
+        .group_by(col(Organisation.id))
+        .order_by(no_show.desc(), col(Organisation.name))
+    ).all()
+    return [NoShows(school, int(count), int(total)) for school, count, total in rows]
+
+
+def next_best_proposal(
+    session: Session, *, need: Need, besides: int | None
+) -> MatchProposal | None:
+    """The need's best undecided proposal of the latest run that proposed for
+    it, on another open placement that still has a free place."""
+    last_run = session.exec(
+        select(func.max(MatchProposal.run_id)).where(MatchProposal.need_id == need.id)
+    ).one()
+    if last_run is None:
+        return None
+    return session.exec(
+        select(MatchProposal)
+        .join(Placement, col(Placement.id) == MatchProposal.placement_id)
+        .where(MatchProposal.need_id == need.id)
+        .where(MatchProposal.run_id == last_run)
+        .where(
+            col(MatchProposal.status).in_(
+                (ProposalStatus.PROPOSED, ProposalStatus.DEFERRED)
+            )
+        )
+        .where(col(MatchProposal.placement_id) != besides)
+        .where(Placement.status == PostingStatus.OPEN)
+        .where(col(Placement.places) > col(Placement.places_booked))
+        .order_by(col(MatchProposal.score).desc(), col(MatchProposal.id))
+        .limit(1)
+    ).first()
+
+
+def offer_next_best(session: Session, *, booking: Booking, need: Need) -> None:
+    """Point the council at the need's next-best proposal after a booking was
+    called off, so that the students may still get a place this term."""
+    proposal = next_best_proposal(session, need=need, besides=booking.placement_id)
+    if proposal is None:
+        return
+    pairing = _pairing(session, proposal)
+    notify(
+        session,
+        users=council_members(session, need=need),
+        kind=Kind.NEXT_BEST_OFFERED,
+        params=message_params(pairing, booking_id=booking.id, score=proposal.score),
+        link=council_proposal_path(proposal.id),
+    )
+
+
+# --- what waits for the user ------------------------------------------------------
+
+
+def _proposals_waiting_query(user: User) -> Any:
+    query = select(MatchProposal).where(MatchProposal.status == ProposalStatus.APPROVED)
+    if user.role == Role.TEACHER and user.organisation_id is not None:
+        return (
+            query.join(Need, col(Need.id) == MatchProposal.need_id)
+            .where(Need.school_id == user.organisation_id)
+            .where(col(MatchProposal.school_confirmed).is_(None))
+        )
+    if user.role == Role.COMPANY and user.organisation_id is not None:
+        return (
+            query.join(Placement, col(Placement.id) == MatchProposal.placement_id)
+            .where(Placement.company_id == user.organisation_id)
+            .where(col(MatchProposal.company_confirmed).is_(None))
+        )
+    return None
+
+
+def _bookings_waiting_query(user: User, *, today: date) -> Any:
+    """Bookings where the user's side has a step to take: new dates asked by
+    the other side, or (for the school) attendance to record."""
+    if user.organisation_id is None or user.role not in (Role.TEACHER, Role.COMPANY):
+        return None
+    query = _bookings_query()
+    if user.role == Role.TEACHER:
+        mine, other = Need.school_id == user.organisation_id, Side.COMPANY
+    else:
+        mine, other = Placement.company_id == user.organisation_id, Side.SCHOOL
+    move = and_(
+        col(Booking.status) == BookingStatus.ACTIVE,
+        col(Booking.change_requested_side) == other,
+    )
+    if user.role == Role.TEACHER:
+        attendance = and_(
+            col(Booking.status).in_(BOOKING_HOLDS_PLACES),
+            col(Booking.attendance).is_(None),
+            col(Booking.start_date) <= today,
+        )
+        return query.where(mine).where(or_(move, attendance))
+    return query.where(mine).where(move)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What the user's side has to answer or record, oldest first."""
+
+    proposals: list[Pairing]
+    bookings: list[BookingView]
+
+    @property
+    def count(self) -> int:
+        return len(self.proposals) + len(self.bookings)
+
+
+def waiting_for(
+    session: Session, *, user: User, today: date, limit: int = 50
+) -> Waiting:
+    proposals_query = _proposals_waiting_query(user)
+    bookings_query = _bookings_waiting_query(user, today=today)
+    proposals = (
+        [
+            _pairing(session, proposal)
+            for proposal in session.exec(
+                proposals_query.order_by(col(MatchProposal.updated_at)).limit(limit)
+            ).all()
+        ]
+        if proposals_query is not None
+        else []
+    )
+    rows = (
+        session.exec(
+            bookings_query.order_by(col(Booking.start_date), col(Booking.id)).limit(
+                limit
+            )
+        ).all()
+        if bookings_query is not None
+        else []
+    )
+    return Waiting(proposals=proposals, bookings=booking_views(session, user, rows))
+
+
+def waiting_count(session: Session, *, user: User, today: date) -> int:
+    """How many things wait for the user's side (for the menu): two counts."""
+    total = 0
+    for query in (
+        _proposals_waiting_query(user),
+        _bookings_waiting_query(user, today=today),
+    ):
+        if query is not None:
+            total += int(
+                session.exec(select(func.count()).select_from(query.subquery())).one()
+            )
+    return total

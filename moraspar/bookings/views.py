@@ -23,7 +23,7 @@ from moraspar.bookings import forms, services
 from moraspar.bookings.services import Side, When
 from moraspar.council.scope import scope_of
 from moraspar.db import get_session
-from moraspar.models import PostingKind
+from moraspar.models import Attendance, PostingKind, Role
 from moraspar.reference.labels import label
 from moraspar.web.links import external_url
 from moraspar.web.pagination import page_number, paginate
@@ -64,11 +64,10 @@ def index() -> str:
         when = When(request.args.get("when") or When.UPCOMING)
     except ValueError:
         when = When.UPCOMING
+    scope = scope_of(db, user=user)
     page = paginate(
         db,
-        services.bookings_query(
-            user, when=when, today=today(), scope=scope_of(db, user=user)
-        ),
+        services.bookings_query(user, when=when, today=today(), scope=scope),
         page=page_number(request.args.get("page")),
         per_page=20,
     )
@@ -78,6 +77,13 @@ def index() -> str:
         rows=services.booking_views(db, user, page.items),
         when=when,
         today=today(),
+        waiting=services.waiting_for(db, user=user, today=today()),
+        no_shows=(
+            services.no_shows_by_school(db, scope=scope)
+            if user.role in (Role.COUNCIL, Role.ADMIN)
+            else []
+        ),
+        role=user.role,
     )
 
 
@@ -237,3 +243,204 @@ def evaluate(booking_id: int) -> BaseResponse | str:
         flash(_("Thank you for your evaluation."), "success")
         return redirect(url_for("bookings.index", when=When.PAST))
     return render_template("bookings/evaluate.html", view=view, form=form)
+
+
+def _booking_or_abort(booking_id: int) -> services.BookingView:
+    try:
+        return services.booking_for(
+            get_session(), booking_id=booking_id, user=signed_in_user()
+        )
+    except services.NotFound:
+        abort(404)
+    except services.NotAParty:
+        abort(403)
+
+
+def _refused(exc: services.BookingError) -> str:
+    """The user's-language message for a refused step on a booking."""
+    if isinstance(exc, services.InvalidDates):
+        return _(
+            "The new dates must not be in the past, and the last day must not "
+            "come before the first."
+        )
+    if isinstance(exc, services.NotYourSide):
+        return _("This step belongs to the other side of the booking.")
+    return _(
+        "The booking can no longer take this step (it is %(status)s). "
+        "Nothing was changed.",
+        status=booking_status_label(getattr(exc, "status", "")),
+    )
+
+
+BOOKING_STATUS = {
+    "active": _l("booked"),
+    "ended": _l("ended"),
+    "cancelled": _l("cancelled"),
+    "aborted": _l("aborted"),
+    "moving": _l("waiting for an answer on new dates"),
+}
+
+
+def booking_status_label(status: str) -> str:
+    return str(label(BOOKING_STATUS, status))
+
+
+@bp.app_template_global()
+def booking_status(status: str) -> str:
+    return booking_status_label(status)
+
+
+@bp.route("/<int:booking_id>")
+def show(booking_id: int) -> str:
+    view = _booking_or_abort(booking_id)
+    booking = view.booking
+    can_change = view.side is not None and services.cancellable(booking, today=today())
+    return render_template(
+        "bookings/show.html",
+        view=view,
+        today=today(),
+        can_cancel=can_change,
+        can_move=can_change and booking.change_requested_side is None,
+        can_answer=can_change
+        and booking.change_requested_side not in (None, view.side),
+        can_record=view.side == Side.SCHOOL
+        and booking.status in ("active", "ended")
+        and services.started(booking, today=today()),
+        move_form=forms.DateChangeForm(),
+        answer_form=forms.AnswerChangeForm(),
+        attendance_form=forms.AttendanceForm(),
+        reasons=forms.CANCEL_REASONS,
+    )
+
+
+@bp.route("/<int:booking_id>/cancel", methods=["GET", "POST"])
+def cancel(booking_id: int) -> BaseResponse | str:
+    db = get_session()
+    user = signed_in_user()
+    view = _booking_or_abort(booking_id)
+    if view.side is None:
+        abort(403)  # council members and admins read; the two sides act
+    back = url_for("bookings.show", booking_id=booking_id)
+    if not services.cancellable(view.booking, today=today()):
+        refused = _refused(
+            services.InvalidTransition(booking_id, view.booking.status, "cancel")
+        )
+        if request.method == "POST":
+            flash(refused, "error")
+            return redirect(back)
+        return render_template(
+            "bookings/cancel.html", view=view, form=None, refused=refused
+        )
+    form = forms.CancelForm()
+    if form.validate_on_submit():
+        try:
+            booking = services.cancel(
+                db,
+                booking_id=booking_id,
+                user=user,
+                data=form.to_data(),
+                today=today(),
+            )
+        except services.BookingError as exc:
+            db.rollback()
+            flash(_refused(exc), "error")
+            return redirect(back)
+        db.commit()
+        if booking.status == "aborted":
+            flash(
+                _("The booking is aborted. The other side and the council are told."),
+                "success",
+            )
+        else:
+            flash(
+                _("The booking is cancelled. The other side and the council are told."),
+                "success",
+            )
+        return redirect(back)
+    return render_template(
+        "bookings/cancel.html",
+        view=view,
+        form=form,
+        after_start=services.started(view.booking, today=today()),
+    )
+
+
+@bp.route("/<int:booking_id>/move", methods=["POST"])
+def move(booking_id: int) -> BaseResponse | str:
+    db = get_session()
+    _booking_or_abort(booking_id)  # 404 or 403 before anything else
+    back = url_for("bookings.show", booking_id=booking_id)
+    form = forms.DateChangeForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(back)
+    try:
+        services.request_date_change(
+            db,
+            booking_id=booking_id,
+            user=signed_in_user(),
+            data=form.to_data(),
+            today=today(),
+        )
+    except services.BookingError as exc:
+        db.rollback()
+        flash(_refused(exc), "error")
+        return redirect(back)
+    db.commit()
+    flash(_("We have asked the other side to accept the new dates."), "success")
+    return redirect(back)
+
+
+@bp.route("/<int:booking_id>/move/answer", methods=["POST"])
+def answer_move(booking_id: int) -> BaseResponse:
+    db = get_session()
+    _booking_or_abort(booking_id)  # 404 or 403 before anything else
+    back = url_for("bookings.show", booking_id=booking_id)
+    form = forms.AnswerChangeForm()
+    if not form.validate_on_submit() or not (form.accept.data or form.decline.data):
+        return redirect(back)
+    try:
+        services.answer_date_change(
+            db,
+            booking_id=booking_id,
+            user=signed_in_user(),
+            accept=bool(form.accept.data),
+            today=today(),
+        )
+    except services.BookingError as exc:
+        db.rollback()
+        flash(_refused(exc), "error")
+        return redirect(back)
+    db.commit()
+    if form.accept.data:
+        flash(_("The booking is moved to the new dates."), "success")
+    else:
+        flash(_("The booking keeps its dates. The other side is told."), "success")
+    return redirect(back)
+
+
+@bp.route("/<int:booking_id>/attendance", methods=["POST"])
+def attendance(booking_id: int) -> BaseResponse:
+    db = get_session()
+    _booking_or_abort(booking_id)  # 404 or 403 before anything else
+    back = url_for("bookings.show", booking_id=booking_id)
+    form = forms.AttendanceForm()
+    if not form.validate_on_submit() or not (form.came.data or form.no_show.data):
+        return redirect(back)
+    try:
+        services.record_attendance(
+            db,
+            booking_id=booking_id,
+            user=signed_in_user(),
+            attendance=Attendance.CAME if form.came.data else Attendance.NO_SHOW,
+            today=today(),
+        )
+    except services.BookingError as exc:
+        db.rollback()
+        flash(_refused(exc), "error")
+        return redirect(back)
+    db.commit()
+    flash(_("Attendance recorded."), "success")
+    return redirect(back)

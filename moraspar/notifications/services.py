@@ -22,6 +22,10 @@ class Kind(enum.StrEnum):
     BOOKING_CREATED = "booking_created"
     PROPOSAL_DECLINED_BY_PARTY = "proposal_declined_by_party"
     EVALUATION_REQUESTED = "evaluation_requested"
+    BOOKING_CANCELLED = "booking_cancelled"
+    DATE_CHANGE_REQUESTED = "date_change_requested"
+    DATE_CHANGE_ANSWERED = "date_change_answered"
+    NEXT_BEST_OFFERED = "next_best_offered"
 
 
 # (kind, params, link path, language) -> (subject, body)

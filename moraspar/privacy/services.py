@@ -54,6 +54,9 @@ PERSONAL_DATA: dict[str, str] = {
     "outbox_message.body_text": "deletion: messages naming the user deleted; purge",
     "notification.params": "deletion: the user's notifications deleted",
     "evaluation.comment": "not personal: about a booking, written by a role",
+    "booking.cancel_comment": "not personal: why a booking was called off, written"
+    " by a role; a personal identity number is refused",
+    "booking.cancel_reason": "not personal: a code from a fixed list",
     "meeting.notes": "not personal: the council's minutes",
     "meeting_item.decision": "not personal: the council's decision",
     "audit_event.details": "not personal: ids and actions, never names or addresses",
