@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import (
@@ -338,12 +339,15 @@ def reset_request() -> Response | str:
             link = external_url(
                 "auth.reset_password", token=tokens().make("reset", user)
             )
-            mail.enqueue(
-                db,
-                to=user.email,
-                subject=_("Reset your Moraspår password"),
-                body=render_template("email/reset_password.txt", user=user, link=link),
-            )
+            with force_locale(user.language):
+                mail.enqueue(
+                    db,
+                    to=user.email,
+                    subject=_("Reset your Moraspår password"),
+                    body=render_template(
+                        "email/reset_password.txt", user=user, link=link
+                    ),
+                )
             db.commit()
         # The same answer whether or not the address is known: no enumeration.
         flash(
@@ -418,6 +422,8 @@ def register() -> Response | str:
         if attempt.wait:
             return ratelimit.too_many_attempts(attempt.wait)
         email = services.normalise_email(form.email.data or "")
+        # The company has no account language yet: write in the form's.
+        language = str(session.get("lang", "sv"))
         try:
             services.register_company(
                 db,
@@ -427,7 +433,7 @@ def register() -> Response | str:
                 contact_name=form.contact_name.data or "",
                 email=email,
                 password=form.password.data or "",
-                language=str(session.get("lang", "sv")),
+                language=language,
             )
         except services.OrgNumberTaken:
             form.org_number.errors.append(
@@ -438,41 +444,46 @@ def register() -> Response | str:
             # Said to the owner of the address, never on the page: the page
             # must not tell who has an account.
             db.rollback()
-            mail.enqueue(
-                db,
-                to=email,
-                subject=_("Someone tried to register with your address in Moraspår"),
-                body=render_template(
-                    "email/register_taken.txt",
-                    login=external_url("auth.login"),
-                    reset=external_url("auth.reset_request"),
-                ),
-            )
+            with force_locale(language):
+                mail.enqueue(
+                    db,
+                    to=email,
+                    subject=_(
+                        "Someone tried to register with your address in Moraspår"
+                    ),
+                    body=render_template(
+                        "email/register_taken.txt",
+                        login=external_url("auth.login"),
+                        reset=external_url("auth.reset_request"),
+                    ),
+                )
         except services.WeakPassword as exc:
             form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
             return render_template("auth/register.html", form=form)
         else:
-            mail.enqueue(
-                db,
-                to=email,
-                subject=_("Your company is registered in Moraspår"),
-                body=render_template(
-                    "email/register_welcome.txt",
-                    company=form.company_name.data,
-                    login=external_url("auth.login"),
-                ),
-            )
-            for admin in services.admins(db):
+            with force_locale(language):
                 mail.enqueue(
                     db,
-                    to=admin.email,
-                    subject=_("A company waits for approval in Moraspår"),
+                    to=email,
+                    subject=_("Your company is registered in Moraspår"),
                     body=render_template(
-                        "email/company_registered.txt",
+                        "email/register_welcome.txt",
                         company=form.company_name.data,
-                        link=external_url("admin.organisations"),
+                        login=external_url("auth.login"),
                     ),
                 )
+            for admin in services.admins(db):
+                with force_locale(admin.language):
+                    mail.enqueue(
+                        db,
+                        to=admin.email,
+                        subject=_("A company waits for approval in Moraspår"),
+                        body=render_template(
+                            "email/company_registered.txt",
+                            company=form.company_name.data,
+                            link=external_url("admin.organisations"),
+                        ),
+                    )
         db.commit()
         flash(
             _(
