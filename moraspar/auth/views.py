@@ -30,8 +30,11 @@ from werkzeug.wrappers import Response
 
 from moraspar.auth import forms, services, sessions, totp
 from moraspar.db import get_session
+from moraspar.extensions import csrf
 from moraspar.models import User, utcnow
 from moraspar.notifications import mail
+from moraspar.notifications import services as notifications
+from moraspar.notifications import unsubscribe as unsubscribe_links
 from moraspar.web import ratelimit
 from moraspar.web.links import external_url
 from moraspar.web.redirects import safe_next
@@ -315,15 +318,50 @@ def profile() -> Response | str:
     user = db.get(User, current_user.id)
     if user is None:
         abort(404)
-    form = forms.ProfileForm(obj=user)
+    form = forms.ProfileForm(
+        obj=user,
+        **{
+            forms.notice_field(kind): notifications.wants_email(user, kind)
+            for kind in forms.NOTICE_LABELS
+        },
+    )
     if form.validate_on_submit():
         user.display_name = (form.display_name.data or "").strip()
         services.set_language(db, user=user, language=form.language.data or "sv")
+        notifications.set_email_notices(db, user=user, enabled=form.enabled_notices())
         db.commit()
         session["lang"] = user.language
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form, user=user)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed link is the credential; mail clients post no token
+def unsubscribe(token: str) -> str:
+    """One-click unsubscribe (RFC 8058): GET asks, POST turns the kind off."""
+    db = get_session()
+    try:
+        user_id, kind = unsubscribe_links.load_token(
+            current_app.config["SECRET_KEY"], token
+        )
+    except unsubscribe_links.InvalidLink:
+        abort(404)
+    user = db.get(User, user_id)
+    if user is None or kind not in forms.NOTICE_LABELS:
+        abort(404)
+    done = request.method == "POST"
+    if done:
+        notifications.turn_off_email(db, user=user, kind=kind)
+        db.commit()
+    # The page is for the mail's reader, who may not be signed in.
+    with force_locale(user.language):
+        return render_template(
+            "auth/unsubscribe.html",
+            label=forms.NOTICE_LABELS[kind],
+            done=done,
+            signed_in=current_user.is_authenticated,
+        )
 
 
 @bp.route("/reset", methods=["GET", "POST"])
