@@ -7,6 +7,8 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from moraspar.notifications.unsubscribe import SIGNING_INFO
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -96,7 +98,12 @@ def get_engine() -> sa.Engine:
 def get_session() -> Session:
     """The Session of this request (or CLI app context), opened on first use."""
     if "db_session" not in g:
-        g.db_session = Session(get_engine(), expire_on_commit=False)
+        g.db_session = Session(
+            get_engine(),
+            expire_on_commit=False,
+            # Notification services sign unsubscribe links without Flask.
+            info={SIGNING_INFO: current_app.config["SECRET_KEY"]},
+        )
     session: Session = g.db_session
     return session
 

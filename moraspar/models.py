@@ -171,6 +171,13 @@ class User(SQLModel, table=True):
     session_token: str = Field(max_length=64, unique=True)
     # Encrypted under TOTP_KEY (moraspar.auth.totp), never in clear.
     totp_secret: str | None = Field(default=None, max_length=200)
+    # Kinds of notice the user does not want by email ({kind: False}); a kind
+    # not named is sent. The in-app notification is made either way.
+    email_notices: dict[str, bool] = Field(
+        default_factory=dict,
+        sa_type=sa.JSON,
+        sa_column_kwargs={"server_default": "{}"},
+    )
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
     anonymised_at: datetime | None = None

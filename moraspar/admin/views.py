@@ -10,6 +10,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
@@ -102,14 +103,19 @@ def invite() -> Response | str:
                 "auth.accept_invite",
                 token=Tokens(current_app.config["SECRET_KEY"]).make("invite", user),
             )
-            mail.enqueue(
-                db,
-                to=user.email,
-                subject=_("You are invited to Moraspår"),
-                body=render_template(
-                    "email/invite.txt", user=user, organisation=organisation, link=link
-                ),
-            )
+            # In the invited user's language, not the admin's.
+            with force_locale(user.language):
+                mail.enqueue(
+                    db,
+                    to=user.email,
+                    subject=_("You are invited to Moraspår"),
+                    body=render_template(
+                        "email/invite.txt",
+                        user=user,
+                        organisation=organisation,
+                        link=link,
+                    ),
+                )
             db.commit()
             flash(
                 _("The invitation is sent to %(email)s.", email=user.email), "success"

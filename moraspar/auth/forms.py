@@ -1,4 +1,5 @@
 import re
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
@@ -8,6 +9,7 @@ from moraspar.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.notifications.services import Kind
 from moraspar.reference.gazetteer import LOCALITIES
 
 _PASSWORD_HELP = _l(
@@ -83,6 +85,20 @@ class SetPasswordForm(FlaskForm):
     confirm = _confirm("password")
 
 
+# The optional notices, as the profile page and the unsubscribe page name them.
+NOTICE_LABELS: dict[str, Any] = {
+    Kind.CONFIRMATION_NEEDED: _l("A proposal waits for my confirmation"),
+    Kind.PROPOSAL_APPROVED: _l("A proposal is approved"),
+    Kind.PROPOSAL_DECLINED_BY_PARTY: _l("A proposal is declined"),
+    Kind.BOOKING_CREATED: _l("A booking is made"),
+    Kind.EVALUATION_REQUESTED: _l("An evaluation is asked for"),
+}
+
+
+def notice_field(kind: str) -> str:
+    return f"notice_{kind}"
+
+
 class ProfileForm(FlaskForm):
     display_name = StringField(
         _l("Name"),
@@ -95,6 +111,20 @@ class ProfileForm(FlaskForm):
     language = SelectField(
         _l("Language"), choices=as_choices([("sv", "Svenska"), ("en", "English")])
     )
+    notice_confirmation_needed = BooleanField(NOTICE_LABELS[Kind.CONFIRMATION_NEEDED])
+    notice_proposal_approved = BooleanField(NOTICE_LABELS[Kind.PROPOSAL_APPROVED])
+    notice_proposal_declined_by_party = BooleanField(
+        NOTICE_LABELS[Kind.PROPOSAL_DECLINED_BY_PARTY]
+    )
+    notice_booking_created = BooleanField(NOTICE_LABELS[Kind.BOOKING_CREATED])
+    notice_evaluation_requested = BooleanField(NOTICE_LABELS[Kind.EVALUATION_REQUESTED])
+
+    def notice_fields(self) -> list[Any]:
+        return [self[notice_field(kind)] for kind in NOTICE_LABELS]
+
+    def enabled_notices(self) -> set[str]:
+        """The kinds of notice the user still wants by email."""
+        return {str(kind) for kind in NOTICE_LABELS if self[notice_field(kind)].data}
 
 
 class RegisterCompanyForm(FlaskForm):

@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import (
@@ -29,8 +30,11 @@ from werkzeug.wrappers import Response
 
 from moraspar.auth import forms, services, sessions, totp
 from moraspar.db import get_session
+from moraspar.extensions import csrf
 from moraspar.models import User, utcnow
 from moraspar.notifications import mail
+from moraspar.notifications import services as notifications
+from moraspar.notifications import unsubscribe as unsubscribe_links
 from moraspar.web import ratelimit
 from moraspar.web.links import external_url
 from moraspar.web.redirects import safe_next
@@ -314,15 +318,50 @@ def profile() -> Response | str:
     user = db.get(User, current_user.id)
     if user is None:
         abort(404)
-    form = forms.ProfileForm(obj=user)
+    form = forms.ProfileForm(
+        obj=user,
+        **{
+            forms.notice_field(kind): notifications.wants_email(user, kind)
+            for kind in forms.NOTICE_LABELS
+        },
+    )
     if form.validate_on_submit():
         user.display_name = (form.display_name.data or "").strip()
         services.set_language(db, user=user, language=form.language.data or "sv")
+        notifications.set_email_notices(db, user=user, enabled=form.enabled_notices())
         db.commit()
         session["lang"] = user.language
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form, user=user)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed link is the credential; mail clients post no token
+def unsubscribe(token: str) -> str:
+    """One-click unsubscribe (RFC 8058): GET asks, POST turns the kind off."""
+    db = get_session()
+    try:
+        user_id, kind = unsubscribe_links.load_token(
+            current_app.config["SECRET_KEY"], token
+        )
+    except unsubscribe_links.InvalidLink:
+        abort(404)
+    user = db.get(User, user_id)
+    if user is None or kind not in forms.NOTICE_LABELS:
+        abort(404)
+    done = request.method == "POST"
+    if done:
+        notifications.turn_off_email(db, user=user, kind=kind)
+        db.commit()
+    # The page is for the mail's reader, who may not be signed in.
+    with force_locale(user.language):
+        return render_template(
+            "auth/unsubscribe.html",
+            label=forms.NOTICE_LABELS[kind],
+            done=done,
+            signed_in=current_user.is_authenticated,
+        )
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -338,12 +377,15 @@ def reset_request() -> Response | str:
             link = external_url(
                 "auth.reset_password", token=tokens().make("reset", user)
             )
-            mail.enqueue(
-                db,
-                to=user.email,
-                subject=_("Reset your Moraspår password"),
-                body=render_template("email/reset_password.txt", user=user, link=link),
-            )
+            with force_locale(user.language):
+                mail.enqueue(
+                    db,
+                    to=user.email,
+                    subject=_("Reset your Moraspår password"),
+                    body=render_template(
+                        "email/reset_password.txt", user=user, link=link
+                    ),
+                )
             db.commit()
         # The same answer whether or not the address is known: no enumeration.
         flash(
@@ -418,6 +460,8 @@ def register() -> Response | str:
         if attempt.wait:
             return ratelimit.too_many_attempts(attempt.wait)
         email = services.normalise_email(form.email.data or "")
+        # The company has no account language yet: write in the form's.
+        language = str(session.get("lang", "sv"))
         try:
             services.register_company(
                 db,
@@ -427,7 +471,7 @@ def register() -> Response | str:
                 contact_name=form.contact_name.data or "",
                 email=email,
                 password=form.password.data or "",
-                language=str(session.get("lang", "sv")),
+                language=language,
             )
         except services.OrgNumberTaken:
             form.org_number.errors.append(
@@ -438,41 +482,46 @@ def register() -> Response | str:
             # Said to the owner of the address, never on the page: the page
             # must not tell who has an account.
             db.rollback()
-            mail.enqueue(
-                db,
-                to=email,
-                subject=_("Someone tried to register with your address in Moraspår"),
-                body=render_template(
-                    "email/register_taken.txt",
-                    login=external_url("auth.login"),
-                    reset=external_url("auth.reset_request"),
-                ),
-            )
+            with force_locale(language):
+                mail.enqueue(
+                    db,
+                    to=email,
+                    subject=_(
+                        "Someone tried to register with your address in Moraspår"
+                    ),
+                    body=render_template(
+                        "email/register_taken.txt",
+                        login=external_url("auth.login"),
+                        reset=external_url("auth.reset_request"),
+                    ),
+                )
         except services.WeakPassword as exc:
             form.password.errors.append(str(WEAK_PASSWORD_MESSAGES[exc.reason]))
             return render_template("auth/register.html", form=form)
         else:
-            mail.enqueue(
-                db,
-                to=email,
-                subject=_("Your company is registered in Moraspår"),
-                body=render_template(
-                    "email/register_welcome.txt",
-                    company=form.company_name.data,
-                    login=external_url("auth.login"),
-                ),
-            )
-            for admin in services.admins(db):
+            with force_locale(language):
                 mail.enqueue(
                     db,
-                    to=admin.email,
-                    subject=_("A company waits for approval in Moraspår"),
+                    to=email,
+                    subject=_("Your company is registered in Moraspår"),
                     body=render_template(
-                        "email/company_registered.txt",
+                        "email/register_welcome.txt",
                         company=form.company_name.data,
-                        link=external_url("admin.organisations"),
+                        login=external_url("auth.login"),
                     ),
                 )
+            for admin in services.admins(db):
+                with force_locale(admin.language):
+                    mail.enqueue(
+                        db,
+                        to=admin.email,
+                        subject=_("A company waits for approval in Moraspår"),
+                        body=render_template(
+                            "email/company_registered.txt",
+                            company=form.company_name.data,
+                            link=external_url("admin.organisations"),
+                        ),
+                    )
         db.commit()
         flash(
             _(

@@ -130,6 +130,8 @@ def build_message(message: OutboxMessage, sender: str) -> EmailMessage:
     email["Auto-Submitted"] = "auto-generated"
     if message.unsubscribe_url:
         email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        # RFC 8058: the link takes a POST without a page in between.
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # 7-bit on the wire: Swedish letters survive servers without 8BITMIME.
     email.set_content(message.body_text, cte="quoted-printable")
     return email

@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select, update
 
 from moraspar.models import Notification, User, utcnow
-from moraspar.notifications import emails, mail
+from moraspar.notifications import emails, mail, unsubscribe
 
 
 class Kind(enum.StrEnum):
@@ -26,6 +26,35 @@ class Kind(enum.StrEnum):
     DATE_CHANGE_REQUESTED = "date_change_requested"
     DATE_CHANGE_ANSWERED = "date_change_answered"
     NEXT_BEST_OFFERED = "next_best_offered"
+
+
+# Every kind so far is news a user may turn off by email; essential mail
+# (password reset, invitation, security notices) is not a notification and is
+# always sent.
+OPTIONAL_EMAIL = tuple(Kind)
+
+
+def wants_email(user: User, kind: str) -> bool:
+    """Whether the user gets this kind of notice by email."""
+    return Kind(kind) not in OPTIONAL_EMAIL or bool(user.email_notices.get(kind, True))
+
+
+def set_email_notices(session: Session, *, user: User, enabled: set[str]) -> None:
+    """Send the user the optional kinds in enabled by email, and no others."""
+    user.email_notices = {kind.value: kind.value in enabled for kind in OPTIONAL_EMAIL}
+    session.add(user)
+    session.flush()
+
+
+def turn_off_email(session: Session, *, user: User, kind: str) -> None:
+    """Stop emailing the user this optional kind of notice (unsubscribe)."""
+    kind = Kind(kind)
+    if kind not in OPTIONAL_EMAIL:
+        raise ValueError(kind)
+    # A new dict: the JSON column sees only reassignment, not mutation.
+    user.email_notices = {**user.email_notices, kind.value: False}
+    session.add(user)
+    session.flush()
 
 
 # (kind, params, link path, language) -> (subject, body)
@@ -61,9 +90,15 @@ def notify(
         )
         session.add(notification)
         created.append(notification)
-        if email and user.email:
+        if email and user.email and wants_email(user, kind):
             subject, body = render_email(kind, params, link, user.language)
-            mail.enqueue(session, to=user.email, subject=subject, body=body)
+            mail.enqueue(
+                session,
+                to=user.email,
+                subject=subject,
+                body=body,
+                unsubscribe_url=unsubscribe.link(session, user_id=user.id, kind=kind),
+            )
     session.flush()
     return created
 

@@ -40,6 +40,7 @@ PERSONAL_DATA: dict[str, str] = {
     "user_account.email": "deletion: replaced by deleted-<id>@invalid.example",
     "job_run.name": "no personal data: the name of a scheduled job",
     "user_account.display_name": "deletion: replaced by ANONYMOUS_NAME",
+    "user_account.email_notices": "no personal data: the kinds of notice emailed",
     "organisation.contact_name": "deletion: blanked when the contact is the user",
     "organisation.contact_email": "deletion: blanked when the contact is the user",
     "organisation.contact_phone": "deletion: blanked when the contact is the user",

@@ -46,6 +46,7 @@ RULES: Mapping[str, Rule] = {
     "auth.reset_request": Access.PUBLIC,
     "auth.reset_password": Access.PUBLIC,
     "auth.accept_invite": Access.PUBLIC,
+    "auth.unsubscribe": Access.PUBLIC,  # the signed link is the credential
     "auth.logout": Access.SIGNED_IN,
     "auth.change_password": Access.SIGNED_IN,
     "auth.profile": Access.SIGNED_IN,
