@@ -1,7 +1,7 @@
 """Email notices a user has turned off
 
 Revision ID: email_notices
-Revises: jobs
+Revises: booking_life
 Create Date: 2026-12-02 15:30:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'email_notices'
-down_revision: str | None = 'jobs'
+down_revision: str | None = 'booking_life'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

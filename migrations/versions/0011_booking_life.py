@@ -1,7 +1,7 @@
 """A booking's life: cancel, change of dates, attendance; places from bookings
 
 Revision ID: booking_life
-Revises: jobs
+Revises: board_index
 Create Date: 2026-12-02 15:00:00.000000
 
 Bookings may now be cancelled (before the start) or aborted (after it), with
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision: str = "booking_life"
-down_revision: str | None = "jobs"
+down_revision: str | None = "board_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
