@@ -29,9 +29,11 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from huey.storage import RedisStorage
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from moraspar.models import (
+    CouncilMember,
+    CouncilOrganisation,
     MailStatus,
     MatchProposal,
     MatchRun,
@@ -208,8 +210,31 @@ def test_one_set_of_proposals_and_every_email_once(
     cluster: dict[str, Any], db: Session, make_user: Any, inbox: tuple[Inbox, int]
 ) -> None:
     web = [f"http://127.0.0.1:{port}" for port in cluster["ports"]]
-    make_user(Role.COUNCIL, email="radet@example.se")
+    member = make_user(Role.COUNCIL, email="radet@example.se")
     make_user(Role.ADMIN, email="admin@example.se")
+    # The member's council works for every school and company of the data.
+    [council_id] = db.exec(
+        select(CouncilMember.council_id).where(CouncilMember.user_id == member.id)
+    ).all()
+    known = set(
+        db.exec(
+            select(CouncilOrganisation.organisation_id).where(
+                CouncilOrganisation.council_id == council_id
+            )
+        ).all()
+    )
+    for organisation in db.exec(
+        select(Organisation).where(
+            col(Organisation.kind).in_([OrgKind.SCHOOL, OrgKind.COMPANY])
+        )
+    ).all():
+        if organisation.id not in known:
+            db.add(
+                CouncilOrganisation(
+                    council_id=council_id, organisation_id=organisation.id or 0
+                )
+            )
+    db.commit()
     school = db.exec(
         select(Organisation).where(Organisation.kind == OrgKind.SCHOOL)
     ).first()
