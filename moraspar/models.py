@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so that SQLite batch migrations can find and drop them.
@@ -172,10 +173,12 @@ class User(SQLModel, table=True):
     # Encrypted under TOTP_KEY (moraspar.auth.totp), never in clear.
     totp_secret: str | None = Field(default=None, max_length=200)
     # Kinds of notice the user does not want by email ({kind: False}); a kind
-    # not named is sent. The in-app notification is made either way.
+    # not named is sent. The in-app notification is made either way. JSONB on
+    # PostgreSQL: plain json has no equality, and SELECT DISTINCT over users
+    # (the council's members of an area) needs one.
     email_notices: dict[str, bool] = Field(
         default_factory=dict,
-        sa_type=sa.JSON,
+        sa_type=sa.JSON().with_variant(JSONB(), "postgresql"),
         sa_column_kwargs={"server_default": "{}"},
     )
     created_at: datetime = Field(default_factory=utcnow)

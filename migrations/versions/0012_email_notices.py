@@ -8,6 +8,7 @@ Create Date: 2026-12-02 15:30:00.000000
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from alembic import op
 
 
@@ -21,7 +22,12 @@ def upgrade() -> None:
     # Everyone keeps getting every notice by email until they turn one off.
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column('email_notices', sa.JSON(), nullable=False, server_default='{}')
+            sa.Column(
+                'email_notices',
+                sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'),
+                nullable=False,
+                server_default='{}',
+            )
         )
 
 
