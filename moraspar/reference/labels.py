@@ -91,6 +91,10 @@ MEETING_STATUS_LABELS = {
 ACTION_LABELS = {
     "booking.create": _l("Booking made"),
     "booking.request_evaluations": _l("Evaluations requested"),
+    "booking.attendance": _l("Attendance recorded"),
+    "booking.move": _l("Booking moved"),
+    "booking.move_request": _l("New dates proposed"),
+    "council.area": _l("Council area changed"),
     "demo.load": _l("Demo data loaded"),
     "evaluation.create": _l("Evaluation sent"),
     "import.csv": _l("Companies and placements imported"),
