@@ -95,6 +95,21 @@ def engine(shared_engine: sa.Engine | None) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+@pytest.fixture(params=["sqlite-file", "database-url"])
+def race_engine(request: Any, tmp_path: Any) -> Iterator[sa.Engine]:
+    """An engine that several processes or connections can share: a SQLite
+    file, then the configured database (PostgreSQL in CI's second pass)."""
+    if request.param == "database-url":
+        if not TEST_DATABASE_URL:
+            pytest.skip("MORASPAR_TEST_DATABASE_URL is not set")
+        yield request.getfixturevalue("engine")  # emptied after the test
+        return
+    engine = make_engine(f"sqlite:///{tmp_path / 'race.db'}")
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
 def app(engine: sa.Engine, tmp_path: Any) -> Flask:
     app = create_app(

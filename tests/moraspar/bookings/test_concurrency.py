@@ -9,17 +9,15 @@ on that database (PostgreSQL in CI).
 """
 
 import threading
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, func, select
+from sqlmodel import Session, func, select
 
 from moraspar.auth.services import new_session_token
 from moraspar.bookings import services
-from moraspar.db import make_engine
 from moraspar.models import (
     Booking,
     MatchProposal,
@@ -31,22 +29,7 @@ from moraspar.models import (
     Role,
     User,
 )
-from tests.conftest import TEST_DATABASE_URL
 
-BACKENDS = ["sqlite-file", "database-url"]
-
-
-@pytest.fixture(params=BACKENDS)
-def race_engine(request: Any, tmp_path: Any) -> Iterator[sa.Engine]:
-    if request.param == "database-url":
-        if not TEST_DATABASE_URL:
-            pytest.skip("MORASPAR_TEST_DATABASE_URL is not set")
-        yield request.getfixturevalue("engine")  # emptied after the test
-        return
-    engine = make_engine(f"sqlite:///{tmp_path / 'race.db'}")
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
 
 
 def _user(db: Session, role: str, organisation: Organisation) -> User:

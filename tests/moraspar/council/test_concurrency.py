@@ -13,16 +13,14 @@ on that database (PostgreSQL in CI).
 """
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from moraspar.auth.services import new_session_token
 from moraspar.council import services
-from moraspar.db import make_engine
 from moraspar.models import (
     MatchProposal,
     Need,
@@ -33,22 +31,8 @@ from moraspar.models import (
     Role,
     User,
 )
-from tests.conftest import TEST_DATABASE_URL
 
 RACERS = 10  # below the engine's default pool (5 + 10 overflow)
-
-
-@pytest.fixture(params=["sqlite-file", "database-url"])
-def race_engine(request: Any, tmp_path: Any) -> Iterator[sa.Engine]:
-    if request.param == "database-url":
-        if not TEST_DATABASE_URL:
-            pytest.skip("MORASPAR_TEST_DATABASE_URL is not set")
-        yield request.getfixturevalue("engine")  # emptied after the test
-        return
-    engine = make_engine(f"sqlite:///{tmp_path / 'race.db'}")
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
 
 
 def _scene(
