@@ -31,7 +31,6 @@ from moraspar.models import (
 )
 
 
-
 def _user(db: Session, role: str, organisation: Organisation) -> User:
     user = User(
         email=f"{role}{organisation.id}-{new_session_token()[:8]}@example.se",
