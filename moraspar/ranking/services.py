@@ -13,6 +13,9 @@ need cannot use, whatever the ranking library decides about scores:
 - not already paired with this need (any proposal for the pair, whatever its
   status: a declined pair stays declined, a proposed one is on the board).
 
+They are ranked with the served model (`moraspar.ranking.served`), never
+refitted here.
+
 Nothing here commits.
 """
 
@@ -31,6 +34,7 @@ from moraspar.models import (
     Placement,
     ProposalStatus,
 )
+from moraspar.ranking.served import current_model
 from moraspar.reference.gazetteer import km_between
 
 
@@ -127,7 +131,8 @@ def live_matches(
     if not found:
         return []
     need_at = need_posting(need, students=max(1, need.students))
-    ranked = matching.rank(
+    ranker = current_model(session, today=today)
+    ranked = ranker.rank(
         [need_at], [offer for _, _, offer, _ in found], k=min(limit, len(found))
     )
     by_id = {offer.id: (p, c, free) for p, c, offer, free in found}
