@@ -213,14 +213,27 @@ def fit_row(
 ) -> tuple[RankingModel, matching.Ranker]:
     """Fit a model on the open postings and add it as a new row (flushed);
     older rows beyond KEEP are deleted."""
-    mark = watermark(session, today=today)
-    weights, weights_version = active_weights(session)
+    weights, _ = active_weights(session)
     if found is None:
         found = postings(session, today=today)
     started = time.perf_counter()
     ranker = matching.fit(found, vocabulary=vocabulary.skills(), weights=weights)
-    content = to_bytes(ranker)
     seconds = time.perf_counter() - started
+    return store_row(session, ranker, today=today, found=found, seconds=seconds), ranker
+
+
+def store_row(
+    session: Session,
+    ranker: matching.Ranker,
+    *,
+    today: date,
+    found: Sequence[matching.Posting],
+    seconds: float,
+) -> RankingModel:
+    """Add `ranker`, fitted on `found` in `seconds`, as a new row (flushed)."""
+    mark = watermark(session, today=today)
+    _, weights_version = active_weights(session)
+    content = to_bytes(ranker)
     row = RankingModel(
         format_version=FORMAT_VERSION,
         watermark=mark,
@@ -242,7 +255,7 @@ def fit_row(
         fit_seconds=row.fit_seconds,
     )
     _prune(session)
-    return row, ranker
+    return row
 
 
 def _prune(session: Session) -> None:
@@ -337,7 +350,8 @@ def current(session: Session, *, today: date | None = None) -> ServedModel:
     query) and loads the model only when that row is not the one held. With
     no row yet (a fresh database) a model is fitted here and added to the
     session: it is stored when the caller commits, and held by this process
-    meanwhile, so that requests that do not commit do not refit each time.
+    meanwhile, so that a request that does not commit costs the next one a
+    save, not a refit.
     """
     head = session.exec(
         select(RankingModel.id, RankingModel.model_digest)
@@ -365,7 +379,12 @@ def current(session: Session, *, today: date | None = None) -> ServedModel:
     key = ("fit", fingerprint(found, weights_version=weights_version))
     held = _recall(key)
     if held is not None:
-        return held
+        # Fitted by an earlier call whose transaction was not committed:
+        # store it again rather than refit.
+        row = store_row(session, held.ranker, today=day, found=found, seconds=0.0)
+        served = _served(row, held.ranker)
+        _remember(served, key, _key(row))
+        return served
     row, ranker = fit_row(session, today=day, found=found)
     served = _served(row, ranker)
     _remember(served, key, _key(row))
