@@ -5,8 +5,8 @@ one machine), redis://... (production: web and workers on several machines),
 or memory:// (one process).
 
 A commit that changed postings (needs, placements, skill gaps, programmes,
-organisations) enqueues a refresh of the matching model, debounced: see
-`tasks.enqueue_model_refresh`. Under TESTING the jobs run at once, in the
+organisations) or the score weights enqueues a refresh of the matching model,
+debounced: see `tasks.enqueue_model_refresh`. Under TESTING the jobs run at once, in the
 calling thread, so tests stay deterministic (and a test that turns that off
 gets a queue in memory, which it runs with `huey.execute(huey.dequeue())`).
 """
@@ -23,7 +23,14 @@ from sqlmodel import Session
 
 from moraspar.config import ConfigError
 from moraspar.jobs import tasks
-from moraspar.models import Need, Organisation, Placement, Programme, SkillGap
+from moraspar.models import (
+    Need,
+    Organisation,
+    Placement,
+    Programme,
+    RankerWeights,
+    SkillGap,
+)
 from moraspar.notifications import mail
 
 log = logging.getLogger(__name__)
@@ -87,8 +94,9 @@ def _deliver_after_commit(session: Session) -> None:
         log.exception("could not enqueue mail delivery")
 
 
-# What the matching model is fitted on (moraspar.ranking.served.postings).
-POSTINGS = (Need, Placement, SkillGap, Programme, Organisation)
+# What the matching model is fitted on (moraspar.ranking.served.postings),
+# and with (the active weights).
+POSTINGS = (Need, Placement, SkillGap, Programme, Organisation, RankerWeights)
 POSTINGS_CHANGED = "moraspar.postings_changed"
 
 
