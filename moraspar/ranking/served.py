@@ -353,26 +353,30 @@ def current(session: Session, *, today: date | None = None) -> ServedModel:
     meanwhile, so that a request that does not commit costs the next one a
     save, not a refit.
     """
-    head = session.exec(
-        select(RankingModel.id, RankingModel.model_digest)
-        .where(RankingModel.format_version == FORMAT_VERSION)
-        .order_by(col(RankingModel.id).desc())
-        .limit(1)
-    ).first()
-    if head is not None:
+    # Twice at most: another process may prune the row between the two reads.
+    for _attempt in range(2):
+        head = session.exec(
+            select(RankingModel.id, RankingModel.model_digest)
+            .where(RankingModel.format_version == FORMAT_VERSION)
+            .order_by(col(RankingModel.id).desc())
+            .limit(1)
+        ).first()
+        if head is None:
+            break
         key: tuple[Any, ...] = ("row", head[0], head[1])
         held = _recall(key)
         if held is not None:
             return held
         row = session.get(RankingModel, head[0])
-        assert row is not None
+        if row is None:
+            continue
         try:
             served = _served(row, from_bytes(row.model))
         except matching.InvalidModelFile:
             log.exception("ranking model %s cannot be loaded; fitting anew", row.id)
-        else:
-            _remember(served, key)
-            return served
+            break
+        _remember(served, key)
+        return served
     day = today or date.today()
     found = postings(session, today=day)
     _, weights_version = active_weights(session)

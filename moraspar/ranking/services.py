@@ -19,19 +19,22 @@ refitted here.
 Nothing here commits.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from math import cos, radians
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import matching
-from moraspar.council.runs import need_posting, open_placements, placement_posting
+from moraspar.council.runs import need_posting, placement_posting
 from moraspar.models import (
     MatchProposal,
     Need,
     Organisation,
     Placement,
+    PostingStatus,
     ProposalStatus,
 )
 from moraspar.ranking.served import current_model
@@ -46,18 +49,70 @@ class LiveMatch:
     free_places: int
 
 
-def _overlaps(need: Need, placement: Placement) -> bool:
-    if (
-        need.start_date is not None
-        and placement.end_date is not None
-        and placement.end_date < need.start_date
-    ):
-        return False
-    return not (
-        need.end_date is not None
-        and placement.start_date is not None
-        and placement.start_date > need.end_date
+def _placements(
+    session: Session, *, need: Need, today: date
+) -> Sequence[tuple[Placement, Organisation]]:
+    """Open placements of approved companies that pass the rules SQL can check:
+    kind, period, places left, not paired with the need, and a box around the
+    need's reach (the exact distance is checked afterwards). Reading only
+    these, rather than every open placement, is what keeps a page fast."""
+    query = (
+        select(Placement, Organisation)
+        .join(Organisation, col(Organisation.id) == Placement.company_id)
+        .where(Placement.status == PostingStatus.OPEN)
+        .where(col(Organisation.approved).is_(True))
+        .where(Placement.kind == need.kind)
+        .where(
+            sa.or_(col(Placement.end_date).is_(None), col(Placement.end_date) >= today)
+        )
+        .where(col(Placement.places) - col(Placement.places_booked) >= 1)
+        .where(
+            col(Placement.id).not_in(
+                select(MatchProposal.placement_id).where(
+                    MatchProposal.need_id == need.id
+                )
+            )
+        )
+        .order_by(col(Placement.id))
     )
+    if need.start_date is not None:
+        query = query.where(
+            sa.or_(
+                col(Placement.end_date).is_(None),
+                col(Placement.end_date) >= need.start_date,
+            )
+        )
+    if need.end_date is not None:
+        query = query.where(
+            sa.or_(
+                col(Placement.start_date).is_(None),
+                col(Placement.start_date) <= need.end_date,
+            )
+        )
+    at = _position(need)
+    if need.max_km is not None and at is not None:
+        # A box a little larger than the circle; a placement with no position
+        # of its own may take its company's or its locality's, so it stays.
+        dlat = need.max_km / 110.0 * 1.01
+        dlon = need.max_km / (111.0 * max(cos(radians(at[0])), 0.01)) * 1.01
+        query = query.where(
+            sa.or_(
+                col(Placement.lat).is_(None),
+                col(Placement.lon).is_(None),
+                sa.and_(
+                    col(Placement.lat).between(at[0] - dlat, at[0] + dlat),
+                    col(Placement.lon).between(at[1] - dlon, at[1] + dlon),
+                ),
+            )
+        )
+    return session.exec(query).all()
+
+
+def _position(need: Need) -> tuple[float, float] | None:
+    posting = need_posting(need, students=max(1, need.students))
+    if posting.lat is None or posting.lon is None:
+        return None
+    return posting.lat, posting.lon
 
 
 def _approved_students(session: Session, placement_ids: list[int]) -> dict[int, int]:
@@ -74,25 +129,12 @@ def _approved_students(session: Session, placement_ids: list[int]) -> dict[int, 
     return {int(pid): int(total or 0) for pid, total in rows}
 
 
-def _paired(session: Session, need: Need) -> set[int]:
-    return set(
-        session.exec(
-            select(MatchProposal.placement_id).where(MatchProposal.need_id == need.id)
-        ).all()
-    )
-
-
 def candidates(
     session: Session, *, need: Need, today: date
 ) -> list[tuple[Placement, Organisation, matching.Posting, int]]:
     """The placements the need could use now (every hard rule passed), with
     their postings and free places."""
-    paired = _paired(session, need)
-    found = [
-        (placement, company)
-        for placement, company in open_placements(session, today=today, kind=need.kind)
-        if placement.id not in paired and _overlaps(need, placement)
-    ]
+    found = _placements(session, need=need, today=today)
     taken = _approved_students(session, [p.id for p, _ in found if p.id is not None])
     need_at = need_posting(need, students=max(1, need.students))
     result = []
