@@ -232,3 +232,21 @@ def test_limit_keeps_the_best(
 
     assert len(found) == 2
     assert found[0].match.score >= found[1].match.score
+
+
+def test_a_placement_without_a_position_takes_its_companys(
+    db: Session,
+    make_school: Factory,
+    make_company: Factory,
+    make_need: Factory,
+    make_placement: Factory,
+) -> None:
+    need, near = _setup(make_school, make_company, make_need)
+    far = make_company(locality="Sälen", lat=61.1580, lon=13.2660)
+    in_mora = make_placement(far, locality="Mora", lat=61.0047, lon=14.5372)
+    make_placement(far, locality="", lat=None, lon=None)  # at the company: too far
+    unplaced_near = make_placement(near, locality="", lat=None, lon=None)
+
+    found = live_matches(db, need=need, today=TODAY)
+
+    assert _ids(found) == {in_mora.id, unplaced_near.id}
