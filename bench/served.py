@@ -208,6 +208,16 @@ def served_module_candidates(session: Session, need: Need, today: date) -> list[
     return candidates(session, need=need, today=today)
 
 
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--needs", type=int, default=20)
@@ -221,7 +231,7 @@ def main() -> None:
         cwd=HERE,
     ).stdout.strip()
     print(
-        f"{date.today()}, commit {commit}, {platform.processor() or platform.machine()}"
+        f"{date.today()}, commit {commit}, {_cpu()}"
         f", {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average {os.getloadavg()[0]:.1f}",
         file=sys.stderr,
