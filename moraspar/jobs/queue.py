@@ -1,14 +1,17 @@
-"""The app's task queue (Huey), and mail delivery right after a commit.
+"""The app's task queue (Huey); mail delivery and a model refresh after a commit.
 
 QUEUE_URL chooses the storage: a SQLite file (the default, for `make run` on
 one machine), redis://... (production: web and workers on several machines),
 or memory:// (one process).
 
+Under TESTING the jobs run at once, in the calling thread, so tests stay
+deterministic (and a test that turns that off gets a queue in memory, which it
+runs with `huey.execute(huey.dequeue())`); a job scheduled for later waits in
+that queue's schedule.
+
 A commit that changed postings (needs, placements, skill gaps, programmes,
-organisations) or the score weights enqueues a refresh of the matching model,
-debounced: see `tasks.enqueue_model_refresh`. Under TESTING the jobs run at once, in the
-calling thread, so tests stay deterministic (and a test that turns that off
-gets a queue in memory, which it runs with `huey.execute(huey.dequeue())`).
+organisations) or the score weights schedules a refresh of the matching model,
+debounced: see `tasks.enqueue_model_refresh`.
 """
 
 import logging

@@ -2,11 +2,11 @@
 
 /healthz says the process answers (a load balancer's liveness check; it
 touches nothing else, so a database outage does not restart every web
-process). /readyz says it can serve: the database and the job queue answer, and the
-matching model loads (the newest stored one, which this process then holds;
-with none stored yet, one is fitted and stored here, as the first ranking
-would). `model_stale` says whether postings changed since it was fitted: a
-stale model still ranks, so it does not make the process unready.
+process). /readyz says it can serve: the database and the job queue answer,
+and the matching model loads (the newest stored one, which this process then
+holds; with none stored yet, one is fitted and stored here, as the first
+ranking would). `model_stale` says whether postings changed since it was
+fitted: a stale model still ranks, so it does not make the process unready.
 /metrics is for Prometheus and needs `Authorization: Bearer METRICS_TOKEN`;
 without a token configured it does not exist.
 """
