@@ -25,7 +25,7 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -208,38 +208,50 @@ def newest_row(session: Session) -> RankingModel | None:
     ).first()
 
 
-def fit_row(
-    session: Session, *, today: date, found: Sequence[matching.Posting] | None = None
-) -> tuple[RankingModel, matching.Ranker]:
-    """Fit a model on the open postings and add it as a new row (flushed);
-    older rows beyond KEEP are deleted."""
-    weights, _ = active_weights(session)
-    if found is None:
-        found = postings(session, today=today)
+@dataclass(frozen=True)
+class Inputs:
+    """What a fit reads, read in an order that errs on the safe side."""
+
+    watermark: str
+    weights: matching.Weights | None
+    weights_version: str
+    found: list[matching.Posting]
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.found, weights_version=self.weights_version)
+
+
+def read_inputs(session: Session, *, today: date) -> Inputs:
+    # The watermark first: a change committed while the postings are read
+    # then makes the stored model look stale (and refitted), never current.
+    mark = watermark(session, today=today)
+    weights, weights_version = active_weights(session)
+    return Inputs(mark, weights, weights_version, postings(session, today=today))
+
+
+def fit_row(session: Session, inputs: Inputs) -> tuple[RankingModel, matching.Ranker]:
+    """Fit a model on `inputs` and add it as a new row (flushed); older rows
+    beyond KEEP are deleted."""
     started = time.perf_counter()
-    ranker = matching.fit(found, vocabulary=vocabulary.skills(), weights=weights)
+    ranker = matching.fit(
+        inputs.found, vocabulary=vocabulary.skills(), weights=inputs.weights
+    )
     seconds = time.perf_counter() - started
-    return store_row(session, ranker, today=today, found=found, seconds=seconds), ranker
+    return store_row(session, ranker, inputs, seconds=seconds), ranker
 
 
 def store_row(
-    session: Session,
-    ranker: matching.Ranker,
-    *,
-    today: date,
-    found: Sequence[matching.Posting],
-    seconds: float,
+    session: Session, ranker: matching.Ranker, inputs: Inputs, *, seconds: float
 ) -> RankingModel:
-    """Add `ranker`, fitted on `found` in `seconds`, as a new row (flushed)."""
-    mark = watermark(session, today=today)
-    _, weights_version = active_weights(session)
+    """Add `ranker`, fitted on `inputs` in `seconds`, as a new row (flushed)."""
     content = to_bytes(ranker)
     row = RankingModel(
         format_version=FORMAT_VERSION,
-        watermark=mark,
-        fingerprint=fingerprint(found, weights_version=weights_version),
-        weights_version=weights_version,
-        n_postings=len(found),
+        watermark=inputs.watermark,
+        fingerprint=inputs.fingerprint,
+        weights_version=inputs.weights_version,
+        n_postings=len(inputs.found),
         model=content,
         model_digest=hashlib.sha256(content).hexdigest(),
         fit_seconds=round(seconds, 3),
@@ -273,20 +285,19 @@ def refresh_model(
     fitted texts as they were only moves the newest row's watermark."""
     day = today or date.today()
     newest = newest_row(session)
-    if newest is not None and not force:
-        mark = watermark(session, today=day)
-        if newest.watermark == mark:
-            return Refresh(newest, refitted=False)
-        found = postings(session, today=day)
-        _, weights_version = active_weights(session)
-        if newest.fingerprint == fingerprint(found, weights_version=weights_version):
-            newest.watermark = mark
-            session.add(newest)
-            session.flush()
-            return Refresh(newest, refitted=False)
-        row, ranker = fit_row(session, today=day, found=found)
-    else:
-        row, ranker = fit_row(session, today=day)
+    if force or newest is None:
+        row, ranker = fit_row(session, read_inputs(session, today=day))
+        _remember(_served(row, ranker), _key(row))
+        return Refresh(row, refitted=True)
+    if newest.watermark == watermark(session, today=day):
+        return Refresh(newest, refitted=False)
+    inputs = read_inputs(session, today=day)
+    if newest.fingerprint == inputs.fingerprint:
+        newest.watermark = inputs.watermark
+        session.add(newest)
+        session.flush()
+        return Refresh(newest, refitted=False)
+    row, ranker = fit_row(session, inputs)
     _remember(_served(row, ranker), _key(row))
     return Refresh(row, refitted=True)
 
@@ -377,19 +388,17 @@ def current(session: Session, *, today: date | None = None) -> ServedModel:
             break
         _remember(served, key)
         return served
-    day = today or date.today()
-    found = postings(session, today=day)
-    _, weights_version = active_weights(session)
-    key = ("fit", fingerprint(found, weights_version=weights_version))
+    inputs = read_inputs(session, today=today or date.today())
+    key = ("fit", inputs.fingerprint)
     held = _recall(key)
     if held is not None:
         # Fitted by an earlier call whose transaction was not committed:
         # store it again rather than refit.
-        row = store_row(session, held.ranker, today=day, found=found, seconds=0.0)
+        row = store_row(session, held.ranker, inputs, seconds=0.0)
         served = _served(row, held.ranker)
         _remember(served, key, _key(row))
         return served
-    row, ranker = fit_row(session, today=day, found=found)
+    row, ranker = fit_row(session, inputs)
     served = _served(row, ranker)
     _remember(served, key, _key(row))
     return served
