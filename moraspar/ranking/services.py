@@ -50,7 +50,7 @@ class LiveMatch:
 
 
 def _placements(
-    session: Session, *, need: Need, today: date
+    session: Session, *, need: Need, at: matching.Posting, today: date
 ) -> Sequence[tuple[Placement, Organisation]]:
     """Open placements of approved companies that pass the rules SQL can check:
     kind, period, places left, not paired with the need, and a box around the
@@ -89,30 +89,29 @@ def _placements(
                 col(Placement.start_date) <= need.end_date,
             )
         )
-    at = _position(need)
-    if need.max_km is not None and at is not None:
+    if need.max_km is not None and at.lat is not None and at.lon is not None:
         # A box a little larger than the circle; a placement with no position
         # of its own may take its company's or its locality's, so it stays.
         dlat = need.max_km / 110.0 * 1.01
-        dlon = need.max_km / (111.0 * max(cos(radians(at[0])), 0.01)) * 1.01
+        dlon = need.max_km / (111.0 * max(cos(radians(at.lat)), 0.01)) * 1.01
         query = query.where(
             sa.or_(
                 col(Placement.lat).is_(None),
                 col(Placement.lon).is_(None),
                 sa.and_(
-                    col(Placement.lat).between(at[0] - dlat, at[0] + dlat),
-                    col(Placement.lon).between(at[1] - dlon, at[1] + dlon),
+                    col(Placement.lat).between(at.lat - dlat, at.lat + dlat),
+                    col(Placement.lon).between(at.lon - dlon, at.lon + dlon),
                 ),
             )
         )
     return session.exec(query).all()
 
 
-def _position(need: Need) -> tuple[float, float] | None:
-    posting = need_posting(need, students=max(1, need.students))
-    if posting.lat is None or posting.lon is None:
+def _need_posting(need: Need) -> matching.Posting | None:
+    try:
+        return need_posting(need, students=max(1, need.students))
+    except matching.InvalidPosting:
         return None
-    return posting.lat, posting.lon
 
 
 def _approved_students(session: Session, placement_ids: list[int]) -> dict[int, int]:
@@ -133,10 +132,13 @@ def candidates(
     session: Session, *, need: Need, today: date
 ) -> list[tuple[Placement, Organisation, matching.Posting, int]]:
     """The placements the need could use now (every hard rule passed), with
-    their postings and free places."""
-    found = _placements(session, need=need, today=today)
+    their postings and free places; none for a need the library refuses (an
+    imported one ending before it starts), as a match run leaves it out."""
+    need_at = _need_posting(need)
+    if need_at is None:
+        return []
+    found = _placements(session, need=need, at=need_at, today=today)
     taken = _approved_students(session, [p.id for p, _ in found if p.id is not None])
-    need_at = need_posting(need, students=max(1, need.students))
     result = []
     for placement, company in found:
         free = (
@@ -170,9 +172,9 @@ def live_matches(
     if need.id is None or limit < 1:
         return []
     found = candidates(session, need=need, today=today)
-    if not found:
+    need_at = _need_posting(need)
+    if not found or need_at is None:
         return []
-    need_at = need_posting(need, students=max(1, need.students))
     ranker = current_model(session, today=today)
     ranked = ranker.rank(
         [need_at], [offer for _, _, offer, _ in found], k=min(limit, len(found))

@@ -250,3 +250,19 @@ def test_a_placement_without_a_position_takes_its_companys(
     found = live_matches(db, need=need, today=TODAY)
 
     assert _ids(found) == {in_mora.id, unplaced_near.id}
+
+
+def test_a_need_the_library_refuses_has_no_live_matches(
+    db: Session,
+    make_school: Factory,
+    make_company: Factory,
+    make_need: Factory,
+    make_placement: Factory,
+) -> None:
+    # An imported need that ends before it starts: left out, not an error.
+    need = make_need(
+        make_school(), start_date=date(2027, 5, 14), end_date=date(2027, 2, 1)
+    )
+    make_placement(make_company())
+
+    assert live_matches(db, need=need, today=TODAY) == []
