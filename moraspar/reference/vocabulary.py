@@ -72,6 +72,20 @@ def occupations() -> dict[str, str]:
     return {row["code"]: row["label"] for row in rows}
 
 
+@cache
+def occupation_terms() -> dict[str, tuple[str, ...]]:
+    """Typical words of the work of some SSYK 2012 groups, by code: what the
+    placement search reads as work for that occupation."""
+    text = (_DATA / "occupation-work-sv.txt").read_text(encoding="utf-8")
+    terms: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        code, _, words = line.partition(":")
+        terms[code.strip()] = tuple(w.strip() for w in words.split(",") if w.strip())
+    return terms
+
+
 def parse_tags(raw: str, *, max_tags: int = 30, max_length: int = 80) -> list[str]:
     """'svetsning, Truckkort;  svetsning' -> ['svetsning', 'Truckkort'].
 
