@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "load"))
 
-from scale_data import scale  # noqa: E402
+from scale_data import scale
 
-from moraspar import create_app  # noqa: E402
-from moraspar.db import get_session  # noqa: E402
-from moraspar.schools.services import PlacementSearch, search_placements  # noqa: E402
+from moraspar import create_app
+from moraspar.db import get_session
+from moraspar.schools.services import PlacementSearch, search_placements
 
 QUERIES = [
     "svets",

@@ -46,10 +46,43 @@ OCCUPATION_MARK = "#"
 # Words that carry no meaning in a search box; without them "kock i Mora"
 # does not ask for placements containing "i".
 STOPWORDS = frozenset(
-    """
-    och i på med för till av som en ett att det den de om hos inom vid eller
-    samt från under mot ur m fl mfl mm m.m övrig övriga annan andra är vi
-    """.split()
+    [
+        "och",
+        "i",
+        "på",
+        "med",
+        "för",
+        "till",
+        "av",
+        "som",
+        "en",
+        "ett",
+        "att",
+        "det",
+        "den",
+        "de",
+        "om",
+        "hos",
+        "inom",
+        "vid",
+        "eller",
+        "samt",
+        "från",
+        "under",
+        "mot",
+        "ur",
+        "m",
+        "fl",
+        "mfl",
+        "mm",
+        "m.m",
+        "övrig",
+        "övriga",
+        "annan",
+        "andra",
+        "är",
+        "vi",
+    ]
 )
 
 
@@ -211,7 +244,7 @@ def _escape(term: str) -> str:
 
 
 def _like(column: Any, pattern: str) -> ColumnElement[bool]:
-    return column.like(pattern, escape="\\")  # type: ignore[no-any-return]
+    return column.like(pattern, escape="\\")
 
 
 def _found(column: Any, term: str) -> ColumnElement[bool]:
