@@ -93,7 +93,18 @@ def _stemmer() -> Any:
 
 @cache
 def stem(word: str) -> str:
-    return str(_stemmer().stemWord(word))
+    """Snowball Swedish stem, also without the definite endings "-an" and "-et"
+    that Snowball keeps ("förskolan", "bageriet"), except in "-het" and "-tet"
+    words ("säkerhet", "kvalitet")."""
+    stemmed = str(_stemmer().stemWord(word))
+    if (
+        stemmed == word
+        and len(word) >= 6
+        and word.endswith(("an", "et"))
+        and not word.endswith(("het", "tet"))
+    ):
+        return word[:-2]
+    return stemmed
 
 
 def fold(text: str) -> str:
@@ -168,11 +179,12 @@ def _terms(words: list[str]) -> list[str]:
 def _occupation_triggers() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     """(terms of the occupation's name, stems of one typical word of its work)."""
     names = vocabulary.occupations()
+    other_names = vocabulary.occupation_other_names()
     rows = []
     for code, work_words in vocabulary.occupation_terms().items():
         # The name before its first comma: "Undersköterskor, hemtjänst, ..."
         # names the occupation, the rest narrows it down.
-        name = names[code].split(",")[0]
+        name = " ".join([names[code].split(",")[0], *other_names.get(code, ())])
         name_terms = tuple(dict.fromkeys(_terms(_words(name))))
         for work in work_words:
             work_stems = tuple(stem(w) for w in _words(work) if w not in STOPWORDS)
@@ -216,10 +228,18 @@ def index_text(*parts: object) -> str:
 
 @dataclass(frozen=True)
 class QueryTerm:
-    """One word of a query: its stem and the other terms that also satisfy it."""
+    """One word of a query: its stem and its compound parts, the most telling
+    part first ("svetsarbete": "svet" before "arbet")."""
 
     stem: str
     parts: tuple[str, ...] = ()
+
+
+@cache
+def _generality(part: str) -> int:
+    """How many vocabulary words contain part: "arbet" is in hundreds, "svet"
+    in a few dozen, so "svets" tells more about "svetsarbete" than "arbete"."""
+    return sum(1 for word in _known() if part in word)
 
 
 def parse_query(query: str) -> list[QueryTerm]:
@@ -230,8 +250,10 @@ def parse_query(query: str) -> list[QueryTerm]:
         stemmed = stem(word)
         if len(stemmed) < MIN_TERM or stemmed in terms:
             continue
-        parts = tuple(p for p in compound_parts(word) if p != stemmed)
-        terms[stemmed] = QueryTerm(stemmed, parts)
+        parts = sorted(
+            (p for p in compound_parts(word) if p != stemmed), key=_generality
+        )
+        terms[stemmed] = QueryTerm(stemmed, tuple(parts))
     return list(terms.values())[:MAX_TERMS]
 
 
@@ -270,24 +292,23 @@ def _as_term(term: str | QueryTerm) -> QueryTerm:
 
 def relevance(column: Any, terms: list[str] | list[QueryTerm]) -> ColumnElement[int]:
     """A score per row, summed over the query words: 6 for a title term that
-    starts with the word, 5 for a whole term of the text, 4 for a compound part
-    of the word starting a term of the text, 3 for a match through an
-    occupation group (or the company name), 2 for the start of a longer term
-    of the text, 1 inside a term."""
+    starts with the word, 5 for a whole term of the text, 4 for a match
+    through an occupation group (or the company name), 3 for the most telling
+    compound part of the word, 2 for the start of a longer term of the text, 1
+    for anything else (inside a term, or a compound's less telling parts)."""
     score: ColumnElement[int] = literal(0, type_=Integer)
     text_end = f"%{OCCUPATION_MARK}%"
     for raw in terms:
         term = _as_term(raw)
         s = _escape(term.stem)
-        parts = [_escape(p) for p in term.parts]
+        telling = [_escape(p) for p in term.parts[:1]]
         score = score + case(
             (_like(column, f"% {s}%{TITLE_MARK}%"), 6),
             (_like(column, f"% {s} {text_end}"), 5),
-            *((_like(column, f"% {p}{text_end}"), 4) for p in parts),
-            (_like(column, f"%{OCCUPATION_MARK}% {s}%"), 3),
-            *((_like(column, f"%{OCCUPATION_MARK}% {p}%"), 3) for p in parts),
+            (_like(column, f"%{OCCUPATION_MARK}% {s}%"), 4),
+            *((_like(column, f"% {p}{text_end}"), 3) for p in telling),
+            *((_like(column, f"%{OCCUPATION_MARK}% {p}%"), 3) for p in telling),
             (_like(column, f"% {s}%"), 2),
-            *((_like(column, f"% {p}%"), 2) for p in parts),
             else_=1,
         )
     return score
