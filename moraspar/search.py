@@ -14,11 +14,14 @@ SSYK occupation groups whose typical work the posting names (a posting with
 
 A query is analysed the same way and matched in SQL with LIKE over those
 terms: every query word must occur as the start of a term (or inside one, for
-words of four letters or more), which also serves short typing ("svet").
+words of five letters or more), which also serves short typing ("svet"), or
+through one of its compound parts, or, for a word the vocabulary does not
+know, through the closest vocabulary word ("elektiker" -> "elektriker").
 The markers "|" and "#" let one column rank a title match above a match in the
 text, and both above a match through an occupation group.
 """
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ from sqlalchemy import Integer, and_, case, literal, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from moraspar.reference import vocabulary
+from moraspar.reference.gazetteer import LOCALITIES
 
 _WORD = re.compile(r"[0-9a-zåäöéüæø]+", re.IGNORECASE)
 _FOLD = str.maketrans("åäöéèüæø", "aaoeeuao")
@@ -40,6 +44,8 @@ MAX_TERMS = 8
 MIN_INNER = 5
 # Compound parts shorter than this are too ambiguous ("el", "om").
 MIN_PART = 3
+# Shorter words are not corrected: too many real words lie one letter apart.
+MIN_CORRECTED = 6
 TITLE_MARK = "|"
 OCCUPATION_MARK = "#"
 
@@ -233,6 +239,8 @@ class QueryTerm:
 
     stem: str
     parts: tuple[str, ...] = ()
+    # Stems of the vocabulary word a misspelt word most likely meant.
+    corrections: tuple[str, ...] = ()
 
 
 @cache
@@ -253,8 +261,45 @@ def parse_query(query: str) -> list[QueryTerm]:
         parts = sorted(
             (p for p in compound_parts(word) if p != stemmed), key=_generality
         )
-        terms[stemmed] = QueryTerm(stemmed, tuple(parts))
+        terms[stemmed] = QueryTerm(stemmed, tuple(parts), corrections(word))
     return list(terms.values())[:MAX_TERMS]
+
+
+@cache
+def _by_initial() -> dict[str, tuple[str, ...]]:
+    buckets: dict[str, list[str]] = {}
+    for word in _known():
+        buckets.setdefault(fold(word[0]), []).append(word)
+    return {initial: tuple(sorted(words)) for initial, words in buckets.items()}
+
+
+@cache
+def _places() -> frozenset[str]:
+    return frozenset(fold(w) for name in LOCALITIES for w in _words(name))
+
+
+@cache
+def corrections(word: str) -> tuple[str, ...]:
+    """The stem of the vocabulary word closest to a word the vocabulary does
+    not know ("elektiker" -> "elektrik"); () for known words, places and short
+    words, where a guess would more likely mislead."""
+    known = _known()
+    if (
+        len(word) < MIN_CORRECTED
+        or word in known
+        or stem(word) in known
+        or fold(word) in _places()
+        or compound_parts(word)
+    ):
+        return ()
+    candidates = [
+        w for w in _by_initial().get(fold(word[0]), ()) if abs(len(w) - len(word)) <= 2
+    ]
+    folded = {fold(w): w for w in candidates}
+    if fold(word) in folded:  # only the accents were left out
+        return ()
+    close = difflib.get_close_matches(fold(word), list(folded), n=1, cutoff=0.8)
+    return (stem(folded[close[0]]),) if close else ()
 
 
 def query_terms(query: str) -> list[str]:
@@ -277,7 +322,8 @@ def _found(column: Any, term: str) -> ColumnElement[bool]:
 
 
 def _matches(column: Any, term: QueryTerm) -> ColumnElement[bool]:
-    return or_(_found(column, term.stem), *(_found(column, p) for p in term.parts))
+    others = (*term.parts, *term.corrections)
+    return or_(_found(column, term.stem), *(_found(column, p) for p in others))
 
 
 def match_all(column: Any, terms: list[str] | list[QueryTerm]) -> ColumnElement[bool]:
@@ -294,14 +340,15 @@ def relevance(column: Any, terms: list[str] | list[QueryTerm]) -> ColumnElement[
     """A score per row, summed over the query words: 6 for a title term that
     starts with the word, 5 for a whole term of the text, 4 for a match
     through an occupation group (or the company name), 3 for the most telling
-    compound part of the word, 2 for the start of a longer term of the text, 1
-    for anything else (inside a term, or a compound's less telling parts)."""
+    compound part of the word or its spelling correction, 2 for the start of a
+    longer term of the text, 1 for anything else (inside a term, or a
+    compound's less telling parts)."""
     score: ColumnElement[int] = literal(0, type_=Integer)
     text_end = f"%{OCCUPATION_MARK}%"
     for raw in terms:
         term = _as_term(raw)
         s = _escape(term.stem)
-        telling = [_escape(p) for p in term.parts[:1]]
+        telling = [_escape(p) for p in (*term.parts[:1], *term.corrections)]
         score = score + case(
             (_like(column, f"% {s}%{TITLE_MARK}%"), 6),
             (_like(column, f"% {s} {text_end}"), 5),

@@ -60,6 +60,7 @@ def test_recall_at_10_on_labelled_queries(db: Session) -> None:
         ("svetsarbete", "Verkstad"),  # a compound finds its telling part
         ("svet", "Verkstad"),  # the start of a word while typing
         ("förskolan", "Förskola"),  # definite form
+        ("restaurnag", "Kök"),  # misspelt: the closest vocabulary word
     ],
 )
 def test_query_finds_the_posting_it_means(
@@ -71,6 +72,7 @@ def test_query_finds_the_posting_it_means(
         "Boende": ("Dagliga rutiner", ["omvårdnad", "demensvård"]),
         "Verkstad": ("Tillverkning", ["MIG-svetsning"]),
         "Förskola": ("Utepedagogik", ["barns utveckling"]),
+        "Kök": ("Restaurang vid torget", ["servering"]),
         "Kontor": ("Vardagliga uppgifter", ["administration"]),
     }
     for name, (text, skills) in postings.items():
