@@ -202,6 +202,8 @@ def update_profile(
             setattr(company, name, value)
     company.updated_at = utcnow()
     session.add(company)
+    if {"name", "locality"} & set(changed):
+        _refresh_search_text(session, company)
     audit.record(
         session,
         company,
@@ -459,6 +461,17 @@ def skill_gap_search_text(gap: SkillGap, company: Organisation) -> str:
     return search.index_text(
         gap.title, gap.description, gap.skills, company.locality, company.name
     )
+
+
+def _refresh_search_text(session: Session, company: Organisation) -> None:
+    """The company's name and locality are part of its postings' search words:
+    the search finds them by the new name at once."""
+    for placement in session.exec(
+        select(Placement).where(Placement.company_id == company.id)
+    ):
+        placement.search_text = placement_search_text(placement, company)
+    for gap in session.exec(select(SkillGap).where(SkillGap.company_id == company.id)):
+        gap.search_text = skill_gap_search_text(gap, company)
 
 
 def reindex_search_text(session: Session) -> dict[str, int]:

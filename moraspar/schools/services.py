@@ -473,7 +473,9 @@ def _position(
 
 def _search_query(search: PlacementSearch, *columns: Any) -> Any:
     """Open placements of approved companies matching search, best first."""
-    text = col(Placement.search_text) + " " + func.lower(Organisation.name)
+    # The company's name is among the placement's search words (kept current
+    # when the company is renamed), so one column is matched and ranked.
+    text = col(Placement.search_text)
     terms = parse_query(search.text)
     query = (
         select(*columns)

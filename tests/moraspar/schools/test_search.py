@@ -30,7 +30,9 @@ def place(make_company: Any, make_placement: Any) -> Any:
             companies.setdefault("default", company)
         kw.setdefault("description", "")
         kw.setdefault("skills", [])
-        kw["search_text"] = index_text(title, kw["description"], kw["skills"])
+        kw["search_text"] = index_text(
+            title, kw["description"], kw["skills"], company.name
+        )
         return make_placement(company, title=title, **kw)
 
     return make
