@@ -7,8 +7,8 @@ A posting's words are analysed once, when it is saved, into `search_text`:
 Each word gives its Snowball Swedish stem ("svetsare" -> "svets"), the same
 stem with å, ä and ö folded to a and o when it differs ("vård" -> "vard", so a
 query typed without accents still finds it while "vård" typed with them does
-not find "vardag"), and the parts of a compound that the shipped vocabulary
-knows ("vårdbiträde" -> "vård", "biträd"). After "#" come the names of the
+not find "vardag"), and the parts of a compound whose last part the shipped
+vocabulary knows ("hemtjänst" -> "hem", "tjänst"). After "#" come the names of the
 SSYK occupation groups whose typical work the posting names (a posting with
 "matlagning" is work for "Kockar och kallskänkor", so "kock" finds it).
 
@@ -100,8 +100,8 @@ def _stemmer() -> Any:
 @cache
 def stem(word: str) -> str:
     """Snowball Swedish stem, also without the definite endings "-an" and "-et"
-    that Snowball keeps ("förskolan", "bageriet"), except in "-het" and "-tet"
-    words ("säkerhet", "kvalitet")."""
+    that Snowball keeps ("förskolan", "bageriet"), except in words ending in
+    "-het" or "-tet" ("kvalitet")."""
     stemmed = str(_stemmer().stemWord(word))
     if (
         stemmed == word
@@ -122,10 +122,6 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
-def stems(text: str) -> list[str]:
-    return [stem(w) for w in _words(text)]
-
-
 @cache
 def _known() -> frozenset[str]:
     """Words (and their stems) of the shipped vocabulary: what a compound may be
@@ -143,7 +139,7 @@ def _known() -> frozenset[str]:
 @cache
 def compound_parts(word: str) -> tuple[str, ...]:
     """The stems of the parts of a compound whose last part the vocabulary
-    knows, longest last part first: "demensvård" -> ("demen", "vård");
+    knows, longest last part first: "demensvård" -> ("dem", "vård");
     () when no split is found.
 
     Swedish joins parts directly or with a linking "s" ("arbetsmiljö"). The
