@@ -133,6 +133,22 @@ def close_expired_command(today: Any) -> None:
     click.echo(f"Closed {counts['need']} needs and {counts['placement']} placements.")
 
 
+@click.command("reindex-search")
+@with_appcontext
+def reindex_search_command() -> None:
+    """Analyse every posting's words for the search again (after an upgrade
+    that changed how search words are analysed)."""
+    from moraspar.companies.services import reindex_search_text
+
+    session = get_session()
+    counts = reindex_search_text(session)
+    session.commit()
+    click.echo(
+        f"Search text updated for {counts['placement']} placements, "
+        f"{counts['need']} needs and {counts['skill_gap']} skill gaps."
+    )
+
+
 @click.command("refit-ranker")
 @click.option("--min-labels", default=20, show_default=True, type=click.IntRange(2))
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -338,6 +354,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(send_mail)
     app.cli.add_command(close_expired_command)
+    app.cli.add_command(reindex_search_command)
     app.cli.add_command(request_evaluations_command)
     app.cli.add_command(refit_ranker)
     app.cli.add_command(match_command)

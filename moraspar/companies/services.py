@@ -35,7 +35,7 @@ from moraspar.organisations import (
 )
 from moraspar.reference.gazetteer import coordinates, km_between
 from moraspar.reference.vocabulary import occupations
-from moraspar.schools.services import weekdays_between
+from moraspar.schools.services import need_search_text, weekdays_between
 
 # Length of one degree of latitude in km. Distances in SQL use the
 # equirectangular approximation: plain arithmetic, so it runs the same on
@@ -202,6 +202,8 @@ def update_profile(
             setattr(company, name, value)
     company.updated_at = utcnow()
     session.add(company)
+    if {"name", "locality"} & set(changed):
+        _refresh_search_text(session, company)
     audit.record(
         session,
         company,
@@ -459,6 +461,56 @@ def skill_gap_search_text(gap: SkillGap, company: Organisation) -> str:
     return search.index_text(
         gap.title, gap.description, gap.skills, company.locality, company.name
     )
+
+
+def _refresh_search_text(session: Session, company: Organisation) -> None:
+    """The company's name and locality are part of its postings' search words:
+    the search finds them by the new name at once."""
+    for placement in session.exec(
+        select(Placement).where(Placement.company_id == company.id)
+    ):
+        placement.search_text = placement_search_text(placement, company)
+    for gap in session.exec(select(SkillGap).where(SkillGap.company_id == company.id)):
+        gap.search_text = skill_gap_search_text(gap, company)
+
+
+def reindex_search_text(session: Session) -> dict[str, int]:
+    """Analyse every posting's words again (after the search's analysis
+    changed): counts of placements, needs and skill gaps whose search_text
+    changed."""
+    counts = {"placement": 0, "need": 0, "skill_gap": 0}
+    placements = session.exec(
+        select(Placement, Organisation).join(
+            Organisation, col(Placement.company_id) == Organisation.id
+        )
+    ).all()
+    for placement, company in placements:
+        counts["placement"] += _set_text(
+            placement, placement_search_text(placement, company)
+        )
+    gaps = session.exec(
+        select(SkillGap, Organisation).join(
+            Organisation, col(SkillGap.company_id) == Organisation.id
+        )
+    ).all()
+    for gap, company in gaps:
+        counts["skill_gap"] += _set_text(gap, skill_gap_search_text(gap, company))
+    needs = session.exec(
+        select(Need, Programme).outerjoin(
+            Programme, col(Need.programme_id) == Programme.id
+        )
+    ).all()
+    for need, programme in needs:
+        counts["need"] += _set_text(need, need_search_text(need, programme))
+    session.flush()
+    return counts
+
+
+def _set_text(posting: Placement | Need | SkillGap, text: str) -> int:
+    if posting.search_text == text:
+        return 0
+    posting.search_text = text
+    return 1
 
 
 def _apply_skill_gap(

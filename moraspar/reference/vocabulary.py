@@ -72,6 +72,36 @@ def occupations() -> dict[str, str]:
     return {row["code"]: row["label"] for row in rows}
 
 
+@cache
+def _occupation_work() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """code -> (other names, typical words of the work), from lines such as
+    "7231 [bilmekaniker]: fordonsteknik, bilverkstad"."""
+    text = (_DATA / "occupation-work-sv.txt").read_text(encoding="utf-8")
+    rows: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        head, _, words = line.partition(":")
+        code, _, names = head.partition("[")
+        rows[code.strip()] = (
+            tuple(n.strip() for n in names.rstrip("] ").split(",") if n.strip()),
+            tuple(w.strip() for w in words.split(",") if w.strip()),
+        )
+    return rows
+
+
+def occupation_terms() -> dict[str, tuple[str, ...]]:
+    """Typical words of the work of some SSYK 2012 groups, by code: what the
+    placement search reads as work for that occupation."""
+    return {code: work for code, (_, work) in _occupation_work().items()}
+
+
+def occupation_other_names() -> dict[str, tuple[str, ...]]:
+    """Everyday names of some SSYK 2012 groups besides their labels
+    ("bilmekaniker" for "Motorfordonsmekaniker och fordonsreparatörer")."""
+    return {code: names for code, (names, _) in _occupation_work().items() if names}
+
+
 def parse_tags(raw: str, *, max_tags: int = 30, max_length: int = 80) -> list[str]:
     """'svetsning, Truckkort;  svetsning' -> ['svetsning', 'Truckkort'].
 

@@ -43,7 +43,7 @@ from moraspar.organisations import (
     stale_edit,
 )
 from moraspar.reference.gazetteer import LOCALITIES, coordinates, km_between
-from moraspar.search import index_text, match_all, query_terms, relevance
+from moraspar.search import index_text, match_all, parse_query, relevance
 from moraspar.web.pagination import MAX_PAGE_SIZE, Page, paginate
 
 WEEK_KINDS = frozenset({PostingKind.APL, PostingKind.PRAO})
@@ -473,8 +473,10 @@ def _position(
 
 def _search_query(search: PlacementSearch, *columns: Any) -> Any:
     """Open placements of approved companies matching search, best first."""
-    text = col(Placement.search_text) + " " + func.lower(Organisation.name)
-    terms = query_terms(search.text)
+    # The company's name is among the placement's search words (kept current
+    # when the company is renamed), so one column is matched and ranked.
+    text = col(Placement.search_text)
+    terms = parse_query(search.text)
     query = (
         select(*columns)
         .join(Organisation, col(Placement.company_id) == Organisation.id)

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from moraspar.models import AuditEvent, Organisation, Role
+from moraspar.models import AuditEvent, Organisation, Placement, Role
 from moraspar.reference import orgnumber
 
 URL = "/company/profile"
@@ -57,6 +57,18 @@ def test_valid_edit_saves_and_audits(client: Any, auth: Any, db: Any) -> None:
     ).one()
     assert event.entity_id == company.id
     assert "name" in event.details["fields"]
+
+
+def test_renamed_company_is_found_by_its_new_name(
+    client: Any, auth: Any, db: Any, make_placement: Any
+) -> None:
+    user = auth.login(Role.COMPANY, language="en")
+    company = db.get(Organisation, user.organisation_id)
+    placement = make_placement(company, title="APL verkstad", search_text="")
+    response = client.post_form(URL, _valid(name="Dalaplåt AB"))
+    assert response.status_code == 302
+    db.expire_all()
+    assert " dalaplåt " in db.get(Placement, placement.id).search_text
 
 
 def test_exact_position_overrides_the_locality(client: Any, auth: Any, db: Any) -> None:

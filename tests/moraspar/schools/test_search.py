@@ -30,7 +30,9 @@ def place(make_company: Any, make_placement: Any) -> Any:
             companies.setdefault("default", company)
         kw.setdefault("description", "")
         kw.setdefault("skills", [])
-        kw["search_text"] = index_text(title, kw["description"], kw["skills"])
+        kw["search_text"] = index_text(
+            title, kw["description"], kw["skills"], company.name
+        )
         return make_placement(company, title=title, **kw)
 
     return make
@@ -131,11 +133,11 @@ def test_ranked_by_relevance_then_soonest_start(
     place("Truckkort och lager", description="", start_date=date(2027, 5, 1))
     place("Bara lager", start_date=date(2027, 1, 1))  # lacks a word: no hit
     titles = _titles(client.get("/school/search?q=lager+truck").get_data(as_text=True))
-    # Words that start a word count more than words inside one ("gaffeltruck");
-    # equal scores go by the soonest start.
+    # Title matches come first (both words, then one), a whole word before
+    # the start of a longer one ("lagret"); equal scores go by the soonest start.
     assert titles == [
-        "Lager tidigt",
         "Truckkort och lager",
+        "Lager tidigt",
         "Lager sent",
         "Gaffeltruck",
     ]
