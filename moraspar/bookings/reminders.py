@@ -24,6 +24,7 @@ from typing import Any
 
 import holidays
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from moraspar import audit
@@ -46,6 +47,7 @@ from moraspar.models import (
     BookingStatus,
     MatchProposal,
     Need,
+    Organisation,
     Placement,
     ProposalStatus,
     ReminderSent,
@@ -53,6 +55,7 @@ from moraspar.models import (
     utcnow,
 )
 from moraspar.notifications.services import Kind, notify
+from moraspar.web.pagination import Page, paginate
 
 # A reminder due while the job could not run is still sent this many days
 # late, not later: an evaluation asked for a month after the fact only annoys.
@@ -191,14 +194,15 @@ def waiting_sides(proposal: MatchProposal) -> list[Side]:
     return sides
 
 
-def unanswered_query(*, today: date, workdays: int) -> Any:
+def unanswered_query(*, today: date, workdays: int, query: Any = None) -> Any:
     """Approved proposals a side has not answered for `workdays` working days
-    or more, longest waiting first."""
+    or more, longest waiting first (`query`: what to select, by default the
+    proposals)."""
     latest = subtract_workdays(today, workdays)
     cutoff = datetime.combine(latest + timedelta(days=1), time(), tzinfo=UTC)
     since = func.coalesce(col(MatchProposal.decided_at), col(MatchProposal.created_at))
     return (
-        select(MatchProposal)
+        (query if query is not None else select(MatchProposal))
         .where(MatchProposal.status == ProposalStatus.APPROVED)
         .where(
             or_(
@@ -382,3 +386,63 @@ def sent_counts(
         .group_by(col(ReminderSent.object_id))
     ).all()
     return {int(object_id): int(count) for object_id, count in rows}
+
+
+# --- the business office's list of unanswered proposals ---
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """An approved proposal waiting for an answer, as the list shows it."""
+
+    proposal: MatchProposal
+    need: Need
+    placement: Placement
+    school: Organisation
+    company: Organisation
+    waiting: tuple[Side, ...]
+    workdays: int
+    reminders: int
+
+
+_School = aliased(Organisation, name="school_org")
+_Company = aliased(Organisation, name="company_org")
+
+
+def unanswered(
+    session: Session, *, today: date, workdays: int, page: int, per_page: int
+) -> Page[Unanswered]:
+    """One page of the approved proposals a side has left unanswered for
+    `workdays` working days or more, longest waiting first."""
+    query = (
+        select(MatchProposal, Need, Placement, _School, _Company)  # type: ignore[call-overload]
+        .join(Need, col(Need.id) == MatchProposal.need_id)
+        .join(Placement, col(Placement.id) == MatchProposal.placement_id)
+        .join(_School, col(_School.id) == Need.school_id)
+        .join(_Company, col(_Company.id) == Placement.company_id)
+    )
+    found = paginate(
+        session,
+        unanswered_query(today=today, workdays=workdays, query=query),
+        page=page,
+        per_page=per_page,
+    )
+    counts = sent_counts(
+        session, [row[0].id for row in found.items], Reminder.UNANSWERED
+    )
+    items = [
+        Unanswered(
+            proposal=proposal,
+            need=need,
+            placement=placement,
+            school=school,
+            company=company,
+            waiting=tuple(waiting_sides(proposal)),
+            workdays=workdays_between(waiting_since(proposal), today),
+            reminders=counts.get(proposal.id, 0),
+        )
+        for proposal, need, placement, school, company in found.items
+    ]
+    return Page(
+        items=items, page=found.page, per_page=found.per_page, total=found.total
+    )

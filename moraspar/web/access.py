@@ -131,6 +131,7 @@ RULES: Mapping[str, Rule] = {
     "admin.approve_company": ADMIN,
     "admin.councils": ADMIN,
     "admin.council_area": ADMIN,
+    "admin.unanswered": ADMIN,
     "admin.audit": ADMIN,
     "admin.import_csv": ADMIN,
     "admin.import_template": ADMIN,
