@@ -91,6 +91,11 @@ RULES: Mapping[str, Rule] = {
     "council.bulk": COUNCIL,
     "council.reverse": COUNCIL,
     "council.allocation": COUNCIL,
+    "council.ranker": COUNCIL,
+    "council.ranker_refit": COUNCIL,
+    "council.ranker_version": COUNCIL,
+    "council.ranker_activate": COUNCIL,
+    "council.ranker_defaults": COUNCIL,
     # Bookings: the two sides answer and evaluate (ownership checked in the
     # views: 403 for others); council members and admins read all bookings.
     "bookings.index": STAFF,
