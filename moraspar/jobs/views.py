@@ -32,6 +32,7 @@ JOB_LABELS = {
     "purge": _l("Removing old contact details"),
     "refit_ranker": _l("Learning from the council's decisions"),
     "request_evaluations": _l("Asking for evaluations"),
+    "send_reminders": _l("Sending reminders"),
     tasks.MATCH_RUN: _l("Match run"),
 }
 MAIL_STATUS_LABELS = {
