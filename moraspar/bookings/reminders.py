@@ -217,7 +217,8 @@ def unanswered_query(*, today: date, workdays: int, query: Any = None) -> Any:
 
 def _remind_unanswered(session: Session, *, today: date, workdays: int) -> int:
     sent = 0
-    for proposal in session.exec(unanswered_query(today=today, workdays=workdays)):
+    proposals = session.exec(unanswered_query(today=today, workdays=workdays)).all()
+    for proposal in proposals:
         assert proposal.id is not None
         due = add_workdays(waiting_since(proposal), workdays)
         pairing: Pairing | None = None

@@ -83,16 +83,16 @@ class DemoSummary:
     @property
     def total(self) -> int:
         return (
-            self.proposals
-            + self.bookings
-            + self.evaluations
-            + self.organisations
+            self.organisations
             + self.users
             + self.programmes
             + self.needs
             + self.placements
             + self.skill_gaps
             + self.councils
+            + self.proposals
+            + self.bookings
+            + self.evaluations
         )
 
 
