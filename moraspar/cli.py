@@ -190,6 +190,31 @@ def request_evaluations_command(today: Any) -> None:
     click.echo(f"Asked for evaluations of {count} bookings.")
 
 
+@click.command("send-reminders")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@with_appcontext
+def send_reminders_command(today: Any) -> None:
+    """Send the reminders that are due: unanswered proposals, bookings about to
+    start, evaluations not given (run daily; each reminder goes out once)."""
+    from datetime import date
+
+    from moraspar.bookings.reminders import send_due
+    from moraspar.jobs.tasks import reminder_settings
+
+    session = get_session()
+    sent = send_due(
+        session,
+        today=today.date() if today else date.today(),
+        settings=reminder_settings(current_app),
+    )
+    session.commit()
+    click.echo(
+        f"Sent {sent.unanswered} reminders of unanswered proposals, "
+        f"{sent.booking} of bookings about to start, "
+        f"{sent.evaluation} of evaluations."
+    )
+
+
 @click.command("match")
 @with_appcontext
 def match_command() -> None:
@@ -356,6 +381,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(close_expired_command)
     app.cli.add_command(reindex_search_command)
     app.cli.add_command(request_evaluations_command)
+    app.cli.add_command(send_reminders_command)
     app.cli.add_command(refit_ranker)
     app.cli.add_command(match_command)
     app.cli.add_command(worker_command)

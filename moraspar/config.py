@@ -95,6 +95,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # APL at least two weeks, prao at least three days.
         "MIN_PLACEMENT_WEEKDAYS": {"apl": 10, "prao": 3},
         "RETENTION_MONTHS": 24,
+        # Reminders (moraspar.bookings.reminders): a side that has not answered
+        # an approved proposal after this many working days, and a side that
+        # has not evaluated a booking this many days after its end.
+        "REMINDER_UNANSWERED_WORKDAYS": 3,
+        "REMINDER_EVALUATION_DAYS": 7,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,

@@ -475,6 +475,23 @@ class Evaluation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ReminderSent(SQLModel, table=True):
+    """A reminder that has gone out: the unique key is written before the
+    notice, so a job that runs twice, or two workers at once, send it once.
+    `due_date` is part of the key: a proposal approved again or a booking moved
+    to new dates is due a reminder of its own."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (sa.UniqueConstraint("kind", "object_id", "side", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=30)
+    object_id: int = Field(index=True)  # a MatchProposal's or a Booking's id
+    side: str = Field(max_length=10)  # school / company
+    due_date: date
+    sent_at: datetime = Field(default_factory=utcnow)
+
+
 class Meeting(SQLModel, table=True):
     __table_args__ = (one_of("status", MeetingStatus),)
 

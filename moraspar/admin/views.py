@@ -1,5 +1,7 @@
 """The business office's pages: users, organisations, approvals, audit log."""
 
+from datetime import date
+
 from flask import (
     Blueprint,
     abort,
@@ -17,6 +19,7 @@ from werkzeug.wrappers import Response
 from moraspar.admin import forms, services
 from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import EmailTaken, Tokens
+from moraspar.bookings import reminders
 from moraspar.council import services as council_services
 from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
@@ -333,6 +336,22 @@ def _area_message(council: Council, change: council_services.AreaChange) -> str:
             else _("New schools and companies will no longer join it.")
         )
     return message
+
+
+@bp.route("/unanswered")
+def unanswered() -> str:
+    page = reminders.unanswered(
+        get_session(),
+        today=date.today(),
+        workdays=int(current_app.config["REMINDER_UNANSWERED_WORKDAYS"]),
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "admin/unanswered.html",
+        page=page,
+        workdays=current_app.config["REMINDER_UNANSWERED_WORKDAYS"],
+    )
 
 
 @bp.route("/audit")

@@ -92,6 +92,9 @@ NOTICE_LABELS: dict[str, Any] = {
     Kind.PROPOSAL_DECLINED_BY_PARTY: _l("A proposal is declined"),
     Kind.BOOKING_CREATED: _l("A booking is made"),
     Kind.EVALUATION_REQUESTED: _l("An evaluation is asked for"),
+    Kind.REMINDER_UNANSWERED: _l("Reminder: a proposal still waits for my answer"),
+    Kind.REMINDER_BOOKING_STARTS: _l("Reminder: a booking starts soon"),
+    Kind.REMINDER_EVALUATION: _l("Reminder: an evaluation is still to be given"),
 }
 
 
@@ -118,6 +121,11 @@ class ProfileForm(FlaskForm):
     )
     notice_booking_created = BooleanField(NOTICE_LABELS[Kind.BOOKING_CREATED])
     notice_evaluation_requested = BooleanField(NOTICE_LABELS[Kind.EVALUATION_REQUESTED])
+    notice_reminder_unanswered = BooleanField(NOTICE_LABELS[Kind.REMINDER_UNANSWERED])
+    notice_reminder_booking_starts = BooleanField(
+        NOTICE_LABELS[Kind.REMINDER_BOOKING_STARTS]
+    )
+    notice_reminder_evaluation = BooleanField(NOTICE_LABELS[Kind.REMINDER_EVALUATION])
 
     def notice_fields(self) -> list[Any]:
         return [self[notice_field(kind)] for kind in NOTICE_LABELS]

@@ -775,6 +775,48 @@ def company_ratings(session: Session, company_id: int) -> Ratings | None:
     )
 
 
+@dataclass(frozen=True)
+class SchoolComment:
+    """A school's comment on a company's placement: the school and the period,
+    never anything about the students."""
+
+    school: str
+    placement: str
+    start: date | None
+    end: date | None
+    overall: int
+    comment: str
+
+
+def recent_school_comments(
+    session: Session, company_id: int, *, limit: int = 5
+) -> list[SchoolComment]:
+    """The schools' latest comments on the company's placements, newest first."""
+    rows = session.exec(
+        select(Evaluation, Booking, Placement.title, _School.name)
+        .join(Booking, col(Booking.id) == Evaluation.booking_id)
+        .join(Placement, col(Placement.id) == Booking.placement_id)
+        .join(Need, col(Need.id) == Booking.need_id)
+        .join(_School, col(_School.id) == Need.school_id)
+        .where(Placement.company_id == company_id)
+        .where(Evaluation.side == Side.SCHOOL)
+        .where(col(Evaluation.comment) != "")
+        .order_by(col(Evaluation.created_at).desc(), col(Evaluation.id).desc())
+        .limit(limit)
+    ).all()
+    return [
+        SchoolComment(
+            school=school,
+            placement=title,
+            start=booking.start_date,
+            end=booking.end_date,
+            overall=evaluation.overall,
+            comment=evaluation.comment,
+        )
+        for evaluation, booking, title, school in rows
+    ]
+
+
 def _reason_detail(reason: str) -> dict[str, Any]:
     """The audit detail for an optional reason: none when it is empty."""
     return {"reason": reason} if reason else {}

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from moraspar import lifecycle
 from moraspar.auth.current import signed_in_user
-from moraspar.bookings.services import company_ratings
+from moraspar.bookings.services import company_ratings, recent_school_comments
 from moraspar.companies import exports, forms, services
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
@@ -592,4 +592,5 @@ def show(company_id: int) -> str:
         gaps=services.open_skill_gaps(db, company_id=company.id),
         may_change=may_change(current_user, company.id),
         ratings=company_ratings(db, company.id),
+        comments=recent_school_comments(db, company.id),
     )

@@ -55,6 +55,13 @@ SEED = 0
 ACTIVATED = "activated"
 KEPT = "kept"
 REFUSED = "refused"
+# Refitted on request from the council's pages: better weights are stored but
+# wait for a member to apply them.
+CANDIDATE = "candidate"
+
+
+class VersionNotFound(LookupError):
+    """No stored weights with this id."""
 
 
 @dataclass(frozen=True)
@@ -130,8 +137,11 @@ def refit(
     actor: User | None = None,
     min_labels: int = MIN_LABELS,
     seed: int = SEED,
+    activate: bool = True,
 ) -> RefitResult:
-    """Refit the part weights on the council's decisions; see the module doc."""
+    """Refit the part weights on the council's decisions; see the module doc.
+    With activate=False better weights are stored as a candidate that
+    `activate_version` applies (the council's pages ask a member first)."""
     x, y = labelled_decisions(session)
     approved, declined = int(y.sum()), int(len(y) - y.sum())
     counts: dict[str, Any] = {
@@ -174,8 +184,9 @@ def refit(
         candidate = Weights(**new_values)
         after = float(roc_auc_score(y_test, _scores(x_test, _part_vector(candidate))))
     better = after is not None and after > before + 1e-12
+    applied = better and activate
 
-    if better:
+    if applied:
         for row in session.exec(
             select(RankerWeights).where(col(RankerWeights.active).is_(True))
         ).all():
@@ -185,7 +196,7 @@ def refit(
         weights=new_values,
         quality_before=round(before, 6),
         quality_after=round(after, 6) if after is not None else None,
-        active=better,
+        active=applied,
     )
     session.add(row)
     session.flush()
@@ -194,7 +205,7 @@ def refit(
         row,
         actor=actor,
         action="ranker.refit",
-        activated=better,
+        activated=applied,
         quality_before=row.quality_before,
         quality_after=row.quality_after,
         **counts,
@@ -202,10 +213,15 @@ def refit(
     weights_before = {p: float(getattr(current, PART_TO_WEIGHT[p])) for p in PARTS}
     weights_after = {p: float(new_values[PART_TO_WEIGHT[p]]) for p in PARTS}
     after_text = f"{after:.3f}" if after is not None else "n/a"
-    if better:
+    if applied:
         message = (
             f"New weights activated: ROC AUC on {len(y_test)} held-out decisions "
             f"{before:.3f} before, {after_text} after."
+        )
+    elif better:
+        message = (
+            f"New weights are better on {len(y_test)} held-out decisions (ROC "
+            f"AUC {before:.3f} before, {after_text} after); not yet applied."
         )
     else:
         message = (
@@ -213,7 +229,7 @@ def refit(
             f"held-out decisions (ROC AUC {before:.3f} before, {after_text} after)."
         )
     return RefitResult(
-        ACTIVATED if better else KEPT,
+        ACTIVATED if applied else CANDIDATE if better else KEPT,
         message,
         quality_before=before,
         quality_after=after,
@@ -222,3 +238,70 @@ def refit(
         row_id=row.id,
         **counts,
     )
+
+
+# --- the council's pages: versions, and a return to any of them ---
+
+
+def versions(session: Session, *, limit: int = 50) -> list[RankerWeights]:
+    """The stored weights, newest first."""
+    return list(
+        session.exec(
+            select(RankerWeights)
+            .order_by(
+                col(RankerWeights.created_at).desc(), col(RankerWeights.id).desc()
+            )
+            .limit(limit)
+        ).all()
+    )
+
+
+def part_weights(weights: dict[str, Any] | Weights) -> dict[str, float]:
+    """The learned part weights of stored weights (or of Weights), in PARTS order."""
+    values = asdict(weights) if isinstance(weights, Weights) else weights
+    return {part: float(values.get(PART_TO_WEIGHT[part], 0.0)) for part in PARTS}
+
+
+@dataclass(frozen=True)
+class Decisions:
+    labels: int
+    approved: int
+    declined: int
+
+
+def decision_counts(session: Session) -> Decisions:
+    """How many decisions a refit would learn from."""
+    _, y = labelled_decisions(session)
+    approved = int(y.sum())
+    return Decisions(labels=len(y), approved=approved, declined=len(y) - approved)
+
+
+def activate_version(
+    session: Session, *, row_id: int | None, actor: User | None
+) -> RankerWeights | None:
+    """Make stored weights the active ones (row_id None: the built-in
+    defaults), in place of whatever was active. Audited. VersionNotFound."""
+    row = session.get(RankerWeights, row_id) if row_id is not None else None
+    if row_id is not None and row is None:
+        raise VersionNotFound(row_id)
+    previous = active_row(session)
+    for active in session.exec(
+        select(RankerWeights).where(col(RankerWeights.active).is_(True))
+    ).all():
+        active.active = False
+        session.add(active)
+    if row is not None:
+        row.active = True
+        session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        row,
+        actor=actor,
+        action="ranker.activate",
+        entity=None if row is not None else "ranker",
+        previous_id=previous.id if previous is not None else None,
+        weights=part_weights(row.weights if row is not None else Weights()),
+    )
+    session.flush()
+    return row

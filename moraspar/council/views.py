@@ -19,15 +19,18 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from matching import Weights
 from moraspar.auth.current import signed_in_user
-from moraspar.council import forms, runs, scope, services
+from moraspar.council import forms, learning, runs, scope, services
 from moraspar.db import get_session
+from moraspar.formkit.confirm import ConfirmForm
 from moraspar.formkit.ids import parse_id
 from moraspar.jobs import tasks
 from moraspar.models import (
     MatchProposal,
     MatchRun,
     ProposalStatus,
+    RankerWeights,
     RunStatus,
 )
 from moraspar.reference.labels import (
@@ -460,4 +463,108 @@ def allocation() -> str:
             services.NOT_RANKED,
         ],
         run_form=_run_form(mine),
+    )
+
+
+# -- the ranker's score weights: refit on decisions, apply, return ------------
+
+
+@bp.route("/ranker")
+def ranker() -> str:
+    db = get_session()
+    return render_template(
+        "council/ranker.html",
+        decisions=learning.decision_counts(db),
+        min_labels=learning.MIN_LABELS,
+        min_per_class=learning.MIN_PER_CLASS,
+        parts=learning.PARTS,
+        current=learning.part_weights(learning.active_weights(db)),
+        active=learning.active_row(db),
+        defaults=learning.part_weights(Weights()),
+        versions=[
+            (row, learning.part_weights(row.weights)) for row in learning.versions(db)
+        ],
+        form=ConfirmForm(),
+    )
+
+
+@bp.route("/ranker/refit", methods=["POST"])
+def ranker_refit() -> Response:
+    db = get_session()
+    if not ConfirmForm().validate_on_submit():
+        flash(_("The form had expired. Please send it again."), "error")
+        return redirect(url_for("council.ranker"))
+    result = learning.refit(db, actor=signed_in_user(), activate=False)
+    db.commit()
+    if result.outcome == learning.REFUSED:
+        flash(
+            _(
+                "Not enough decisions to learn from: %(labels)d (%(approved)d "
+                "approved, %(declined)d declined). The weights are unchanged.",
+                labels=result.labels,
+                approved=result.approved,
+                declined=result.declined,
+            ),
+            "error",
+        )
+        return redirect(url_for("council.ranker"))
+    if result.outcome == learning.CANDIDATE:
+        flash(_("The new weights rank the held-out decisions better."), "success")
+    else:
+        flash(
+            _("The new weights are not better: keep the old ones."),
+            "info",
+        )
+    return redirect(url_for("council.ranker_version", version_id=result.row_id))
+
+
+@bp.route("/ranker/<int:version_id>")
+def ranker_version(version_id: int) -> str:
+    db = get_session()
+    row = db.get(RankerWeights, version_id)
+    if row is None:
+        abort(404)
+    return render_template(
+        "council/ranker_version.html",
+        row=row,
+        parts=learning.PARTS,
+        weights=learning.part_weights(row.weights),
+        current=learning.part_weights(learning.active_weights(db)),
+        form=ConfirmForm(),
+    )
+
+
+@bp.route("/ranker/<int:version_id>/activate", methods=["GET", "POST"])
+def ranker_activate(version_id: int) -> Response | str:
+    db = get_session()
+    row = db.get(RankerWeights, version_id)
+    if row is None:
+        abort(404)
+    return _activate(row)
+
+
+@bp.route("/ranker/defaults/activate", methods=["GET", "POST"])
+def ranker_defaults() -> Response | str:
+    return _activate(None)
+
+
+def _activate(row: RankerWeights | None) -> Response | str:
+    """Confirm (GET), then make the version the active weights (POST)."""
+    db = get_session()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        learning.activate_version(
+            db, row_id=row.id if row is not None else None, actor=signed_in_user()
+        )
+        db.commit()
+        flash(_("The ranker uses these weights from the next match run."), "success")
+        return redirect(url_for("council.ranker"))
+    weights = row.weights if row is not None else Weights()
+    return render_template(
+        "council/ranker_activate.html",
+        row=row,
+        parts=learning.PARTS,
+        weights=learning.part_weights(weights),
+        current=learning.part_weights(learning.active_weights(db)),
+        form=form,
     )

@@ -5,22 +5,29 @@ The data lives in the TOML files of `mora/`, read and checked by
 natural key (organisation number, email, school and name, company and title)
 before it is inserted, so a second run adds nothing and leaves edited rows
 alone. It flushes, never commits.
+
+The bookings of `loop.toml` get their dates from the day of loading (`today`):
+a booking is looked up by its need and placement, so a later run on another
+day adds none and moves none.
 """
 
 import hashlib
 import unicodedata
 from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, select
 
 from moraspar import audit
 from moraspar.auth.services import create_user, find_by_email
+from moraspar.bookings.services import recount_places
 from moraspar.companies.services import (
     placement_search_text,
     skill_gap_search_text,
 )
 from moraspar.demo.dataset import (
+    BookingSpec,
     CompanySpec,
     CouncilSpec,
     Dataset,
@@ -28,17 +35,23 @@ from moraspar.demo.dataset import (
     PlacementSpec,
     SchoolSpec,
     UserSpec,
+    WaitingSpec,
     load_dataset,
+    offset_weeks,
 )
 from moraspar.models import (
+    Booking,
     Council,
     CouncilMember,
     CouncilOrganisation,
+    Evaluation,
+    MatchProposal,
     Need,
     Organisation,
     OrgKind,
     Placement,
     Programme,
+    ProposalStatus,
     Role,
     SkillGap,
     User,
@@ -63,6 +76,9 @@ class DemoSummary:
     placements: int = 0
     skill_gaps: int = 0
     councils: int = 0
+    proposals: int = 0
+    bookings: int = 0
+    evaluations: int = 0
 
     @property
     def total(self) -> int:
@@ -74,6 +90,9 @@ class DemoSummary:
             + self.placements
             + self.skill_gaps
             + self.councils
+            + self.proposals
+            + self.bookings
+            + self.evaluations
         )
 
 
@@ -283,9 +302,139 @@ class _Loader:
                 )
         self.session.flush()
 
+    def proposal(
+        self,
+        spec: BookingSpec | WaitingSpec,
+        organisations: dict[str, Organisation],
+        council: User,
+        decided_at: datetime,
+    ) -> MatchProposal | None:
+        """The approved proposal of a spec's need and placement; None when the
+        pair is there already (an earlier load, or the council's own work)."""
+        need = self.find(Need, school_id=organisations[spec.school].id, title=spec.need)
+        placement = self.find(
+            Placement, company_id=organisations[spec.company].id, title=spec.placement
+        )
+        assert need is not None and placement is not None  # checked by dataset
+        if self.find(MatchProposal, need_id=need.id, placement_id=placement.id):
+            return None
+        return self.add(
+            "proposals",
+            MatchProposal(
+                need_id=need.id,  # type: ignore[arg-type]
+                placement_id=placement.id,  # type: ignore[arg-type]
+                score=0.8,
+                students=spec.students,
+                status=ProposalStatus.APPROVED,
+                decided_by_id=council.id,
+                decided_at=decided_at,
+            ),
+        )
 
-def load_demo(session: Session, dataset: Dataset | None = None) -> DemoSummary:
-    """Load the Mora demo data into session; rerunning it creates nothing."""
+    def waiting(
+        self,
+        spec: WaitingSpec,
+        organisations: dict[str, Organisation],
+        council: User,
+        today: date,
+    ) -> None:
+        approved = _morning(today - timedelta(days=spec.approved_days_ago))
+        proposal = self.proposal(spec, organisations, council, approved)
+        if proposal is None:
+            return
+        waits_for_school = spec.waiting_for == "school"
+        proposal.school_confirmed = None if waits_for_school else True
+        proposal.company_confirmed = True if waits_for_school else None
+        proposal.created_at = proposal.updated_at = approved
+        self.session.add(proposal)
+        self.session.flush()
+
+    def booking(
+        self,
+        spec: BookingSpec,
+        organisations: dict[str, Organisation],
+        users: dict[str, User],
+        today: date,
+    ) -> None:
+        start, end = offset_weeks(today, spec.start_offset_weeks, spec.length_weeks)
+        booked_on = _morning(min(today, start) - timedelta(weeks=4))
+        proposal = self.proposal(spec, organisations, users["council"], booked_on)
+        if proposal is None:
+            return
+        proposal.status = ProposalStatus.BOOKED
+        proposal.school_confirmed = proposal.company_confirmed = True
+        proposal.created_at = proposal.updated_at = booked_on
+        self.session.add(proposal)
+        booking = Booking(
+            proposal_id=proposal.id,  # type: ignore[arg-type]
+            need_id=proposal.need_id,
+            placement_id=proposal.placement_id,
+            students=spec.students,
+            start_date=start,
+            end_date=end,
+            status=str(spec.state),
+            created_at=booked_on,
+        )
+        if spec.attendance is not None:
+            booking.attendance = str(spec.attendance)
+            booking.attendance_recorded_at = _morning(start + timedelta(days=1))
+        if spec.cancel_reason is not None:
+            booking.cancelled_side = str(spec.cancelled_side)
+            booking.cancel_reason = str(spec.cancel_reason)
+            booking.cancel_comment = spec.cancel_comment
+            booking.cancelled_by_id = _side_user(
+                spec.cancelled_side, spec, users, organisations
+            )
+            booking.cancelled_at = _morning(min(today, start) - timedelta(days=3))
+        if spec.move_side is not None and spec.move_offset_weeks is not None:
+            booking.proposed_start_date, booking.proposed_end_date = offset_weeks(
+                today, spec.move_offset_weeks, spec.length_weeks
+            )
+            booking.change_requested_side = str(spec.move_side)
+        self.add("bookings", booking)
+        for evaluation in spec.evaluations:
+            self.add(
+                "evaluations",
+                Evaluation(
+                    booking_id=booking.id,  # type: ignore[arg-type]
+                    side=str(evaluation.side),
+                    overall=evaluation.overall,
+                    supervision=evaluation.supervision,
+                    preparation=evaluation.preparation,
+                    comment=evaluation.comment,
+                    created_by_id=_side_user(
+                        evaluation.side, spec, users, organisations
+                    ),
+                    created_at=_morning(end + timedelta(days=3)),
+                ),
+            )
+        # places_booked is never set by hand: it is the bookings' recount.
+        recount_places(self.session, placement_id=booking.placement_id)
+
+
+def _morning(day: date) -> datetime:
+    return datetime.combine(day, time(8), tzinfo=UTC)
+
+
+def _side_user(
+    side: str | None,
+    spec: BookingSpec,
+    users: dict[str, User],
+    organisations: dict[str, Organisation],
+) -> int | None:
+    """The demo user who speaks for the side in this booking, if there is one."""
+    user = users.get("teacher" if side == "school" else "company")
+    organisation = organisations[spec.school if side == "school" else spec.company]
+    if user is None or user.organisation_id != organisation.id:
+        return None
+    return user.id
+
+
+def load_demo(
+    session: Session, dataset: Dataset | None = None, *, today: date | None = None
+) -> DemoSummary:
+    """Load the Mora demo data into session; rerunning it creates nothing.
+    `today` places the bookings of the loop (by default the day it runs)."""
     data = dataset or load_dataset()
     loader = _Loader(session, data.postcodes)
     municipality = loader.organisation(data.municipality, OrgKind.MUNICIPALITY)
@@ -297,6 +446,12 @@ def load_demo(session: Session, dataset: Dataset | None = None) -> DemoSummary:
     users = {spec.role: loader.user(spec, organisations) for spec in data.users}
     area = [o for o in organisations.values() if o is not municipality]
     loader.council(data.council, municipality, users[Role.COUNCIL], area)
+    day = today or date.today()
+    speakers = {str(role): user for role, user in users.items()}
+    for booking in data.bookings:
+        loader.booking(booking, organisations, speakers, day)
+    for waiting in data.waiting:
+        loader.waiting(waiting, organisations, users[Role.COUNCIL], day)
     summary = DemoSummary(**loader.created)
     if summary.total:
         audit.record(

@@ -10,6 +10,12 @@ Friday of the last; `start_week` and `weekday` (1 = Monday) make a single day.
 The APL windows follow Mora gymnasium's usual rhythm, prao lies in weeks 10–11
 (year 8) and 40–41 (year 9).
 
+The loop of bookings (`loop.toml`) is the exception: a demo seeded on any day
+must show bookings that are over and bookings still to come, so their periods
+are counted in weeks from the week the demo is seeded (`start_offset_weeks`,
+0 = this week, -3 = three weeks ago), Monday of the first week to Friday of
+the last, and the loader turns them into dates on the day it runs.
+
 Each TOML table is checked against the dataclass of the same shape, key by key
 (the keys are the field names): a missing, unknown or mistyped key raises
 DemoDataError naming the file, the table and the key.
@@ -20,11 +26,18 @@ import tomllib
 import types
 import typing
 from dataclasses import MISSING, dataclass, fields, is_dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from moraspar.models import Horizon, Level, PostingKind, Role
+from moraspar.models import (
+    Attendance,
+    CancelReason,
+    Horizon,
+    Level,
+    PostingKind,
+    Role,
+)
 from moraspar.reference.gazetteer import coordinates
 
 DATA_DIR = Path(__file__).with_name("mora")
@@ -125,6 +138,65 @@ class CouncilSpec:
     description: str
 
 
+class Side(enum.StrEnum):
+    SCHOOL = "school"
+    COMPANY = "company"
+
+
+class BookingState(enum.StrEnum):
+    """Where a demo booking stands on the day the demo is seeded."""
+
+    ENDED = "ended"  # over, evaluations asked for
+    ACTIVE = "active"  # still to come
+    CANCELLED = "cancelled"  # called off before the start
+    ABORTED = "aborted"  # called off after the start
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationSpec:
+    side: Side
+    overall: int
+    supervision: int
+    preparation: int
+    comment: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookingSpec:
+    """A booking of a need (school and title) on a placement (company and
+    title), its period in weeks from the seeding week."""
+
+    school: str
+    need: str
+    company: str
+    placement: str
+    students: int
+    state: BookingState
+    start_offset_weeks: int
+    length_weeks: int
+    attendance: Attendance | None = None
+    cancelled_side: Side | None = None
+    cancel_reason: CancelReason | None = None
+    cancel_comment: str = ""
+    # New dates asked for by one side, waiting for the other's answer.
+    move_side: Side | None = None
+    move_offset_weeks: int | None = None
+    evaluations: tuple[EvaluationSpec, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaitingSpec:
+    """An approved proposal one side has confirmed and the other not yet."""
+
+    school: str
+    need: str
+    company: str
+    placement: str
+    students: int
+    waiting_for: Side
+    approved_days_ago: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class Dataset:
     year: int
@@ -135,6 +207,8 @@ class Dataset:
     demo_company: str  # the company whose contact signs in as a demo user
     schools: tuple[SchoolSpec, ...]
     companies: tuple[CompanySpec, ...]
+    bookings: tuple[BookingSpec, ...] = ()
+    waiting: tuple[WaitingSpec, ...] = ()
 
 
 # Which file holds which part of the dataset; the first is read first, since
@@ -150,6 +224,7 @@ FILES: dict[str, tuple[str, ...]] = {
     ),
     "schools.toml": ("schools",),
     "companies.toml": ("companies",),
+    "loop.toml": ("bookings", "waiting"),
 }
 
 
@@ -169,7 +244,16 @@ def load_dataset(folder: Path | None = None) -> Dataset:
             values[key] = _value(hints[key], table[key], where.key(key), year)
     dataset = Dataset(**values)
     _check_references(dataset)
+    _check_loop(dataset)
     return dataset
+
+
+def offset_weeks(today: date, first: int, count: int) -> Period:
+    """Monday of the week `first` weeks from today's to the Friday of the
+    `count`-th week (first = 0: this week)."""
+    monday = today - timedelta(days=today.weekday())
+    start = monday + timedelta(weeks=first)
+    return start, start + timedelta(weeks=count - 1, days=4)
 
 
 def weeks(year: int, first: int, count: int) -> Period:
@@ -316,7 +400,12 @@ def _value(hint: Any, value: Any, where: _Where, year: int) -> Any:
 
 def _label(item: Any) -> object:
     if isinstance(item, dict):
-        return item.get("name") or item.get("title") or item.get("email")
+        return (
+            item.get("name")
+            or item.get("title")
+            or item.get("email")
+            or item.get("need")
+        )
     return None
 
 
@@ -378,3 +467,105 @@ def _check_references(dataset: Dataset) -> None:
             raise where.key("organisation").error(
                 f"no organisation called {user.organisation!r}"
             )
+
+
+def _check_loop(dataset: Dataset) -> None:
+    """Bookings and waiting proposals: their names point at needs and
+    placements, their states fit their weeks, and no placement is overbooked."""
+    needs = {
+        (school.name, need.title): need
+        for school in dataset.schools
+        for need in school.needs
+    }
+    placements = {
+        (company.name, placement.title): placement
+        for company in dataset.companies
+        for placement in company.placements
+    }
+    pairs: set[tuple[str, str, str, str]] = set()
+    held: dict[tuple[str, str], int] = {}
+    items: list[tuple[str, BookingSpec | WaitingSpec]] = [
+        *(("bookings", spec) for spec in dataset.bookings),
+        *(("waiting", spec) for spec in dataset.waiting),
+    ]
+    numbers: dict[str, int] = {}
+    for table, spec in items:
+        numbers[table] = numbers.get(table, 0) + 1
+        where = _Where("loop.toml", (f"[[{table}]] #{numbers[table]} ({spec.need})",))
+        need = needs.get((spec.school, spec.need))
+        if need is None:
+            raise where.key("need").error(
+                f"{spec.school!r} has no need called {spec.need!r}"
+            )
+        placement = placements.get((spec.company, spec.placement))
+        if placement is None:
+            raise where.key("placement").error(
+                f"{spec.company!r} has no placement called {spec.placement!r}"
+            )
+        pair = (spec.school, spec.need, spec.company, spec.placement)
+        if pair in pairs:
+            raise where.error("this need and placement are paired twice")
+        pairs.add(pair)
+        if not 1 <= spec.students <= need.students:
+            raise where.key("students").error(
+                f"expected 1 to {need.students} (the need's students)"
+            )
+        if isinstance(spec, WaitingSpec):
+            if spec.approved_days_ago < 0:
+                raise where.key("approved_days_ago").error("cannot be in the future")
+            continue
+        _check_booking(spec, where)
+        if spec.state in (BookingState.ENDED, BookingState.ACTIVE):
+            key = (spec.company, spec.placement)
+            held[key] = held.get(key, 0) + spec.students
+            if held[key] > placement.places:
+                raise where.key("students").error(
+                    f"{spec.placement!r} has only {placement.places} places"
+                )
+
+
+def _check_booking(spec: BookingSpec, where: _Where) -> None:
+    first, last = spec.start_offset_weeks, spec.start_offset_weeks + spec.length_weeks
+    if spec.length_weeks < 1:
+        raise where.key("length_weeks").error("must be at least 1")
+    # What each state needs of its weeks (0 = the seeding week).
+    fits = {
+        BookingState.ENDED: last <= 0,
+        BookingState.ACTIVE: first >= 1,
+        BookingState.CANCELLED: first >= 1,
+        BookingState.ABORTED: first <= 0 < last,
+    }
+    if not fits[spec.state]:
+        raise where.key("start_offset_weeks").error(
+            f"does not fit a booking that is {spec.state}"
+        )
+    called_off = spec.state in (BookingState.CANCELLED, BookingState.ABORTED)
+    if called_off != (spec.cancel_reason is not None) or called_off != (
+        spec.cancelled_side is not None
+    ):
+        raise where.key("cancel_reason").error(
+            "a cancelled or aborted booking, and only such, has "
+            "cancel_reason and cancelled_side"
+        )
+    started = spec.state in (BookingState.ENDED, BookingState.ABORTED)
+    if spec.attendance is not None and not started:
+        raise where.key("attendance").error("only a booking that has started")
+    if (spec.move_side is None) != (spec.move_offset_weeks is None):
+        raise where.key("move_side").error(
+            "move_side and move_offset_weeks go together"
+        )
+    if spec.move_offset_weeks is not None and (
+        spec.state != BookingState.ACTIVE or spec.move_offset_weeks < 1
+    ):
+        raise where.key("move_offset_weeks").error(
+            "only an active booking moves, and to a later week"
+        )
+    sides = [evaluation.side for evaluation in spec.evaluations]
+    if spec.evaluations and spec.state != BookingState.ENDED:
+        raise where.key("evaluations").error("only an ended booking is evaluated")
+    if len(set(sides)) != len(sides):
+        raise where.key("evaluations").error("one evaluation per side")
+    for evaluation in spec.evaluations:
+        ratings = (evaluation.overall, evaluation.supervision, evaluation.preparation)
+        if any(not 1 <= rating <= 5 for rating in ratings):
+            raise where.key("evaluations").error("ratings run from 1 to 5")

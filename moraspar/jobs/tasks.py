@@ -20,6 +20,7 @@ from huey import Huey, crontab
 from huey.signals import SIGNAL_ERROR
 from sqlmodel import Session
 
+from moraspar.bookings import reminders
 from moraspar.db import get_session
 from moraspar.jobs import matchruns, records
 from moraspar.models import utcnow
@@ -140,6 +141,24 @@ def request_evaluations(app: Flask, session: Session, now: datetime) -> str:
     return f"asked for evaluations of {count} bookings"
 
 
+def reminder_settings(app: Flask) -> reminders.Settings:
+    return reminders.Settings(
+        unanswered_workdays=int(app.config["REMINDER_UNANSWERED_WORKDAYS"]),
+        evaluation_days=int(app.config["REMINDER_EVALUATION_DAYS"]),
+    )
+
+
+def send_reminders(app: Flask, session: Session, now: datetime) -> str:
+    sent = reminders.send_due(
+        session, today=date.today(), settings=reminder_settings(app)
+    )
+    session.commit()
+    return (
+        f"reminded {sent.unanswered} unanswered, {sent.booking} starting, "
+        f"{sent.evaluation} evaluations"
+    )
+
+
 def purge(app: Flask, session: Session, now: datetime) -> str:
     from moraspar.privacy.services import purge as purge_old
 
@@ -181,6 +200,8 @@ JOBS: tuple[Job, ...] = (
     Job("purge", purge, Schedule(minute=0, hour=2)),
     Job("refit_ranker", refit_ranker, Schedule(minute=0, hour=3, day_of_week=6)),
     Job("request_evaluations", request_evaluations, Schedule(minute=0, hour=5)),
+    # After the evaluations are asked for, before the working day in Mora.
+    Job("send_reminders", send_reminders, Schedule(minute=30, hour=5)),
 )
 BY_NAME = {job.name: job for job in JOBS}
 

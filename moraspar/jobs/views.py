@@ -35,6 +35,7 @@ JOB_LABELS = {
     "refresh_model": _l("Refitting the matching model when postings changed"),
     tasks.MODEL_REFRESH: _l("Refitting the matching model"),
     "request_evaluations": _l("Asking for evaluations"),
+    "send_reminders": _l("Sending reminders"),
     tasks.MATCH_RUN: _l("Match run"),
 }
 MAIL_STATUS_LABELS = {

@@ -26,6 +26,9 @@ class Kind(enum.StrEnum):
     DATE_CHANGE_REQUESTED = "date_change_requested"
     DATE_CHANGE_ANSWERED = "date_change_answered"
     NEXT_BEST_OFFERED = "next_best_offered"
+    REMINDER_UNANSWERED = "reminder_unanswered"
+    REMINDER_BOOKING_STARTS = "reminder_booking_starts"
+    REMINDER_EVALUATION = "reminder_evaluation"
 
 
 # Every kind so far is news a user may turn off by email; essential mail

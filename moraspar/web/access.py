@@ -91,6 +91,11 @@ RULES: Mapping[str, Rule] = {
     "council.bulk": COUNCIL,
     "council.reverse": COUNCIL,
     "council.allocation": COUNCIL,
+    "council.ranker": COUNCIL,
+    "council.ranker_refit": COUNCIL,
+    "council.ranker_version": COUNCIL,
+    "council.ranker_activate": COUNCIL,
+    "council.ranker_defaults": COUNCIL,
     # Bookings: the two sides answer and evaluate (ownership checked in the
     # views: 403 for others); council members and admins read all bookings.
     "bookings.index": STAFF,
@@ -131,6 +136,7 @@ RULES: Mapping[str, Rule] = {
     "admin.approve_company": ADMIN,
     "admin.councils": ADMIN,
     "admin.council_area": ADMIN,
+    "admin.unanswered": ADMIN,
     "admin.audit": ADMIN,
     "admin.import_csv": ADMIN,
     "admin.import_template": ADMIN,

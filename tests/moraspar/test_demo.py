@@ -18,16 +18,22 @@ from moraspar.demo import dataset as demo_dataset
 from moraspar.demo.dataset import DATA_DIR, DemoDataError, load_dataset
 from moraspar.formkit.validators import contains_personal_number
 from moraspar.models import (
+    BOOKING_HOLDS_PLACES,
     AuditEvent,
+    Booking,
+    BookingStatus,
     Council,
     CouncilMember,
+    Evaluation,
     Level,
+    MatchProposal,
     Need,
     Organisation,
     OrgKind,
     Placement,
     PostingKind,
     Programme,
+    ProposalStatus,
     SkillGap,
     User,
 )
@@ -317,6 +323,82 @@ def test_the_data_files_give_the_rows_and_dates_they_always_gave(
         assert need.search_text
 
 
+def test_every_state_of_the_loop_is_there_after_seeding(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, summary = loaded
+    today = date.today()
+    bookings = session.exec(select(Booking)).all()
+    sides = {
+        booking.id: {
+            e.side
+            for e in session.exec(
+                select(Evaluation).where(Evaluation.booking_id == booking.id)
+            ).all()
+        }
+        for booking in bookings
+    }
+    by_status = {
+        status: [b for b in bookings if b.status == status] for status in BookingStatus
+    }
+
+    ended = by_status[BookingStatus.ENDED]
+    assert ended and all(b.end_date is not None and b.end_date < today for b in ended)
+    assert any(sides[b.id] == {"school", "company"} for b in ended)
+    assert any(sides[b.id] == {"school"} for b in ended)
+    assert {b.attendance for b in ended} >= {"came", "no_show"}
+
+    active = by_status[BookingStatus.ACTIVE]
+    assert any(b.start_date is not None and b.start_date > today for b in active)
+    moving = [b for b in active if b.change_requested_side is not None]
+    assert moving and all(
+        b.proposed_start_date is not None and b.proposed_start_date > today
+        for b in moving
+    )
+
+    [cancelled] = by_status[BookingStatus.CANCELLED]
+    assert cancelled.start_date is not None and cancelled.start_date > today
+    [aborted] = by_status[BookingStatus.ABORTED]
+    assert aborted.start_date is not None and aborted.start_date <= today
+    for called_off in (cancelled, aborted):
+        assert called_off.cancel_reason and called_off.cancel_comment
+        assert called_off.cancelled_side in ("school", "company")
+
+    waiting = session.exec(
+        select(MatchProposal).where(MatchProposal.status == ProposalStatus.APPROVED)
+    ).all()
+    assert any(p.school_confirmed is None and p.company_confirmed for p in waiting)
+    assert any(p.company_confirmed is None and p.school_confirmed for p in waiting)
+    assert summary.bookings == len(bookings)
+    assert summary.evaluations == count(session, Evaluation)
+
+
+def test_places_booked_agree_with_the_demo_bookings(
+    loaded: tuple[Session, DemoSummary],
+) -> None:
+    session, _ = loaded
+    held: dict[int, int] = {}
+    for booking in session.exec(select(Booking)).all():
+        if booking.status in BOOKING_HOLDS_PLACES:
+            held[booking.placement_id] = (
+                held.get(booking.placement_id, 0) + booking.students
+            )
+    for placement in session.exec(select(Placement)).all():
+        assert placement.places_booked == held.get(placement.id, 0)
+        assert placement.places_booked <= placement.places
+    assert held
+
+
+def test_the_loop_follows_the_seeding_day() -> None:
+    with fresh_session() as session:
+        load_demo(session, today=date(2031, 3, 12))  # a Wednesday
+        session.flush()
+        starts = sorted(b.start_date for b in session.exec(select(Booking)).all())
+    # The earliest booking began nine weeks before the seeding week's Monday.
+    assert starts[0] == date(2031, 1, 6)
+    assert all(start.weekday() == 0 for start in starts)
+
+
 def broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
     folder = tmp_path / "mora"
     shutil.copytree(DATA_DIR, folder)
@@ -330,6 +412,7 @@ def broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
 NUSNAS = "companies.toml, [[companies]] #1 (Nusnäs Trähantverk AB)"
 FIRST_PRAO = f"{NUSNAS}, [[companies.placements]] #1 (Prao i hästverkstaden)"
 GYMNASIUM = "schools.toml, [[schools]] #1 (Mora gymnasium)"
+FIRST_BOOKING = "loop.toml, [[bookings]] #1 (APL husbyggnad, årskurs 2)"
 
 
 @pytest.mark.parametrize(
@@ -408,6 +491,44 @@ GYMNASIUM = "schools.toml, [[schools]] #1 (Mora gymnasium)"
             'role = "admin"',
             'role = "root"',
             "municipality.toml, [[users]] #4 (admin@moraspar.example), key 'role'",
+        ),
+        (
+            "loop.toml",
+            "start_offset_weeks = -9",
+            "start_offset_weeks = 2",
+            f"{FIRST_BOOKING}, key 'start_offset_weeks': does not fit a booking "
+            "that is ended",
+        ),
+        (
+            "loop.toml",
+            'placement = "APL husbyggnad: villaprojekt i Färnäs"',
+            'placement = "APL takläggning"',
+            f"{FIRST_BOOKING}, key 'placement': 'Färnäs Bygg & Montage AB' has no "
+            "placement called 'APL takläggning'",
+        ),
+        (
+            "loop.toml",
+            'state = "ended"',
+            'state = "finished"',
+            f"{FIRST_BOOKING}, key 'state': expected one of",
+        ),
+        (
+            "loop.toml",
+            "overall = 5",
+            "overall = 6",
+            f"{FIRST_BOOKING}, key 'evaluations': ratings run from 1 to 5",
+        ),
+        (
+            "loop.toml",
+            'cancel_reason = "supervisor_unavailable"\n',
+            "",
+            "loop.toml, [[bookings]] #6 (APL kök, vintersäsong), key 'cancel_reason'",
+        ),
+        (
+            "loop.toml",
+            "students = 2\nstate",
+            "students = 9\nstate",
+            f"{FIRST_BOOKING}, key 'students': expected 1 to 8",
         ),
     ],
 )

@@ -292,3 +292,69 @@ def test_company_page_shows_the_ratings_to_teachers(
     page = client.get(f"/company/{pair.company.id}").get_data(as_text=True)
     assert "Average of 1 evaluation" in page
     assert ">4<" in page and ">5<" in page and ">3<" in page
+
+
+def test_company_page_shows_the_schools_recent_comments(
+    client: Any, auth: Any, db: Session, booked: Any, make_user: Any
+) -> None:
+    pair, booking = booked(**_past())
+    auth.login(make_user(Role.TEACHER, language="en"))
+    services.evaluate(
+        db,
+        booking_id=booking.id,
+        user=pair.teacher,
+        overall=4,
+        supervision=4,
+        preparation=4,
+        today=date.today(),
+    )
+    db.commit()
+    page = client.get(f"/company/{pair.company.id}").get_data(as_text=True)
+    assert "No comments yet." in page  # rated, but without a comment
+
+    evaluation = db.exec(select(Evaluation)).one()
+    evaluation.comment = "Eleverna fick eget ansvar för kassan."
+    db.add(evaluation)
+    services.evaluate(
+        db,
+        booking_id=booking.id,
+        user=pair.contact,
+        overall=2,
+        supervision=2,
+        preparation=2,
+        comment="Företagets egen kommentar om skolan.",
+        today=date.today(),
+    )
+    db.commit()
+    page = client.get(f"/company/{pair.company.id}").get_data(as_text=True)
+
+    assert "Recent comments from schools" in page
+    assert "Eleverna fick eget ansvar för kassan." in page
+    assert f"{pair.school.name}, {pair.placement.title}" in page
+    assert "overall 4 of 5" in page
+    assert "Företagets egen kommentar" not in page  # the company's own is not shown
+
+
+def test_recent_comments_are_newest_first_and_limited(
+    db: Session, booked: Any, make_company: Any, make_user: Any
+) -> None:
+    company = make_company()
+    contact = make_user(Role.COMPANY, company)
+    for n in range(3):
+        pair, booking = booked(company=company, contact=contact, **_past())
+        services.evaluate(
+            db,
+            booking_id=booking.id,
+            user=pair.teacher,
+            overall=3,
+            supervision=3,
+            preparation=3,
+            comment=f"Kommentar {n}",
+            today=date.today(),
+        )
+        db.commit()
+
+    comments = services.recent_school_comments(db, company.id, limit=2)
+
+    assert [c.comment for c in comments] == ["Kommentar 2", "Kommentar 1"]
+    assert comments[0].start == PAST["start_date"]
