@@ -4,6 +4,7 @@ import io
 import re
 from datetime import date
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from odf import teletype
@@ -326,6 +327,10 @@ def test_export_odt_and_xlsx(
 
     response = client.get(f"/meetings/{meeting.id}/minutes.odt")
     assert response.status_code == 200
+    # Named in the reader's language, with an ASCII twin for old clients.
+    disposition = response.headers["Content-Disposition"]
+    assert "Vårmöte minutes.odt" in unquote(disposition)
+    assert 'filename="2027-03-04-Varmote-minutes.odt"' in disposition
     assert response.mimetype == "application/vnd.oasis.opendocument.text"
     document = load(io.BytesIO(response.data))
     texts = [
