@@ -65,6 +65,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "LANGUAGES": ["sv", "en"],
         "MAIL_FROM": "Moraspår <no-reply@moraspar.example>",
+        # Where a school asks the business office for an invitation (the
+        # front page names it).
+        "BUSINESS_OFFICE_EMAIL": "naringsliv@moraspar.example",
         "MAIL_SERVER": "",
         "MAIL_PORT": 25,
         "MAIL_USERNAME": "",

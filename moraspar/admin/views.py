@@ -431,5 +431,5 @@ def import_csv() -> Response | str:
 @bp.route("/import/template.csv")
 def import_template() -> Response:
     return export_response(
-        imports.TEMPLATE_HEADERS, [], fmt="csv", filename="moraspar-import"
+        imports.TEMPLATE_HEADERS, [], fmt="csv", filename=_("import-template")
     )

@@ -25,6 +25,7 @@ from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.models import Attendance, PostingKind, Role
 from moraspar.reference.labels import label
+from moraspar.web import downloads
 from moraspar.web.links import external_url
 from moraspar.web.pagination import page_number, paginate
 
@@ -192,10 +193,7 @@ def ics(booking_id: int) -> Response | BaseResponse:
         return redirect(url_for("bookings.index"))
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="moraspar-booking-{booking_id}.ics"'
-    )
-    return response
+    return downloads.attach(response, f"{_('booking')}-{booking_id}.ics")
 
 
 @bp.route("/<int:booking_id>/evaluate", methods=["GET", "POST"])

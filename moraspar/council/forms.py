@@ -97,9 +97,9 @@ class BulkForm(FlaskForm):
     """One decision for the proposals ticked on the board (names prefixed by
     hand, not with a form prefix, so the CSRF token keeps its usual name)."""
 
-    proposal = IdMultipleField(
-        _l("Proposals"), validate_choice=False, validators=[Optional()]
-    )
+    # No Optional(): it would stop the chain before validate_proposal, and an
+    # empty tick list would reach the service as "nothing could be changed".
+    proposal = IdMultipleField(_l("Proposals"), validate_choice=False)
     bulk_action = SelectField(
         _l("Decision for the selected"),
         choices=as_choices(
@@ -119,7 +119,7 @@ class BulkForm(FlaskForm):
 
     def validate_proposal(self, field: SelectMultipleField) -> None:
         if not field.data:
-            raise ValidationError(_l("Select at least one proposal."))
+            raise ValidationError(_l("You have not selected any proposals."))
 
     def validate_bulk_reason(self, field: SelectField) -> None:
         _check_decline(self.bulk_action.data, field, self.bulk_comment)

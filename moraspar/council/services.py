@@ -403,6 +403,7 @@ class BoardFilters:
     period_from: date | None = None
     period_to: date | None = None
     group: str = ""  # "", "need" or "company"
+    text: str = ""  # words to find in the need, school, company or locality
 
 
 @dataclass(frozen=True)
@@ -429,10 +430,40 @@ class BoardRow:
 School = aliased(Organisation, name="school")
 
 
+MAX_SEARCH_WORDS = 8
+
+
+def _contains_any_case(column: Any, word: str) -> Any:
+    """column contains word, ignoring case. SQLite's lower() folds ASCII only,
+    so "Älvdalen" stays "Älvdalen" there: the word is also tried with a
+    capital first letter, which finds the names that start with Å, Ä or Ö."""
+    lowered = func.lower(column)
+    variants = {word.lower(), word[:1].upper() + word[1:].lower()}
+    return sa.or_(*(lowered.contains(v, autoescape=True) for v in variants))
+
+
+def _text_matches(text: str) -> Any:
+    """Every word of text is in the need's title, the school's or company's
+    name, or the placement's title or locality."""
+    columns = (
+        Need.title,
+        School.name,
+        Organisation.name,
+        Placement.title,
+        Placement.locality,
+    )
+    words = text.split()[:MAX_SEARCH_WORDS]
+    return sa.and_(
+        *(sa.or_(*(_contains_any_case(c, w) for c in columns)) for w in words)
+    )
+
+
 def _board_where(query: Any, filters: BoardFilters, *, scope: CouncilScope) -> Any:
-    """The board's filters, on a query that joins MatchProposal, Need and
-    Placement."""
+    """The board's filters, on a query that joins MatchProposal, Need,
+    Placement, the company (Organisation) and the school (School)."""
     query = query.where(within(scope, Need.school_id))
+    if filters.text.strip():
+        query = query.where(_text_matches(filters.text))
     if filters.status != STATUS_ALL:
         query = query.where(MatchProposal.status == filters.status)
     if filters.kind:
@@ -461,14 +492,19 @@ def _board_where(query: Any, filters: BoardFilters, *, scope: CouncilScope) -> A
 
 
 def board_count(session: Session, *, filters: BoardFilters, scope: CouncilScope) -> int:
-    """How many proposals board_query finds, without joining the company, the
-    school and the programme (each proposal has exactly one of the first two,
-    the programme is an outer join) or reading the proposals' rows."""
+    """How many proposals board_query finds, without reading the proposals'
+    rows or joining the programme (an outer join, so it never changes the
+    count). The company and the school are joined only for a text search:
+    each proposal has exactly one of each."""
     query = (
         select(func.count(col(MatchProposal.id)))
         .join(Need, col(Need.id) == MatchProposal.need_id)
         .join(Placement, col(Placement.id) == MatchProposal.placement_id)
     )
+    if filters.text.strip():
+        query = query.join(
+            Organisation, col(Organisation.id) == Placement.company_id
+        ).join(School, col(School.id) == Need.school_id)
     return int(session.exec(_board_where(query, filters, scope=scope)).one())
 
 

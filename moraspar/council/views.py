@@ -104,6 +104,7 @@ def _filters() -> services.BoardFilters:
         period_from=_date_arg("from"),
         period_to=_date_arg("to"),
         group=group if group in services.GROUPS else "",
+        text=" ".join(args.get("q", "").split())[:200],
     )
 
 
@@ -381,7 +382,9 @@ def bulk() -> Response:
     form = forms.BulkForm()
     back = _back(url_for("council.board"))
     if not form.validate_on_submit():
-        for errors in form.errors.values():
+        # Nothing ticked says it all; the other errors would only distract.
+        shown = {"proposal": form.proposal.errors} if form.proposal.errors else {}
+        for errors in (shown or form.errors).values():
             for error in errors:
                 flash(str(error), "error")
         return redirect(back)

@@ -3,6 +3,7 @@
 from flask import (
     Blueprint,
     abort,
+    current_app,
     jsonify,
     redirect,
     render_template,
@@ -13,6 +14,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from moraspar.auth.forms import LoginForm
 from moraspar.auth.services import set_language
 from moraspar.db import get_session
 from moraspar.models import Role, User
@@ -30,8 +32,16 @@ HOME_BY_ROLE = {
 
 
 @bp.route("/")
-def home() -> Response:
-    return redirect(url_for(HOME_BY_ROLE[Role(current_user.role)]))
+def home() -> Response | str:
+    """Signed in: each role to its own page. A visitor: what Moraspår is, for
+    whom, how a school or a company starts, and the sign-in beside it."""
+    if current_user.is_authenticated:
+        return redirect(url_for(HOME_BY_ROLE[Role(current_user.role)]))
+    return render_template(
+        "main/front.html",
+        form=LoginForm(),
+        office_email=current_app.config["BUSINESS_OFFICE_EMAIL"],
+    )
 
 
 @bp.route("/language", methods=["POST"], endpoint="set_language")

@@ -73,9 +73,17 @@ class DecisionForm(FlaskForm):
         _l("Reason for declining"),
         choices=decline_reason_choices(),
         default="",
-        description=_l("Needed when the proposal is declined."),
+        description=_l(
+            "Needed when the proposal is declined. For another reason, say which "
+            "in the decision."
+        ),
     )
 
     def validate_decline_reason(self, field: SelectField) -> None:
-        if self.outcome.data == "decline" and not field.data:
+        if self.outcome.data != "decline":
+            return
+        if not field.data:
             raise ValidationError(_l("Choose why the proposal is declined."))
+        # The decision text is the decline's comment: "other" must say which.
+        if field.data == "other" and not (self.decision.data or "").strip():
+            raise ValidationError(_l("Declining for another reason needs a comment."))

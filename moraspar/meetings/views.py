@@ -1,7 +1,6 @@
 """Council meetings: list, prepare the agenda, record decisions, export."""
 
 from collections.abc import Callable
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -26,6 +25,7 @@ from moraspar.formkit.ids import parse_ids
 from moraspar.meetings import documents, forms, services
 from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
 from moraspar.reference.gazetteer import LOCALITIES
+from moraspar.web import downloads
 from moraspar.web.export import FORMATS, export_response
 from moraspar.web.pagination import page_number, paginate
 from moraspar.web.redirects import safe_next
@@ -418,13 +418,7 @@ def export_document(meeting_id: int) -> Response:
     items = services.agenda(get_session(), meeting=meeting)
     body = documents.meeting_odt(meeting=meeting, council=council, items=items)
     name = f"{_filename(meeting, _('minutes'))}.odt"
-    response = Response(body, mimetype=documents.ODT_MIMETYPE)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="meeting-{meeting.id}.odt"; '
-        f"filename*=UTF-8''{quote(name, safe='')}"
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return downloads.attach(Response(body, mimetype=documents.ODT_MIMETYPE), name)
 
 
 @bp.route("/<int:meeting_id>/export/<list_name>")

@@ -24,7 +24,7 @@ from moraspar.auth.services import WrongPassword, verify_password
 from moraspar.db import get_session
 from moraspar.formkit.base import FlaskForm
 from moraspar.privacy import services
-from moraspar.web import ratelimit
+from moraspar.web import downloads, ratelimit
 
 bp = Blueprint("privacy", __name__)
 
@@ -45,11 +45,8 @@ def my_data() -> str:
 def export() -> Response:
     data = services.export_user_data(get_session(), user=signed_in_user())
     body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
-    return Response(
-        body,
-        mimetype="application/json",
-        headers={"Content-Disposition": 'attachment; filename="moraspar-my-data.json"'},
-    )
+    response = Response(body, mimetype="application/json")
+    return downloads.attach(response, f"{_('my-data')}.json")
 
 
 @bp.route("/delete", methods=["POST"])

@@ -38,7 +38,7 @@ RULES: Mapping[str, Rule] = {
     "privacy.my_data": Access.SIGNED_IN,
     "privacy.export": Access.SIGNED_IN,
     "privacy.delete_account": Access.SIGNED_IN,
-    "main.home": Access.SIGNED_IN,
+    "main.home": Access.PUBLIC,  # the front page; signed in, each role's home
     "main.skill_suggestions": Access.SIGNED_IN,
     "auth.login": Access.PUBLIC,
     "auth.login_code": Access.PUBLIC,

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, request
@@ -37,6 +36,8 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from moraspar.web import downloads
 
 FORMATS = ("csv", "xlsx")
 
@@ -69,8 +70,8 @@ def export_response(
 ) -> Response:
     """A download of headers + rows as fmt ("csv" or "xlsx").
 
-    filename is the name the user sees, without or with the extension (åäö are
-    fine: an ASCII fallback and an RFC 5987 UTF-8 name are both sent).
+    filename is the name the user sees, in their language, without or with the
+    extension (see moraspar.web.downloads for how it is made safe).
     Raises ValueError for an unknown fmt; views turn it into a 400.
     """
     if fmt == "csv":
@@ -83,15 +84,7 @@ def export_response(
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     name = f"{_stem(filename)}.{fmt}"
-    response = Response(body, mimetype=mimetype)
-    # RFC 6266: an ASCII fallback for old clients, the real name as filename*.
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{_ascii_filename(name, fmt)}"; '
-        f"filename*=UTF-8''{quote(name, safe='')}"
-    )
-    # Exports can hold contact details: keep them out of shared caches.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return downloads.attach(Response(body, mimetype=mimetype), name)
 
 
 # A feature's export: (header, the cell's value for one row) per column.
@@ -213,16 +206,6 @@ def _stem(filename: str) -> str:
         if stem.lower().endswith(extension):
             stem = stem[: -len(extension)]
     return stem or "export"
-
-
-def _ascii_filename(name: str, fmt: str) -> str:
-    ascii_name = (
-        unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    )
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-.")
-    if not ascii_name or ascii_name == fmt:
-        return f"export.{fmt}"
-    return ascii_name
 
 
 def _sheet_title(title: str) -> str:

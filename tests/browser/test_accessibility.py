@@ -100,6 +100,9 @@ def test_forms_with_errors_pass_axe(
         page.click("main form.form button[type=submit]")
         page.wait_for_load_state()
         assert page.locator(".error-summary").count() == 1, path
+        # The summary takes the focus, so a screen reader starts there.
+        focused = page.evaluate("() => document.activeElement.className")
+        assert focused == "error-summary", path
         found = axe_violations(page)
         if found:
             failures[path] = found

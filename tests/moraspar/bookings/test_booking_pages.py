@@ -45,7 +45,10 @@ def test_ics_downloads_for_both_sides(client: Any, auth: Any, booked: Any) -> No
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
         assert "attachment" in response.headers["Content-Disposition"]
-        assert ".ics" in response.headers["Content-Disposition"]
+        assert (
+            f'filename="booking-{booking.id}.ics"'
+            in (response.headers["Content-Disposition"])
+        )
         calendar = icalendar.Calendar.from_ical(response.data)
         (event,) = calendar.walk("VEVENT")
         assert event.decoded("dtstart") == date(2027, 2, 1)

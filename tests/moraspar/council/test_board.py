@@ -525,3 +525,97 @@ def test_proposal_of_a_closed_placement_cannot_be_approved(
             db, proposal=proposal, action="approve", actor=make_user(Role.COUNCIL)
         )
     assert proposal.status == ProposalStatus.PROPOSED
+
+
+# -- text search, filters in the address, an empty bulk action ----------------
+
+
+def test_text_search_finds_need_school_company_and_locality(
+    client: Any,
+    auth: Any,
+    propose: Any,
+    make_company: Any,
+    make_school: Any,
+    make_need: Any,
+) -> None:
+    bil = make_company(name="Mora Lastvagnar AB")
+    sten = make_company(name="Älvdalens Sten AB")
+    by_need = propose(0.9, title="APL svetsning")
+    by_company = propose(0.8, company=bil)
+    by_accent = propose(0.7, company=sten)
+    orsa = make_school(name="Orsa skola")
+    by_school = propose(0.6, need=make_need(orsa, title="APL handel"))
+    auth.login(Role.COUNCIL)
+
+    def found(query: str) -> set[int]:
+        page = client.get("/council/board", query_string={"q": query})
+        return {int(i) for i in _titles(page.get_data(as_text=True))}
+
+    assert found("svetsning") == {by_need.id}
+    assert found("SVETS") == {by_need.id}
+    assert found("lastvagnar mora") == {by_company.id}
+    assert found("älvdalens") == {by_accent.id}
+    assert found("orsa") == {by_school.id}
+    assert found("50%_") == set()  # LIKE wildcards are taken literally
+    everyone = {by_need.id, by_company.id, by_accent.id, by_school.id}
+    assert found("") == everyone
+    page = client.get("/council/board?q=ingenting").get_data(as_text=True)
+    assert "Inget förslag matchar filtren." in page
+
+
+def test_search_is_kept_in_the_form_and_the_pages(
+    client: Any, auth: Any, propose: Any, app: Any
+) -> None:
+    app.config["PAGE_SIZE"] = 2
+    for score in (0.9, 0.8, 0.7):
+        propose(score, title="APL svetsning")
+    propose(0.6, title="APL handel")
+    auth.login(Role.COUNCIL)
+
+    page = client.get("/council/board?q=svetsning&kind=apl").get_data(as_text=True)
+
+    assert 'name="q" type="search" value="svetsning"' in page
+    assert "3 förslag" in page
+    next_link = re.search(r'<a rel="next" href="([^"]+)"', page)
+    assert next_link is not None
+    href = next_link.group(1).replace("&amp;", "&")
+    assert "q=svetsning" in href and "kind=apl" in href and "page=2" in href
+    second = client.get(href).get_data(as_text=True)
+    assert len(_titles(second)) == 1
+    # Decisions send the reader back to the same filtered address.
+    assert 'name="next" value="/council/board?q=svetsning&amp;kind=apl"' in page
+
+
+def test_search_counts_the_same_proposals_it_lists(
+    db: Session, propose: Any, make_company: Any
+) -> None:
+    from moraspar.council.scope import EVERYTHING
+
+    propose(0.9, title="APL svetsning")
+    propose(0.8, company=make_company(name="Svetsarna AB"))
+    propose(0.7, title="APL handel")
+    filters = services.BoardFilters(text="svets")
+    page = services.board(db, filters=filters, page=1, per_page=10, scope=EVERYTHING)
+    assert page.total == len(page.items) == 2
+
+
+def test_bulk_action_with_nothing_ticked_says_so(
+    client: Any, auth: Any, propose: Any, db: Session
+) -> None:
+    proposal = propose(0.8)
+    auth.login(Role.COUNCIL)
+
+    response = client.post_form(
+        "/council/proposals/bulk",
+        {"bulk_action": "approve", "next": "/council/board?q=fordon"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/council/board?q=fordon")
+    page = client.get("/council/board?q=fordon").get_data(as_text=True)
+    assert "Du har inte markerat några förslag." in page
+    assert "Välj ett beslut." not in page
+    assert _reload(db, proposal).status == ProposalStatus.PROPOSED
+
+    neither = client.post_form("/council/proposals/bulk", {}, follow_redirects=True)
+    assert neither.status_code == 200
+    assert "Du har inte markerat några förslag." in neither.get_data(as_text=True)

@@ -4,6 +4,7 @@ import io
 import re
 from datetime import date
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from odf import teletype
@@ -326,6 +327,10 @@ def test_export_odt_and_xlsx(
 
     response = client.get(f"/meetings/{meeting.id}/minutes.odt")
     assert response.status_code == 200
+    # Named in the reader's language, with an ASCII twin for old clients.
+    disposition = response.headers["Content-Disposition"]
+    assert "Vårmöte minutes.odt" in unquote(disposition)
+    assert 'filename="2027-03-04-Varmote-minutes.odt"' in disposition
     assert response.mimetype == "application/vnd.oasis.opendocument.text"
     document = load(io.BytesIO(response.data))
     texts = [
@@ -436,3 +441,40 @@ def test_pickers_offer_only_the_councils_own_area(
     assert "Annat råds behov" not in proposals_page
     assert "Elektriker i Älvdalen" not in gaps_page
     assert items_of(db, meeting.id) == []
+
+
+def test_declining_for_another_reason_needs_the_decision_to_say_which(
+    client: Any,
+    db: Any,
+    signed_in: None,
+    meeting: Meeting,
+    proposals: list[MatchProposal],
+) -> None:
+    item = _agenda(db, meeting, proposal_id=proposals[0].id)
+    url = f"/meetings/{meeting.id}/items/{item.id}/decide"
+
+    response = client.post_form(
+        url, {"decision": "  ", "outcome": "decline", "decline_reason": "other"}
+    )
+
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Declining for another reason needs a comment." in html
+    assert 'href="#decline_reason"' in html  # listed in the error summary
+    db.expire_all()
+    assert db.get(MatchProposal, proposals[0].id).status == ProposalStatus.PROPOSED
+
+    said = client.post_form(
+        url,
+        {
+            "decision": "Avslås: platsen flyttar.",
+            "outcome": "decline",
+            "decline_reason": "other",
+        },
+    )
+    assert said.status_code == 302
+    db.expire_all()
+    proposal = db.get(MatchProposal, proposals[0].id)
+    assert proposal.status == ProposalStatus.DECLINED
+    assert proposal.decline_reason == "other"
+    assert proposal.comment == "Avslås: platsen flyttar."
