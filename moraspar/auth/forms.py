@@ -92,6 +92,8 @@ NOTICE_LABELS: dict[str, Any] = {
     Kind.PROPOSAL_DECLINED_BY_PARTY: _l("A proposal is declined"),
     Kind.BOOKING_CREATED: _l("A booking is made"),
     Kind.EVALUATION_REQUESTED: _l("An evaluation is asked for"),
+    Kind.REQUEST_RECEIVED: _l("A school asks for one of our placements"),
+    Kind.OFFER_RECEIVED: _l("A company offers places for one of our needs"),
 }
 
 
@@ -118,6 +120,8 @@ class ProfileForm(FlaskForm):
     )
     notice_booking_created = BooleanField(NOTICE_LABELS[Kind.BOOKING_CREATED])
     notice_evaluation_requested = BooleanField(NOTICE_LABELS[Kind.EVALUATION_REQUESTED])
+    notice_request_received = BooleanField(NOTICE_LABELS[Kind.REQUEST_RECEIVED])
+    notice_offer_received = BooleanField(NOTICE_LABELS[Kind.OFFER_RECEIVED])
 
     def notice_fields(self) -> list[Any]:
         return [self[notice_field(kind)] for kind in NOTICE_LABELS]

@@ -26,6 +26,8 @@ class Kind(enum.StrEnum):
     DATE_CHANGE_REQUESTED = "date_change_requested"
     DATE_CHANGE_ANSWERED = "date_change_answered"
     NEXT_BEST_OFFERED = "next_best_offered"
+    REQUEST_RECEIVED = "request_received"  # a teacher asks the company
+    OFFER_RECEIVED = "offer_received"  # a company offers the school places
 
 
 # Every kind so far is news a user may turn off by email; essential mail
