@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from moraspar.bookings import links
 from moraspar.notifications.unsubscribe import SIGNING_INFO
+from moraspar.web.links import external_url
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -106,6 +107,9 @@ def get_session() -> Session:
             info={
                 SIGNING_INFO: current_app.config["SECRET_KEY"],
                 links.DAYS_INFO: current_app.config["ACTION_LINK_DAYS"],
+                # The site's root from BASE_URL (never the request's Host),
+                # for the answer links in emails.
+                links.SITE_INFO: external_url("main.home"),
             },
         )
     session: Session = g.db_session

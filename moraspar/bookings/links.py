@@ -36,6 +36,9 @@ from moraspar.notifications.unsubscribe import SIGNING_INFO
 SALT = "moraspar.action-link"
 # Session.info key: how many days a link stays valid (ACTION_LINK_DAYS).
 DAYS_INFO = "moraspar.action_link_days"
+# Session.info key: the site's root address, built from BASE_URL by
+# moraspar.web.links.external_url; without it, emails.base_url().
+SITE_INFO = "moraspar.site_root"
 DEFAULT_DAYS = 14
 # The language of mail to an organisation's contact address: it has no
 # account, so no language of its own.
@@ -200,11 +203,14 @@ def ask_company(
     )
     email_link = answer_path(token) if token else in_app_link
     active = [user for user in contacts if user.active]
+    site = str(session.info.get(SITE_INFO) or emails.base_url()).rstrip("/")
 
     def render(
         kind: str, values: dict[str, Any], _link: str, language: str
     ) -> tuple[str, str]:
-        return emails.render(kind, values, link=email_link, language=language)
+        return emails.render(
+            kind, values, link=email_link, language=language, base=site
+        )
 
     if active:
         notify(

@@ -134,7 +134,9 @@ def respond(proposal_id: int) -> BaseResponse | str:
         db.commit()
         if booking is not None:
             flash(_("Both sides have confirmed: the booking is made."), "success")
-            return redirect(url_for("bookings.index"))
+            return redirect(
+                safe_next(request.args.get("next")) or url_for("bookings.index")
+            )
         if confirm:
             flash(_("Confirmed. We have asked the other side to confirm."), "success")
         else:
