@@ -81,6 +81,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "QUEUE_URL": f"sqlite:///{instance_path / 'jobs.db'}",
         "JOBS_IMMEDIATE": False,
         "JOB_LEASE_SECONDS": 600,
+        # Seconds between a change of the postings and the refit of the
+        # matching model it asks for (changes meanwhile share that refit).
+        "MODEL_REFRESH_DELAY": 60,
         "METRICS_TOKEN": "",
         "LOG_FORMAT": "text",
         # argon2 profile for new password hashes; tests use "CHEAPEST".

@@ -654,6 +654,29 @@ class RankerWeights(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class RankingModel(SQLModel, table=True):
+    """A fitted matching model, shared by every web process and worker through
+    the database: the newest row of the library's file format is served.
+
+    `watermark` is a digest of cheap aggregates of the open postings (counts,
+    newest update) that says quickly whether anything changed; `fingerprint` a
+    digest of the texts the model was fitted on, so that a change that leaves
+    them as they were (a booking) is not refitted."""
+
+    __tablename__ = "ranking_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    format_version: int
+    fitted_at: datetime = Field(default_factory=utcnow)
+    watermark: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=64)
+    weights_version: str = Field(default="", max_length=40)
+    n_postings: int = Field(default=0)
+    model: bytes = Field(sa_type=sa.LargeBinary)
+    model_digest: str = Field(max_length=64)
+    fit_seconds: float = Field(default=0.0)
+
+
 class LoginAttempt(SQLModel, table=True):
     """A failed or pending sign-in (or a reset or registration request), counted
     by moraspar.web.ratelimit when no Redis is configured. Keys are HMACs

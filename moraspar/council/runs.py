@@ -452,7 +452,7 @@ def _try(
 def _compute(
     session: Session,
     *,
-    weights: matching.Weights | None,
+    ranker: matching.Ranker,
     today: date,
     step: Callable[[str], None],
     council_id: int | None = None,
@@ -510,7 +510,7 @@ def _compute(
     for need_id, _placement_id in excluded:
         extra[need_id] += 1
     k = TOP_K + max(extra.values(), default=0)
-    ranked = matching.rank(needs, offers, k=k, weights=weights) if needs else {}
+    ranked = ranker.rank(needs, offers, k=k) if needs else {}
     matches = _filtered(ranked, excluded)
     step("rank")
 
@@ -519,9 +519,7 @@ def _compute(
     step("allocate")
 
     gap_matches = (
-        matching.rank(gaps, programmes, k=GAP_TOP_K, weights=weights)
-        if gaps and programmes
-        else {}
+        ranker.rank(gaps, programmes, k=GAP_TOP_K) if gaps and programmes else {}
     )
     step("gaps")
     return _Plan(needs, offers, matches, students, gap_matches, skipped)
@@ -678,7 +676,13 @@ def _run(
     the_id = run.id
     total = len(PHASES)
     try:
-        weights, version = active_weights(session)
+        # The served model (moraspar.ranking), fitted with the active weights
+        # on the open postings; imported here because it builds its postings
+        # with this module's functions.
+        from moraspar.ranking import current
+
+        served = current(session, today=today)
+        version = served.version
         run.status = RunStatus.RUNNING
         run.started_at = utcnow()
         run.progress = 0
@@ -699,7 +703,7 @@ def _run(
 
         plan = _compute(
             session,
-            weights=weights,
+            ranker=served.ranker,
             today=today,
             step=step,
             council_id=run.council_id,

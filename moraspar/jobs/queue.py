@@ -2,7 +2,11 @@
 
 QUEUE_URL chooses the storage: a SQLite file (the default, for `make run` on
 one machine), redis://... (production: web and workers on several machines),
-or memory:// (one process). Under TESTING the jobs run at once, in the
+or memory:// (one process).
+
+A commit that changed postings (needs, placements, skill gaps, programmes,
+organisations) or the score weights enqueues a refresh of the matching model,
+debounced: see `tasks.enqueue_model_refresh`. Under TESTING the jobs run at once, in the
 calling thread, so tests stay deterministic (and a test that turns that off
 gets a queue in memory, which it runs with `huey.execute(huey.dequeue())`).
 """
@@ -19,6 +23,14 @@ from sqlmodel import Session
 
 from moraspar.config import ConfigError
 from moraspar.jobs import tasks
+from moraspar.models import (
+    Need,
+    Organisation,
+    Placement,
+    Programme,
+    RankerWeights,
+    SkillGap,
+)
 from moraspar.notifications import mail
 
 log = logging.getLogger(__name__)
@@ -60,6 +72,10 @@ def register_jobs(app: Flask) -> None:
     app.extensions["moraspar.jobs"] = tasks.register(huey, app)
     if not event.contains(Session, "after_commit", _deliver_after_commit):
         event.listen(Session, "after_commit", _deliver_after_commit)
+    if not event.contains(Session, "after_flush", _note_posting_changes):
+        event.listen(Session, "after_flush", _note_posting_changes)
+        event.listen(Session, "after_commit", _refresh_after_commit)
+        event.listen(Session, "after_soft_rollback", _forget_posting_changes)
 
 
 def queue(app: Flask) -> Huey:
@@ -76,3 +92,32 @@ def _deliver_after_commit(session: Session) -> None:
         tasks.enqueue_delivery(app)
     except Exception:  # the queue is down: the sweep every minute sends it
         log.exception("could not enqueue mail delivery")
+
+
+# What the matching model is fitted on (moraspar.ranking.served.postings),
+# and with (the active weights).
+POSTINGS = (Need, Placement, SkillGap, Programme, Organisation, RankerWeights)
+POSTINGS_CHANGED = "moraspar.postings_changed"
+
+
+def _note_posting_changes(session: Session, _context: Any) -> None:
+    if session.info.get(POSTINGS_CHANGED):
+        return
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(record, POSTINGS) for record in changed):
+        session.info[POSTINGS_CHANGED] = True
+
+
+def _forget_posting_changes(session: Session, _previous: Any) -> None:
+    session.info.pop(POSTINGS_CHANGED, None)
+
+
+def _refresh_after_commit(session: Session) -> None:
+    """Postings changed in a committed transaction: refit the model soon."""
+    if not session.info.pop(POSTINGS_CHANGED, False) or not has_app_context():
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        tasks.enqueue_model_refresh(app)
+    except Exception:  # the queue is down: the sweep every 15 minutes refits
+        log.exception("could not enqueue a refresh of the matching model")

@@ -29,27 +29,34 @@ log = logging.getLogger(__name__)
 
 MATCH_RUN = "match_run"
 DELIVER_MAIL = "deliver_mail"
+MODEL_REFRESH = "model_refresh"
+# Set while a model refresh is enqueued and has not started: the changes
+# committed meanwhile need no refresh of their own.
+MODEL_REFRESH_PENDING = "model-refresh-pending"
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """When a periodic job is due: every minute, daily at hour:minute, or
-    weekly on day_of_week (0 = Monday) at hour:minute, in UTC."""
+    """When a periodic job is due: every `every` minutes (every minute by
+    default), daily at hour:minute, or weekly on day_of_week (0 = Monday) at
+    hour:minute, in UTC."""
 
     minute: int | None = None
     hour: int | None = None
     day_of_week: int | None = None
+    every: int = 1  # minutes, when no minute is given
 
     def crontab(self) -> Callable[[datetime], bool]:
         if self.minute is None:
-            return crontab()
+            return crontab(minute=f"*/{self.every}") if self.every > 1 else crontab()
         dow = "*" if self.day_of_week is None else str((self.day_of_week + 1) % 7)
         return crontab(minute=str(self.minute), hour=str(self.hour), day_of_week=dow)
 
     def slot(self, moment: datetime) -> str:
         """The period a run at `moment` belongs to (one run per slot)."""
         if self.minute is None:
-            return moment.strftime("%Y-%m-%dT%H:%M")
+            start = moment.replace(minute=moment.minute - moment.minute % self.every)
+            return start.strftime("%Y-%m-%dT%H:%M")
         if self.day_of_week is None:
             return moment.strftime("%Y-%m-%d")
         return moment.strftime("%G-W%V")
@@ -58,7 +65,7 @@ class Schedule:
         """The next moment the job is due, after `moment`."""
         start = moment.replace(second=0, microsecond=0)
         if self.minute is None:
-            return start + timedelta(minutes=1)
+            return start + timedelta(minutes=self.every - start.minute % self.every)
         due = start.replace(hour=self.hour or 0, minute=self.minute)
         if self.day_of_week is None:
             return due if due > moment else due + timedelta(days=1)
@@ -150,11 +157,26 @@ def refit_ranker(app: Flask, session: Session, now: datetime) -> str:
     return result.outcome
 
 
-# In the order the admin sees them. There is no refresh of a fitted matching
-# model: the matching library ranks from the postings of each run.
+def refresh_model(app: Flask, session: Session, now: datetime) -> str:
+    """Refit the served matching model if the postings changed (the sweep
+    behind the refresh enqueued after each change, which a lost task or a
+    posting that ended overnight would otherwise leave stale)."""
+    from moraspar.ranking import refresh_model as refresh
+
+    queue = app.extensions["moraspar.queue"]
+    queue.get(MODEL_REFRESH_PENDING)  # a lost refresh task must not block others
+    result = refresh(session)
+    session.commit()
+    if result.refitted:
+        return f"fitted model {result.row.id} on {result.row.n_postings} postings"
+    return f"model {result.row.id} is current"
+
+
+# In the order the admin sees them.
 JOBS: tuple[Job, ...] = (
     Job(DELIVER_MAIL, deliver, Schedule()),
     Job("recover", recover, Schedule()),
+    Job("refresh_model", refresh_model, Schedule(every=15)),
     Job("close_expired", close_expired, Schedule(minute=5, hour=0)),
     Job("purge", purge, Schedule(minute=0, hour=2)),
     Job("refit_ranker", refit_ranker, Schedule(minute=0, hour=3, day_of_week=6)),
@@ -189,6 +211,11 @@ def run_match(app: Flask, run_id: int, actor_id: int | None) -> str:
     return outcome.status
 
 
+def refresh_model_now(app: Flask) -> str:
+    with app.app_context():
+        return refresh_model(app, get_session(), utcnow())
+
+
 def deliver_now(app: Flask) -> str:
     with app.app_context():
         return deliver(app, get_session(), utcnow())
@@ -202,6 +229,19 @@ def enqueue_delivery(app: Flask) -> None:
     app.extensions["moraspar.jobs"][DELIVER_MAIL]()
 
 
+def enqueue_model_refresh(app: Flask) -> bool:
+    """Refresh the model MODEL_REFRESH_DELAY seconds from now, unless a
+    refresh is already waiting: a burst of edits (an import, a school posting
+    its needs one by one) gives one refit. False when one was waiting."""
+    huey: Huey = app.extensions["moraspar.queue"]
+    if not huey.put_if_empty(MODEL_REFRESH_PENDING, "1"):
+        return False
+    app.extensions["moraspar.jobs"][MODEL_REFRESH].schedule(
+        delay=int(app.config["MODEL_REFRESH_DELAY"])
+    )
+    return True
+
+
 def register(huey: Huey, app: Flask) -> dict[str, Any]:
     """Bind the jobs to this app's queue; the callables that enqueue them."""
     enqueued: dict[str, Any] = {
@@ -211,6 +251,9 @@ def register(huey: Huey, app: Flask) -> dict[str, Any]:
         DELIVER_MAIL: huey.task(
             retries=3, retry_delay=30, retry_backoff=2.0, name=DELIVER_MAIL
         )(lambda: deliver_now(app)),
+        MODEL_REFRESH: huey.task(
+            retries=2, retry_delay=60, retry_backoff=2.0, name=MODEL_REFRESH
+        )(lambda: refresh_model_now(app)),
     }
     for job in JOBS:
         huey.periodic_task(

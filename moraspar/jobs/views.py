@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
@@ -31,6 +32,8 @@ JOB_LABELS = {
     "close_expired": _l("Closing expired postings"),
     "purge": _l("Removing old contact details"),
     "refit_ranker": _l("Learning from the council's decisions"),
+    "refresh_model": _l("Refitting the matching model when postings changed"),
+    tasks.MODEL_REFRESH: _l("Refitting the matching model"),
     "request_evaluations": _l("Asking for evaluations"),
     tasks.MATCH_RUN: _l("Match run"),
 }
@@ -43,6 +46,10 @@ MAIL_STATUS_LABELS = {
 
 def _schedule_text(schedule: tasks.Schedule) -> str:
     if schedule.minute is None:
+        if schedule.every > 1:
+            return ngettext(
+                "Every %(num)d minute", "Every %(num)d minutes", schedule.every
+            )
         return _("Every minute")
     time = f"{schedule.hour or 0:02d}:{schedule.minute:02d} UTC"
     if schedule.day_of_week is None:

@@ -2,7 +2,11 @@
 
 /healthz says the process answers (a load balancer's liveness check; it
 touches nothing else, so a database outage does not restart every web
-process). /readyz says it can serve: the database and the job queue answer.
+process). /readyz says it can serve: the database and the job queue answer, and the
+matching model loads (the newest stored one, which this process then holds;
+with none stored yet, one is fitted and stored here, as the first ranking
+would). `model_stale` says whether postings changed since it was fitted: a
+stale model still ranks, so it does not make the process unready.
 /metrics is for Prometheus and needs `Authorization: Bearer METRICS_TOKEN`;
 without a token configured it does not exist.
 """
@@ -12,6 +16,7 @@ import hmac
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 from sqlalchemy import text
 
+from moraspar import ranking
 from moraspar.db import get_session
 from moraspar.jobs.queue import queue
 from moraspar.web import metrics, requestlog
@@ -37,8 +42,27 @@ def readyz() -> tuple[Response, int]:
     except Exception:
         current_app.logger.exception("readiness: the job queue does not answer")
         checks["queue"] = "unavailable"
-    ready = all(value == "ok" for value in checks.values())
-    return jsonify(status="ok" if ready else "error", **checks), 200 if ready else 503
+    model: dict[str, object] = {"model": "unavailable"}
+    if checks["database"] == "ok":
+        model = _model_check()
+    ready = all(value == "ok" for value in checks.values()) and model["model"] == "ok"
+    return (
+        jsonify(status="ok" if ready else "error", **checks, **model),
+        200 if ready else 503,
+    )
+
+
+def _model_check() -> dict[str, object]:
+    session = get_session()
+    try:
+        served = ranking.current(session)
+        session.commit()  # a model fitted here is stored for every process
+        status = ranking.model_status(session)
+    except Exception:
+        session.rollback()
+        current_app.logger.exception("readiness: the matching model does not load")
+        return {"model": "unavailable"}
+    return {"model": "ok", "model_id": served.id, "model_stale": status.stale}
 
 
 @bp.route("/metrics")

@@ -15,11 +15,60 @@ def test_healthz_says_alive(client: Any) -> None:
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
 
 
-def test_readyz_checks_the_database_and_the_queue(client: Any) -> None:
+def test_readyz_checks_the_database_the_queue_and_the_model(client: Any) -> None:
     response = client.get("/readyz")
 
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "queue": "ok"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "queue": "ok",
+        "model": "ok",
+        "model_id": 1,  # none was stored: fitted and stored by the probe
+        "model_stale": False,
+    }
+
+
+def test_readyz_says_when_the_model_is_stale(
+    client: Any, db: Session, make_company: Any, make_placement: Any
+) -> None:
+    from moraspar.ranking import clear_cache, refresh_model
+
+    make_placement(make_company())
+    model_id = refresh_model(db).row.id
+    db.commit()
+    clear_cache()  # the web process has not loaded it yet
+    assert client.get("/readyz").get_json()["model_stale"] is False
+
+    make_placement(make_company(), title="Snickeri")
+    body = client.get("/readyz").get_json()
+
+    assert body["status"] == "ok"  # a stale model still ranks
+    assert (body["model_id"], body["model_stale"]) == (model_id, True)
+
+
+def test_readyz_fails_when_the_model_cannot_be_loaded(
+    client: Any, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matching
+    from moraspar.ranking import clear_cache, refresh_model
+
+    refresh_model(db)
+    db.commit()
+    clear_cache()
+
+    def damaged(*_args: Any) -> Any:
+        raise matching.InvalidModelFile("damaged model file")
+
+    def refuse(*_args: Any, **_kw: Any) -> Any:
+        raise RuntimeError("no postings to fit on")
+
+    monkeypatch.setattr(matching, "load_model", damaged)
+    monkeypatch.setattr(matching, "fit", refuse)
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.get_json()["model"] == "unavailable"
 
 
 def test_readyz_fails_when_the_queue_is_down(
@@ -33,11 +82,12 @@ def test_readyz_fails_when_the_queue_is_down(
     response = client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.get_json() == {
-        "status": "error",
-        "database": "ok",
-        "queue": "unavailable",
-    }
+    body = response.get_json()
+    assert (body["status"], body["database"], body["queue"]) == (
+        "error",
+        "ok",
+        "unavailable",
+    )
 
 
 def test_readyz_fails_when_the_database_is_down(app: Any, client: Any) -> None:

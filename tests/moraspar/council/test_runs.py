@@ -89,7 +89,7 @@ def test_run_stores_a_scored_proposal_with_reasons_and_students(
     assert set(proposal.parts) == {"text", "skills", "period", "distance", "capacity"}
     run = db.get(MatchRun, summary.run_id)
     assert run is not None and run.status == RunStatus.DONE
-    assert run.ranker_version.startswith("matching-default-")
+    assert run.ranker_version == "model:1"  # the model fitted for the first run
     assert run.started_at is not None and run.finished_at is not None
     assert run.progress == run.total == len(runs.PHASES)
     assert [s[2] for s in steps] == list(runs.PHASES)
@@ -218,7 +218,7 @@ def test_failed_run_keeps_previous_proposals_and_says_why(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ranker exploded")
 
-    monkeypatch.setattr(matching, "rank", broken)
+    monkeypatch.setattr(matching.Ranker, "rank", broken)
     with pytest.raises(runs.MatchRunFailed) as failure:
         runs.run_matching(db, today=TODAY)
 
@@ -317,7 +317,7 @@ def test_cli_match_fails_with_nonzero_exit(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("no luck")
 
-    monkeypatch.setattr(matching, "rank", broken)
+    monkeypatch.setattr(matching.Ranker, "rank", broken)
     result = runner.invoke(args=["match"])
 
     assert result.exit_code != 0

@@ -88,7 +88,7 @@ def test_a_failed_web_run_shows_its_reason(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(matching, "rank", broken)
+    monkeypatch.setattr(matching.Ranker, "rank", broken)
     auth.login(Role.ADMIN, language="en")
 
     page = client.post_form("/council/runs/new", follow_redirects=True)

@@ -1,0 +1,187 @@
+"""Live matches: the best open placements for one need, while it is shown.
+
+The council's match run proposes and allocates; this only ranks, for one
+need, the placements that could take its students now. The hard rules are
+applied here, before ranking, so that the list never shows a placement the
+need cannot use, whatever the ranking library decides about scores:
+
+- the placement is open, its company approved, and it has not ended;
+- same kind (APL with APL, prao with prao);
+- the periods overlap (a missing date is "any time");
+- within the need's max_km when both positions are known;
+- at least one free place (places less booked and approved students);
+- not already paired with this need (any proposal for the pair, whatever its
+  status: a declined pair stays declined, a proposed one is on the board).
+
+They are ranked with the served model (`moraspar.ranking.served`), never
+refitted here.
+
+Nothing here commits.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from math import cos, radians
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+import matching
+from moraspar.council.runs import need_posting, placement_posting
+from moraspar.models import (
+    MatchProposal,
+    Need,
+    Organisation,
+    Placement,
+    PostingStatus,
+    ProposalStatus,
+)
+from moraspar.ranking.served import current_model
+from moraspar.reference.gazetteer import km_between
+
+
+@dataclass(frozen=True)
+class LiveMatch:
+    placement: Placement
+    company: Organisation
+    match: matching.Match
+    free_places: int
+
+
+def _placements(
+    session: Session, *, need: Need, today: date
+) -> Sequence[tuple[Placement, Organisation]]:
+    """Open placements of approved companies that pass the rules SQL can check:
+    kind, period, places left, not paired with the need, and a box around the
+    need's reach (the exact distance is checked afterwards). Reading only
+    these, rather than every open placement, is what keeps a page fast."""
+    query = (
+        select(Placement, Organisation)
+        .join(Organisation, col(Organisation.id) == Placement.company_id)
+        .where(Placement.status == PostingStatus.OPEN)
+        .where(col(Organisation.approved).is_(True))
+        .where(Placement.kind == need.kind)
+        .where(
+            sa.or_(col(Placement.end_date).is_(None), col(Placement.end_date) >= today)
+        )
+        .where(col(Placement.places) - col(Placement.places_booked) >= 1)
+        .where(
+            col(Placement.id).not_in(
+                select(MatchProposal.placement_id).where(
+                    MatchProposal.need_id == need.id
+                )
+            )
+        )
+        .order_by(col(Placement.id))
+    )
+    if need.start_date is not None:
+        query = query.where(
+            sa.or_(
+                col(Placement.end_date).is_(None),
+                col(Placement.end_date) >= need.start_date,
+            )
+        )
+    if need.end_date is not None:
+        query = query.where(
+            sa.or_(
+                col(Placement.start_date).is_(None),
+                col(Placement.start_date) <= need.end_date,
+            )
+        )
+    at = _position(need)
+    if need.max_km is not None and at is not None:
+        # A box a little larger than the circle; a placement with no position
+        # of its own may take its company's or its locality's, so it stays.
+        dlat = need.max_km / 110.0 * 1.01
+        dlon = need.max_km / (111.0 * max(cos(radians(at[0])), 0.01)) * 1.01
+        query = query.where(
+            sa.or_(
+                col(Placement.lat).is_(None),
+                col(Placement.lon).is_(None),
+                sa.and_(
+                    col(Placement.lat).between(at[0] - dlat, at[0] + dlat),
+                    col(Placement.lon).between(at[1] - dlon, at[1] + dlon),
+                ),
+            )
+        )
+    return session.exec(query).all()
+
+
+def _position(need: Need) -> tuple[float, float] | None:
+    posting = need_posting(need, students=max(1, need.students))
+    if posting.lat is None or posting.lon is None:
+        return None
+    return posting.lat, posting.lon
+
+
+def _approved_students(session: Session, placement_ids: list[int]) -> dict[int, int]:
+    """Students of approved proposals per placement (booked ones are already
+    counted in Placement.places_booked)."""
+    if not placement_ids:
+        return {}
+    rows = session.exec(
+        select(MatchProposal.placement_id, sa.func.sum(MatchProposal.students))
+        .where(MatchProposal.status == ProposalStatus.APPROVED)
+        .where(col(MatchProposal.placement_id).in_(placement_ids))
+        .group_by(col(MatchProposal.placement_id))
+    ).all()
+    return {int(pid): int(total or 0) for pid, total in rows}
+
+
+def candidates(
+    session: Session, *, need: Need, today: date
+) -> list[tuple[Placement, Organisation, matching.Posting, int]]:
+    """The placements the need could use now (every hard rule passed), with
+    their postings and free places."""
+    found = _placements(session, need=need, today=today)
+    taken = _approved_students(session, [p.id for p, _ in found if p.id is not None])
+    need_at = need_posting(need, students=max(1, need.students))
+    result = []
+    for placement, company in found:
+        free = (
+            placement.places - placement.places_booked - taken.get(placement.id or 0, 0)
+        )
+        if free < 1:
+            continue
+        try:
+            offer = placement_posting(placement, company, free=free)
+        except matching.InvalidPosting:
+            continue  # a broken import row: never shown, the run logs it
+        if (
+            need.max_km is not None
+            and need_at.lat is not None
+            and need_at.lon is not None
+            and offer.lat is not None
+            and offer.lon is not None
+            and km_between((need_at.lat, need_at.lon), (offer.lat, offer.lon))
+            > need.max_km
+        ):
+            continue
+        result.append((placement, company, offer, free))
+    return result
+
+
+def live_matches(
+    session: Session, *, need: Need, limit: int = 10, today: date
+) -> list[LiveMatch]:
+    """The best `limit` placements for `need`, best first (see the module
+    docstring for the rules a placement must pass)."""
+    if need.id is None or limit < 1:
+        return []
+    found = candidates(session, need=need, today=today)
+    if not found:
+        return []
+    need_at = need_posting(need, students=max(1, need.students))
+    ranker = current_model(session, today=today)
+    ranked = ranker.rank(
+        [need_at], [offer for _, _, offer, _ in found], k=min(limit, len(found))
+    )
+    by_id = {offer.id: (p, c, free) for p, c, offer, free in found}
+    result = []
+    for m in ranked.get(need_at.id, []):
+        placement, company, free = by_id[m.offer_id]
+        result.append(
+            LiveMatch(placement=placement, company=company, match=m, free_places=free)
+        )
+    return result
