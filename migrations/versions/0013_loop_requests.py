@@ -1,7 +1,7 @@
 """Teachers' requests and companies' offers, routing per kind, action links
 
 Revision ID: loop_requests
-Revises: email_notices
+Revises: ranking_model
 Create Date: 2026-12-02 17:20:00.000000
 
 A proposal now says who started it (origin: a match run, a teacher's request
@@ -21,7 +21,7 @@ from alembic import op
 
 
 revision: str = "loop_requests"
-down_revision: str | None = "email_notices"
+down_revision: str | None = "ranking_model"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
