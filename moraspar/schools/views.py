@@ -35,6 +35,7 @@ from moraspar.models import (
 )
 from moraspar.organisations import NotOwner, StaleEdit, check_owner
 from moraspar.organisations.forms import show_stale
+from moraspar.ranking import live_matches
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS
 from moraspar.schools import exports, forms, services
@@ -306,13 +307,21 @@ def need(need_id: int) -> str:
     db = get_session()
     need = _owned(Need, need_id)
     programme = db.get(Programme, need.programme_id) if need.programme_id else None
+    uncovered = requests.uncovered_students(db, need=need)
+    # Ranked placements to ask straight from the page, while students remain.
+    matches = (
+        live_matches(db, need=need, limit=10, today=date.today())
+        if need.status == PostingStatus.OPEN and uncovered > 0
+        else []
+    )
     return render_template(
         "schools/need.html",
         need=need,
         programme=programme,
         form=ConfirmForm(),
         items=requests.need_items(db, need=need),
-        uncovered=requests.uncovered_students(db, need=need),
+        uncovered=uncovered,
+        matches=matches,
         respond_form=RespondForm(),
     )
 

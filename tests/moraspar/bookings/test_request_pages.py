@@ -249,3 +249,24 @@ def test_the_admin_sets_the_route_per_kind(
 def test_only_admins_set_routes(client: Any, auth: Any) -> None:
     auth.login(Role.COUNCIL)
     assert client.get("/admin/routing").status_code == 403
+
+
+def test_the_need_page_ranks_placements_with_a_request_button_each(
+    client: Any, auth: Any, db: Session, school_side: dict[str, Any]
+) -> None:
+    auth.login(school_side["teacher"])
+    need, placement = school_side["need"], school_side["placement"]
+    page = client.get(f"/school/needs/{need.id}").get_data(as_text=True)
+    assert "Placements that fit" in page
+    assert f'action="/school/placements/{placement.id}/request"' in page
+    assert "for 2 students" in page  # 3 wanted, 2 free places
+    response = client.post_form(
+        f"/school/placements/{placement.id}/request",
+        {"need": str(need.id), "students": "2"},
+        follow_redirects=True,
+    )
+    text = response.get_data(as_text=True)
+    assert "Requested – waiting for the company" in text
+    # Asked already: the placement leaves the ranked list.
+    assert f'action="/school/placements/{placement.id}/request"' not in text
+    assert db.exec(select(MatchProposal)).one().students == 2
