@@ -445,15 +445,25 @@ def answer(
         return None
     if proposal.school_confirmed and proposal.company_confirmed:
         return _book(session, pairing=pairing, actor=actor)
-    notify(
-        session,
-        users=_side_contacts(
-            session, _other(side), need=pairing.need, placement=pairing.placement
-        ),
-        kind=Kind.CONFIRMATION_NEEDED,
-        params=message_params(pairing, side=str(side)),
-        link=respond_path(proposal.id),
-    )
+    if side is Side.SCHOOL:
+        # The company is asked to act: its email carries an answer link.
+        links.ask_company(
+            session,
+            company=pairing.company,
+            contacts=company_contacts(session, placement=pairing.placement),
+            proposal_id=proposal.id,
+            kind=Kind.CONFIRMATION_NEEDED,
+            params=message_params(pairing, side=str(side)),
+            in_app_link=respond_path(proposal.id),
+        )
+    else:
+        notify(
+            session,
+            users=school_contacts(session, need=pairing.need),
+            kind=Kind.CONFIRMATION_NEEDED,
+            params=message_params(pairing, side=str(side)),
+            link=respond_path(proposal.id),
+        )
     session.flush()
     return None
 

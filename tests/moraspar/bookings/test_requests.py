@@ -451,3 +451,30 @@ def test_the_need_shows_where_each_request_stands(
         second.id: requests.Standing.REQUESTED,
     }
     assert requests.uncovered_students(db, need=s.need) == 4
+
+
+def test_a_council_proposal_the_school_confirmed_asks_the_company_by_link(
+    signed_db: Session, make_sides: Any
+) -> None:
+    db = signed_db
+    s = make_sides("apl")
+    proposal = MatchProposal(
+        need_id=s.need.id,
+        placement_id=s.placement.id,
+        students=1,
+        status=ProposalStatus.APPROVED,
+    )
+    db.add(proposal)
+    db.commit()
+    services.on_proposal_approved(db, proposal=proposal, actor=None)
+    db.commit()
+    assert _count(db, ActionLink) == 1  # the approval asks the company
+    assert _kinds(db, s.teacher) == ["proposal_approved"]
+    services.respond(db, proposal_id=proposal.id, user=s.teacher, confirm=True)
+    db.commit()
+    assert _count(db, ActionLink) == 2  # and so does the school's yes
+    mails = db.exec(
+        select(OutboxMessage).where(OutboxMessage.to_address == s.contact.email)
+    ).all()
+    assert len(mails) == 2
+    assert all("/bookings/answer/" in m.body_text for m in mails)
