@@ -188,6 +188,29 @@ def _check_pair(
         raise TooManyStudents(students)
 
 
+def _lock_pair(
+    session: Session, *, need_id: int | None, placement_id: int | None
+) -> tuple[Need, Placement]:
+    """The need and the placement rows, locked on PostgreSQL until the
+    transaction ends (need first, then placement: the council's order, so
+    that no two transactions wait on each other in a circle), so that the
+    checks of students left and places free hold until the insert. SQLite
+    serialises writers with its write lock instead."""
+    need = session.exec(
+        select(Need)
+        .where(Need.id == need_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    placement = session.exec(
+        select(Placement)
+        .where(Placement.id == placement_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return need, placement
+
+
 def _add(session: Session, proposal: MatchProposal) -> MatchProposal:
     """Insert the proposal; the unique (need, placement) pair settles a race
     between two requests that both passed the check."""
@@ -244,7 +267,9 @@ def send_request(
     council first (proposed, on its review board), as the kind's route says.
     """
     need = _own_need(session, need_id=data.need_id, user=user)
-    placement = services._lock_placement(session, placement_id)
+    if session.get(Placement, placement_id) is None:
+        raise services.NotFound(placement_id)
+    need, placement = _lock_pair(session, need_id=need.id, placement_id=placement_id)
     _check_pair(session, need=need, placement=placement, students=data.students)
     council = via_council(session, need.kind)
     now = utcnow()
@@ -285,10 +310,9 @@ def make_offer(
     the school accepts or declines (no council step: the company has said yes
     to its own places)."""
     placement = _own_placement(session, placement_id=data.placement_id, user=user)
-    placement = services._lock_placement(session, placement.id)
-    need = session.get(Need, need_id)
-    if need is None:
+    if session.get(Need, need_id) is None:
         raise services.NotFound(need_id)
+    need, placement = _lock_pair(session, need_id=need_id, placement_id=placement.id)
     _check_pair(session, need=need, placement=placement, students=data.students)
     proposal = _add(
         session,
