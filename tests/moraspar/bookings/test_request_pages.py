@@ -270,3 +270,29 @@ def test_the_need_page_ranks_placements_with_a_request_button_each(
     # Asked already: the placement leaves the ranked list.
     assert f'action="/school/placements/{placement.id}/request"' not in text
     assert db.exec(select(MatchProposal)).one().students == 2
+
+
+def test_a_request_through_the_council_is_on_its_board(
+    client: Any,
+    auth: Any,
+    make_school: Callable[..., Organisation],
+    make_company: Callable[..., Organisation],
+    make_user: Callable[..., User],
+    make_need: Callable[..., Need],
+    make_placement: Callable[..., Placement],
+) -> None:
+    school = make_school()
+    teacher = make_user(Role.TEACHER, school, language="en")
+    need = make_need(school, kind="apl", title="APL el åk 3")
+    placement = make_placement(make_company(), kind="apl")
+    auth.login(teacher)
+    response = client.post_form(
+        f"/school/placements/{placement.id}/request",
+        {"need": str(need.id), "students": "1"},
+        follow_redirects=True,
+    )
+    assert "sent to the council" in response.get_data(as_text=True)
+    auth.logout()
+    auth.login(Role.COUNCIL, language="en")
+    board = client.get("/council/board").get_data(as_text=True)
+    assert "APL el åk 3" in board
