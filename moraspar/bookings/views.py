@@ -230,6 +230,20 @@ def answer_link(token: str) -> BaseResponse | str | tuple[str, int]:
         except links.LinkError as exc:
             db.rollback()
             return _link_refused(exc)
+        except services.NoFreePlaces:
+            # Rolled back: the link stays unused, the proposal waits.
+            db.rollback()
+            return (
+                render_template(
+                    "bookings/answer_link.html",
+                    pairing=pairing,
+                    refused=_(
+                        "The placement has no free places left for this booking, "
+                        "so nothing was booked. The council has the proposal."
+                    ),
+                ),
+                409,
+            )
         except services.BookingError:
             db.rollback()
             open_ = False

@@ -194,6 +194,7 @@ ENTITY_LABELS = {
     "evaluation": _l("Evaluation"),
     "import": _l("Import"),
     "kind_route": _l("Request route"),
+    "action_link": _l("Answer link"),
     "match_proposal": _l("Proposal"),
     "match_run": _l("Match run"),
     "meeting": _l("Meeting"),

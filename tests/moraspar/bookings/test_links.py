@@ -237,3 +237,29 @@ def test_the_link_pages_are_rate_limited(app: Flask, client: Any, asked: Asked) 
     app.config["ACTION_LINK_LIMIT_IP"] = 3
     codes = [client.get("/bookings/answer/guess").status_code for _ in range(5)]
     assert codes == [400, 400, 400, 429, 429]
+
+
+def test_a_full_placement_books_nothing_and_keeps_the_link(
+    client: Any, db: Session, asked: Asked
+) -> None:
+    placement = db.get(Placement, asked.placement.id)
+    assert placement is not None
+    placement.places = 0
+    db.add(placement)
+    db.commit()
+    response = client.post_form(asked.path, {"confirm": "Confirm"})
+    assert response.status_code == 409
+    assert "lediga platser" in response.get_data(as_text=True)
+    assert _bookings(db) == 0
+    assert _link(db).used_at is None
+    assert _proposal(db).status == ProposalStatus.APPROVED
+
+
+def test_the_audit_trail_names_the_answer_link(
+    client: Any, auth: Any, db: Session, asked: Asked
+) -> None:
+    client.post_form(asked.path, {"confirm": "Confirm"})
+    auth.login(Role.ADMIN, language="en")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "Answered through an emailed link" in page
+    assert "Answer link" in page
