@@ -132,6 +132,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "RESET_LIMIT_ACCOUNT": 5,
         "RESET_LIMIT_IP": 10,
         "REGISTER_LIMIT_IP": 10,
+        # Opened signed answer links (moraspar.bookings.links) per IP and
+        # window: a company answers a handful, a guesser needs millions.
+        "ACTION_LINK_LIMIT_IP": 60,
+        # Days an emailed answer link stays valid.
+        "ACTION_LINK_DAYS": 14,
         "REDIS_URL": "",
         "RATELIMIT_KEY_PREFIX": "moraspar:rl:",
         "SQL_ECHO": False,

@@ -7,7 +7,9 @@ from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
+from moraspar.bookings import links
 from moraspar.notifications.unsubscribe import SIGNING_INFO
+from moraspar.web.links import external_url
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -102,7 +104,13 @@ def get_session() -> Session:
             get_engine(),
             expire_on_commit=False,
             # Notification services sign unsubscribe links without Flask.
-            info={SIGNING_INFO: current_app.config["SECRET_KEY"]},
+            info={
+                SIGNING_INFO: current_app.config["SECRET_KEY"],
+                links.DAYS_INFO: current_app.config["ACTION_LINK_DAYS"],
+                # The site's root from BASE_URL (never the request's Host),
+                # for the answer links in emails.
+                links.SITE_INFO: external_url("main.home"),
+            },
         )
     session: Session = g.db_session
     return session

@@ -85,6 +85,28 @@ class ProposalStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class ProposalOrigin(enum.StrEnum):
+    RUN = "run"  # proposed by a council's match run
+    REQUEST = "request"  # asked for by a teacher: the school has confirmed
+    OFFER = "offer"  # offered by a company: the company has confirmed
+
+
+class DeclineReason(enum.StrEnum):
+    """Why a school or a company says no to a request, an offer or a proposal
+    (stored in MatchProposal.decline_reason, as the council's reasons are)."""
+
+    NO_CAPACITY = "no_capacity"
+    NO_SUPERVISOR = "no_supervisor"
+    WRONG_PERIOD = "wrong_period"
+    TOO_FAR = "too_far"
+    NOT_SUITABLE = "not_suitable"
+    OTHER = "other"
+
+
+class LinkPurpose(enum.StrEnum):
+    ANSWER_PROPOSAL = "answer_proposal"  # a company confirms or declines
+
+
 class RunStatus(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -391,6 +413,7 @@ class MatchProposal(SQLModel, table=True):
             "placement_id",
         ),
         one_of("status", ProposalStatus),
+        one_of("origin", ProposalOrigin),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -408,8 +431,50 @@ class MatchProposal(SQLModel, table=True):
     comment: str = Field(default="", max_length=2000)
     school_confirmed: bool | None = None
     company_confirmed: bool | None = None
+    # Who started it: a match run, a teacher's request or a company's offer
+    # (the side that started it has confirmed it by asking).
+    origin: str = Field(
+        default=ProposalOrigin.RUN,
+        max_length=10,
+        sa_column_kwargs={"server_default": ProposalOrigin.RUN.value},
+    )
+    requested_by_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class KindRoute(SQLModel, table=True):
+    """Whether a teacher's request of one kind goes to the council first or
+    straight to the company; a kind without a row takes the default
+    (moraspar.bookings.requests.DEFAULT_VIA_COUNCIL)."""
+
+    __tablename__ = "kind_route"
+    __table_args__ = (one_of("kind", PostingKind),)
+
+    kind: str = Field(primary_key=True, max_length=20)
+    via_council: bool = Field(default=False)
+    updated_by_id: int | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ActionLink(SQLModel, table=True):
+    """A single-use, expiring link in an email that lets an organisation act
+    without signing in. The email carries a signed random token; only its
+    SHA-256 is stored, so a copy of the database opens nothing."""
+
+    __tablename__ = "action_link"
+    __table_args__ = (one_of("purpose", LinkPurpose),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    purpose: str = Field(max_length=30)
+    proposal_id: int | None = Field(
+        default=None, foreign_key="match_proposal.id", index=True
+    )
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ProgrammeGapMatch(SQLModel, table=True):

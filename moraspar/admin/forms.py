@@ -1,6 +1,8 @@
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from moraspar.admin import services
@@ -9,7 +11,9 @@ from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import NOT_AN_OPTION, IdMultipleField, IdSelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.models import PostingKind
 from moraspar.reference.gazetteer import LOCALITIES
+from moraspar.reference.labels import KIND_LABELS, ROUTE_LABELS
 
 ROLE_CHOICES = [
     ("teacher", _l("Teacher / school staff")),
@@ -148,3 +152,37 @@ class CouncilAreaForm(FlaskForm):
             ticked=frozenset(self.organisations.data or ()),
             shown=frozenset(self.shown.data or ()),
         )
+
+
+ROUTE_CHOICES = [
+    ("direct", ROUTE_LABELS["direct"]),
+    ("council", ROUTE_LABELS["council"]),
+]
+
+
+def _route(kind: PostingKind) -> RadioField:
+    return RadioField(
+        KIND_LABELS[kind],
+        choices=as_choices(ROUTE_CHOICES),
+        validators=[DataRequired(message=_l("Choose where requests go."))],
+    )
+
+
+class RoutingForm(FlaskForm):
+    """Per kind: does a teacher's request go to the council first?"""
+
+    route_apl = _route(PostingKind.APL)
+    route_prao = _route(PostingKind.PRAO)
+    route_study_visit = _route(PostingKind.STUDY_VISIT)
+    route_guest_lecture = _route(PostingKind.GUEST_LECTURE)
+    route_project = _route(PostingKind.PROJECT)
+
+    def fill(self, routes: dict[str, bool]) -> None:
+        for kind, via_council in routes.items():
+            self[f"route_{kind}"].data = "council" if via_council else "direct"
+
+    def route_fields(self) -> list[Any]:
+        return [self[f"route_{kind}"] for kind in PostingKind]
+
+    def to_choices(self) -> dict[str, bool]:
+        return {kind: self[f"route_{kind}"].data == "council" for kind in PostingKind}

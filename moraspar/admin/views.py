@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from moraspar.admin import forms, services
 from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import EmailTaken, Tokens
-from moraspar.bookings import reminders
+from moraspar.bookings import reminders, requests
 from moraspar.council import services as council_services
 from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
@@ -352,6 +352,26 @@ def unanswered() -> str:
         page=page,
         workdays=current_app.config["REMINDER_UNANSWERED_WORKDAYS"],
     )
+
+
+@bp.route("/routing", methods=["GET", "POST"])
+def routing() -> Response | str:
+    """Per kind: whether teachers' requests go through the council first."""
+    db = get_session()
+    form = forms.RoutingForm()
+    if form.validate_on_submit():
+        changed = requests.set_routes(
+            db, choices=form.to_choices(), actor=signed_in_user()
+        )
+        db.commit()
+        if changed:
+            flash(_("Where requests go is saved."), "success")
+        else:
+            flash(_("Nothing was changed."), "info")
+        return redirect(url_for("admin.routing"))
+    if request.method == "GET":
+        form.fill(requests.routes(db))
+    return render_template("admin/routing.html", form=form)
 
 
 @bp.route("/audit")

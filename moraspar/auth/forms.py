@@ -95,6 +95,8 @@ NOTICE_LABELS: dict[str, Any] = {
     Kind.REMINDER_UNANSWERED: _l("Reminder: a proposal still waits for my answer"),
     Kind.REMINDER_BOOKING_STARTS: _l("Reminder: a booking starts soon"),
     Kind.REMINDER_EVALUATION: _l("Reminder: an evaluation is still to be given"),
+    Kind.REQUEST_RECEIVED: _l("A school asks for one of our placements"),
+    Kind.OFFER_RECEIVED: _l("A company offers places for one of our needs"),
 }
 
 
@@ -126,6 +128,8 @@ class ProfileForm(FlaskForm):
         NOTICE_LABELS[Kind.REMINDER_BOOKING_STARTS]
     )
     notice_reminder_evaluation = BooleanField(NOTICE_LABELS[Kind.REMINDER_EVALUATION])
+    notice_request_received = BooleanField(NOTICE_LABELS[Kind.REQUEST_RECEIVED])
+    notice_offer_received = BooleanField(NOTICE_LABELS[Kind.OFFER_RECEIVED])
 
     def notice_fields(self) -> list[Any]:
         return [self[notice_field(kind)] for kind in NOTICE_LABELS]

@@ -1,7 +1,9 @@
 """Forms of the booking step: a side's answer to a proposal, and the evaluation."""
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, RadioField, SubmitField, TextAreaField
+from wtforms import DateField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from moraspar.bookings.services import Cancellation, DateChange
@@ -9,6 +11,7 @@ from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.validators import NoPersonalNumber
 from moraspar.models import CancelReason
+from moraspar.reference.labels import DECLINE_REASON_LABELS
 
 TOO_LONG = _l("At most %(max)d characters.")
 RATING_CHOICES = [
@@ -20,9 +23,20 @@ RATING_CHOICES = [
 ]
 
 
+DECLINE_CHOICES = [
+    ("", _l("Choose a reason if you decline")),
+    *DECLINE_REASON_LABELS.items(),
+]
+
+
 class RespondForm(FlaskForm):
+    decline_reason = SelectField(
+        _l("Why do you decline?"),
+        choices=as_choices(DECLINE_CHOICES),
+        validators=[Optional()],
+    )
     reason = TextAreaField(
-        _l("Reason (if you decline)"),
+        _l("More about the reason (if you decline)"),
         description=_l(
             "Optional. Shown to the other side and the council; no student names."
         ),
@@ -30,6 +44,14 @@ class RespondForm(FlaskForm):
     )
     confirm = SubmitField(_l("Confirm"))
     decline = SubmitField(_l("Decline"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        if self.decline.data and not self.decline_reason.data:
+            self.decline_reason.errors = [_l("Choose why you decline.")]
+            return False
+        return True
 
 
 def _rating(label: object) -> RadioField:

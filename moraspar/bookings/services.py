@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, func, or_, select, update
 
 from moraspar import audit
+from moraspar.bookings import links
 from moraspar.council.scope import (
     CouncilScope,
     NotAMember,
@@ -39,6 +40,7 @@ from moraspar.models import (
     CancelReason,
     CouncilMember,
     CouncilOrganisation,
+    DeclineReason,
     Evaluation,
     MatchProposal,
     Need,
@@ -46,6 +48,7 @@ from moraspar.models import (
     Placement,
     PostingStatus,
     Programme,
+    ProposalOrigin,
     ProposalStatus,
     Role,
     User,
@@ -262,31 +265,51 @@ def message_params(pairing: Pairing, **extra: Any) -> dict[str, Any]:
 def on_proposal_approved(
     session: Session, *, proposal: MatchProposal, actor: User | None
 ) -> None:
-    """Ask both sides to confirm an approved proposal (in-app and by email).
+    """Ask the sides that have not yet agreed to confirm an approved proposal
+    (in-app and by email; the company's email carries a signed answer link).
 
-    Called by the council right after it sets proposal.status = approved. A new
-    approval (also after a reversed decision) asks both sides afresh.
+    Called by the council right after it sets proposal.status = approved, and
+    by a teacher's request that goes straight to the company. A new approval
+    (also after a reversed decision) asks afresh, except the side that
+    started the proposal: a teacher who asked, a company that offered.
     """
     pairing = _pairing(session, proposal)
-    proposal.school_confirmed = None
-    proposal.company_confirmed = None
-    session.add(proposal)
-    notify(
-        session,
-        users=[
-            *school_contacts(session, need=pairing.need),
-            *company_contacts(session, placement=pairing.placement),
-        ],
-        kind=Kind.PROPOSAL_APPROVED,
-        params=message_params(pairing),
-        link=respond_path(proposal.id),
+    proposal.school_confirmed = (
+        True if proposal.origin == ProposalOrigin.REQUEST else None
     )
+    proposal.company_confirmed = (
+        True if proposal.origin == ProposalOrigin.OFFER else None
+    )
+    session.add(proposal)
+    kind = {
+        ProposalOrigin.REQUEST: Kind.REQUEST_RECEIVED,
+        ProposalOrigin.OFFER: Kind.OFFER_RECEIVED,
+    }.get(ProposalOrigin(proposal.origin), Kind.PROPOSAL_APPROVED)
+    params = message_params(pairing, students=proposal.students)
+    if proposal.school_confirmed is None:
+        notify(
+            session,
+            users=school_contacts(session, need=pairing.need),
+            kind=kind,
+            params=params,
+            link=respond_path(proposal.id),
+        )
+    if proposal.company_confirmed is None:
+        links.ask_company(
+            session,
+            company=pairing.company,
+            contacts=company_contacts(session, placement=pairing.placement),
+            proposal_id=proposal.id,
+            kind=kind,
+            params=params,
+            in_app_link=respond_path(proposal.id),
+        )
     audit.record(
         session,
         proposal,
         actor=actor,
         action="proposal.notify",
-        kind=str(Kind.PROPOSAL_APPROVED),
+        kind=str(kind),
     )
     session.flush()
 
@@ -312,18 +335,54 @@ def respond(
     user: User,
     confirm: bool,
     reason: str = "",
+    decline_reason: str = "",
 ) -> Booking | None:
     """Record the user's side's answer; returns the Booking once both confirmed.
 
     A decline withdraws the proposal (ProposalStatus.WITHDRAWN: the council's own
     "declined" stays reserved for its decision, and the matcher will not
     propose a declined pair again, while a party's no may be about this term
-    only) and tells the other side and the council.
+    only) and tells the other side and the council. decline_reason is a
+    DeclineReason (or empty), reason the free text beside it.
     """
     pairing = proposal_for(session, proposal_id=proposal_id, user=user)
-    proposal = pairing.proposal
     side = side_of(user, need=pairing.need, placement=pairing.placement)
     assert side is not None
+    return answer(
+        session,
+        pairing=pairing,
+        side=side,
+        actor=user,
+        confirm=confirm,
+        reason=reason,
+        decline_reason=decline_reason,
+    )
+
+
+def pairing_of(session: Session, *, proposal_id: int) -> Pairing:
+    """A proposal and its facts, for a caller that has checked who may see it
+    (a signed link names the organisation)."""
+    proposal = session.get(MatchProposal, proposal_id)
+    if proposal is None:
+        raise NotFound(proposal_id)
+    return _pairing(session, proposal)
+
+
+def answer(
+    session: Session,
+    *,
+    pairing: Pairing,
+    side: Side,
+    actor: User | None,
+    confirm: bool,
+    reason: str = "",
+    decline_reason: str = "",
+) -> Booking | None:
+    """A side's answer, by a user of it or (actor None) through a signed link."""
+    proposal = pairing.proposal
+    proposal_id = proposal.id
+    if not confirm and decline_reason:
+        decline_reason = DeclineReason(decline_reason)
     column = (
         MatchProposal.school_confirmed
         if side is Side.SCHOOL
@@ -346,16 +405,20 @@ def respond(
         if proposal.status != ProposalStatus.APPROVED:
             raise NotAwaitingResponse(proposal_id)
         raise AlreadyResponded(proposal_id)
+    details = _reason_detail(reason)
+    if not confirm and decline_reason:
+        details["decline_reason"] = str(decline_reason)
     audit.record(
         session,
         proposal,
-        actor=user,
+        actor=actor,
         action="proposal.confirm" if confirm else "proposal.decline",
         side=str(side),
-        **_reason_detail(reason),
+        **details,
     )
     if not confirm:
         proposal.status = ProposalStatus.WITHDRAWN
+        proposal.decline_reason = str(decline_reason)
         proposal.updated_at = now
         session.add(proposal)
         notify(
@@ -370,22 +433,37 @@ def respond(
                 *council_members(session, need=pairing.need),
             ],
             kind=Kind.PROPOSAL_DECLINED_BY_PARTY,
-            params=message_params(pairing, side=str(side), reason=reason),
+            params=message_params(
+                pairing,
+                side=str(side),
+                reason=reason,
+                decline_reason=str(decline_reason),
+            ),
             link=respond_path(proposal.id),
         )
         session.flush()
         return None
     if proposal.school_confirmed and proposal.company_confirmed:
-        return _book(session, pairing=pairing, actor=user)
-    notify(
-        session,
-        users=_side_contacts(
-            session, _other(side), need=pairing.need, placement=pairing.placement
-        ),
-        kind=Kind.CONFIRMATION_NEEDED,
-        params=message_params(pairing, side=str(side)),
-        link=respond_path(proposal.id),
-    )
+        return _book(session, pairing=pairing, actor=actor)
+    if side is Side.SCHOOL:
+        # The company is asked to act: its email carries an answer link.
+        links.ask_company(
+            session,
+            company=pairing.company,
+            contacts=company_contacts(session, placement=pairing.placement),
+            proposal_id=proposal.id,
+            kind=Kind.CONFIRMATION_NEEDED,
+            params=message_params(pairing, side=str(side)),
+            in_app_link=respond_path(proposal.id),
+        )
+    else:
+        notify(
+            session,
+            users=school_contacts(session, need=pairing.need),
+            kind=Kind.CONFIRMATION_NEEDED,
+            params=message_params(pairing, side=str(side)),
+            link=respond_path(proposal.id),
+        )
     session.flush()
     return None
 
@@ -430,7 +508,7 @@ def recount_places(session: Session, *, placement_id: int | None) -> Placement:
     return placement
 
 
-def _book(session: Session, *, pairing: Pairing, actor: User) -> Booking:
+def _book(session: Session, *, pairing: Pairing, actor: User | None) -> Booking:
     proposal, need = pairing.proposal, pairing.need
     # Locks the row on PostgreSQL (ignored by SQLite, where the write lock
     # taken in respond() already serialises us) and reads the latest seats.

@@ -18,16 +18,18 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as BaseResponse
 
+from moraspar import audit
 from moraspar.auth.current import signed_in_user
-from moraspar.bookings import forms, services
+from moraspar.bookings import forms, links, services
 from moraspar.bookings.services import Side, When
 from moraspar.council.scope import scope_of
 from moraspar.db import get_session
-from moraspar.models import Attendance, PostingKind, Role
+from moraspar.models import Attendance, LinkPurpose, PostingKind, ProposalStatus, Role
 from moraspar.reference.labels import label
-from moraspar.web import downloads
+from moraspar.web import downloads, ratelimit
 from moraspar.web.links import external_url
 from moraspar.web.pagination import page_number, paginate
+from moraspar.web.redirects import safe_next
 
 bp = Blueprint("bookings", __name__)
 
@@ -109,6 +111,7 @@ def respond(proposal_id: int) -> BaseResponse | str:
                 user=user,
                 confirm=confirm,
                 reason=(form.reason.data or "").strip() if not confirm else "",
+                decline_reason="" if confirm else form.decline_reason.data,
             )
         except services.NoFreePlaces:
             db.rollback()
@@ -131,14 +134,147 @@ def respond(proposal_id: int) -> BaseResponse | str:
         db.commit()
         if booking is not None:
             flash(_("Both sides have confirmed: the booking is made."), "success")
-            return redirect(url_for("bookings.index"))
+            return redirect(
+                safe_next(request.args.get("next")) or url_for("bookings.index")
+            )
         if confirm:
             flash(_("Confirmed. We have asked the other side to confirm."), "success")
         else:
             flash(_("You declined the proposal. The other side is told."), "success")
-        return redirect(url_for("bookings.respond", proposal_id=proposal_id))
+        return redirect(_back(proposal_id))
     return render_template(
         "bookings/respond.html", pairing=pairing, side=side, form=form
+    )
+
+
+def _back(proposal_id: int) -> str:
+    """Where an answer returns: the page it came from (the need page answers
+    offers too), else the proposal."""
+    return safe_next(request.args.get("next")) or url_for(
+        "bookings.respond", proposal_id=proposal_id
+    )
+
+
+# --- answering through a signed link, without signing in --------------------------
+
+LINK_REFUSED = {
+    links.InvalidLink: (
+        400,
+        _l(
+            "This link is not valid. It may have been copied incompletely. "
+            "Sign in to Moraspår to answer, or ask the school to send the "
+            "request again."
+        ),
+    ),
+    links.UsedLink: (
+        410,
+        _l(
+            "This link has already been used: the answer is recorded. Sign in "
+            "to Moraspår to see where the request stands."
+        ),
+    ),
+    links.ExpiredLink: (
+        410,
+        _l(
+            "This link has expired. Sign in to Moraspår to answer, or contact "
+            "the school."
+        ),
+    ),
+}
+
+
+def _link_refused(exc: links.LinkError) -> tuple[str, int]:
+    status, message = LINK_REFUSED[type(exc)]
+    return (
+        render_template("bookings/answer_link.html", refused=message, pairing=None),
+        status,
+    )
+
+
+@bp.route("/answer/<token>", methods=["GET", "POST"])
+def answer_link(token: str) -> BaseResponse | str | tuple[str, int]:
+    """A company's answer from the emailed link. GET shows what is asked and
+    changes nothing; POST answers once."""
+    db = get_session()
+    attempt = ratelimit.admit(db, ratelimit.action_link_checks())
+    if attempt.wait:
+        return ratelimit.too_many_attempts(attempt.wait)
+    purpose = LinkPurpose.ANSWER_PROPOSAL
+    try:
+        link = links.look_up(db, token=token, purpose=purpose)
+    except links.LinkError as exc:
+        return _link_refused(exc)
+    assert link.proposal_id is not None
+    pairing = services.pairing_of(db, proposal_id=link.proposal_id)
+    if pairing.company.id != link.organisation_id:  # the placement moved owner
+        return _link_refused(links.InvalidLink())
+    proposal = pairing.proposal
+    open_ = (
+        proposal.status == ProposalStatus.APPROVED
+        and proposal.company_confirmed is None
+    )
+    form = forms.RespondForm()
+    if open_ and form.validate_on_submit() and (form.confirm.data or form.decline.data):
+        confirm = bool(form.confirm.data)
+        try:
+            link = links.use(db, token=token, purpose=purpose)
+            booking = services.answer(
+                db,
+                pairing=pairing,
+                side=Side.COMPANY,
+                actor=None,
+                confirm=confirm,
+                reason="" if confirm else (form.reason.data or "").strip(),
+                decline_reason="" if confirm else form.decline_reason.data,
+            )
+        except links.LinkError as exc:
+            db.rollback()
+            return _link_refused(exc)
+        except services.NoFreePlaces:
+            # Rolled back: the link stays unused, the proposal waits.
+            db.rollback()
+            return (
+                render_template(
+                    "bookings/answer_link.html",
+                    pairing=pairing,
+                    refused=_(
+                        "The placement has no free places left for this booking, "
+                        "so nothing was booked. The council has the proposal."
+                    ),
+                ),
+                409,
+            )
+        except services.BookingError:
+            db.rollback()
+            open_ = False
+        else:
+            audit.record(
+                db,
+                link,
+                actor=None,
+                action="action_link.use",
+                proposal_id=proposal.id,
+                confirm=confirm,
+            )
+            db.commit()
+            return render_template(
+                "bookings/answer_link.html",
+                pairing=pairing,
+                done="booked" if booking else ("confirmed" if confirm else "declined"),
+                refused=None,
+            )
+    status = 200 if open_ else 410
+    return (
+        render_template(
+            "bookings/answer_link.html",
+            pairing=pairing,
+            form=form if open_ else None,
+            refused=None
+            if open_
+            else _l("This request is no longer waiting for your answer."),
+            done=None,
+        ),
+        status,
     )
 
 

@@ -29,10 +29,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from moraspar.bookings.requests import OfferData
 from moraspar.companies import services
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
+from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES
@@ -424,3 +426,36 @@ class NeedSearchForm(FlaskForm):
     )
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional(), EndDate("start")])
+
+
+class OfferForm(FlaskForm):
+    """A company's offer of places on one of its placements for a school's
+    need ("Erbjud plats")."""
+
+    placement = IdSelectField(
+        _l("Which placement do you offer?"),
+        validators=[InputRequired(message=_l("Choose one of your placements."))],
+    )
+    students = IntegerField(
+        _l("Number of students"),
+        default=1,
+        validators=[
+            InputRequired(message=_l("Enter the number of students.")),
+            NumberRange(min=1, max=500, message=_l("Between 1 and 500 students.")),
+        ],
+    )
+    message = TextAreaField(
+        _l("Message to the school"),
+        description=_l("Optional: what the students will do, practical details."),
+        validators=[Optional(), Length(max=1000), NoPersonalNumber()],
+    )
+
+    def set_placements(self, choices: list[tuple[int, str]]) -> None:
+        self.placement.choices = as_choices(choices)
+
+    def to_data(self) -> OfferData:
+        return OfferData(
+            placement_id=self.placement.data,
+            students=int(self.students.data),
+            message=(self.message.data or "").strip(),
+        )

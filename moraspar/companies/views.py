@@ -21,11 +21,13 @@ from werkzeug.wrappers import Response
 
 from moraspar import lifecycle
 from moraspar.auth.current import signed_in_user
+from moraspar.bookings import requests
 from moraspar.bookings.services import company_ratings, recent_school_comments
 from moraspar.companies import exports, forms, services
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.models import (
+    Need,
     Organisation,
     OrgKind,
     Placement,
@@ -570,7 +572,81 @@ def needs() -> Response | str:
         need.id: services.need_distance(need, origin) for need, _s, _p in page.items
     }
     return render_template(
-        "companies/needs.html", page=page, distances=distances, **common
+        "companies/needs.html",
+        page=page,
+        distances=distances,
+        offer_kinds=requests.need_kinds_offerable(db, company_id=company.id),
+        **common,
+    )
+
+
+def _offer_error(error: requests.RequestError) -> str:
+    if isinstance(error, requests.KindMismatch):
+        return _("The placement is of another kind than the need.")
+    if isinstance(error, (requests.NeedNotOpen, requests.PlacementNotOpen)):
+        return _("The need or the placement is no longer open.")
+    if isinstance(error, requests.NoFreePlaces):
+        return _("The placement has not that many free places.")
+    if isinstance(error, requests.TooManyStudents):
+        return _("More students than the need has left without a place.")
+    if isinstance(error, requests.PeriodsApart):
+        return _("The periods of the need and the placement do not overlap.")
+    if isinstance(error, requests.AlreadyAsked):
+        return _(
+            "This placement is already offered, requested or proposed for this need."
+        )
+    return _("This placement is not your company's.")
+
+
+@bp.route("/needs/<int:need_id>/offer", methods=["GET", "POST"])
+def offer(need_id: int) -> Response | str:
+    """Offer places on one of the company's placements for a school's need."""
+    db = get_session()
+    company = _own_company()
+    need = db.get(Need, need_id)
+    if need is None or need.status != PostingStatus.OPEN:
+        abort(404)
+    school = db.get(Organisation, need.school_id)
+    placements = requests.offerable_placements(
+        db, company_id=company.id, kind=need.kind
+    )
+    form = forms.OfferForm()
+    form.set_placements(
+        [
+            (
+                p.id,
+                ngettext(
+                    "%(title)s (%(num)d free place)",
+                    "%(title)s (%(num)d free places)",
+                    requests.free_places(p),
+                    title=p.title,
+                ),
+            )
+            for p in placements
+            if p.id is not None
+        ]
+    )
+    if form.validate_on_submit():
+        try:
+            requests.make_offer(
+                db, need_id=need_id, user=signed_in_user(), data=form.to_data()
+            )
+        except requests.RequestError as error:
+            db.rollback()
+            form.placement.errors = [_offer_error(error)]
+        else:
+            db.commit()
+            flash(
+                _("Your offer is sent. The school accepts or declines it."), "success"
+            )
+            return redirect(url_for("bookings.index"))
+    return render_template(
+        "companies/offer.html",
+        need=need,
+        school=school,
+        form=form,
+        placements=placements,
+        uncovered=requests.uncovered_students(db, need=need),
     )
 
 

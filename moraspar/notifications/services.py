@@ -29,6 +29,8 @@ class Kind(enum.StrEnum):
     REMINDER_UNANSWERED = "reminder_unanswered"
     REMINDER_BOOKING_STARTS = "reminder_booking_starts"
     REMINDER_EVALUATION = "reminder_evaluation"
+    REQUEST_RECEIVED = "request_received"  # a teacher asks the company
+    OFFER_RECEIVED = "offer_received"  # a company offers the school places
 
 
 # Every kind so far is news a user may turn off by email; essential mail

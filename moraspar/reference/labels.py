@@ -19,12 +19,14 @@ from flask_babel import lazy_gettext as _l
 
 from moraspar.models import (
     BookingStatus,
+    DeclineReason,
     Horizon,
     Level,
     MeetingStatus,
     OrgKind,
     PostingKind,
     PostingStatus,
+    ProposalOrigin,
     ProposalStatus,
     Role,
     RunStatus,
@@ -60,6 +62,34 @@ PROPOSAL_STATUS_LABELS = {
     ProposalStatus.DEFERRED: _l("Deferred"),
     ProposalStatus.BOOKED: _l("Booked"),
     ProposalStatus.WITHDRAWN: _l("Withdrawn"),
+}
+PROPOSAL_ORIGIN_LABELS = {
+    ProposalOrigin.RUN: _l("Proposed by the council"),
+    ProposalOrigin.REQUEST: _l("Requested by the school"),
+    ProposalOrigin.OFFER: _l("Offered by the company"),
+}
+# Where a need's proposal, request or offer stands, as the school reads it
+# (moraspar.bookings.requests.Standing).
+STANDING_LABELS = {
+    "requested": _l("Requested – waiting for the company"),
+    "council": _l("Waiting for the council"),
+    "offered": _l("Offered by the company – your answer"),
+    "to_confirm": _l("Proposed by the council – your answer"),
+    "booked": _l("Booked"),
+    "declined": _l("Declined"),
+    "cancelled": _l("Cancelled"),
+}
+DECLINE_REASON_LABELS = {
+    DeclineReason.NO_CAPACITY: _l("No room for more students then"),
+    DeclineReason.NO_SUPERVISOR: _l("No supervisor available"),
+    DeclineReason.WRONG_PERIOD: _l("The period does not suit us"),
+    DeclineReason.TOO_FAR: _l("Too far to travel"),
+    DeclineReason.NOT_SUITABLE: _l("The tasks do not fit the students"),
+    DeclineReason.OTHER: _l("Other reason"),
+}
+ROUTE_LABELS = {
+    "direct": _l("Straight to the company"),
+    "council": _l("Through the council first"),
 }
 RUN_STATUS_LABELS = {
     RunStatus.QUEUED: _l("Queued"),
@@ -141,6 +171,10 @@ ACTION_LABELS = {
     "proposal.reverse": _l("Decision reversed"),
     "proposal.notify": _l("School and company notified"),
     "proposal.confirm": _l("Confirmed by the school or company"),
+    "proposal.request": _l("Requested by a teacher"),
+    "proposal.offer": _l("Offered by a company"),
+    "kind_route.update": _l("Request route changed"),
+    "action_link.use": _l("Answered through an emailed link"),
     "ranker.refit": _l("Score weights refitted"),
     "ranking_model.fit": _l("Matching model fitted"),
     "ranker.activate": _l("Score weights applied"),
@@ -164,6 +198,8 @@ ENTITY_LABELS = {
     "demo": _l("Demo data"),
     "evaluation": _l("Evaluation"),
     "import": _l("Import"),
+    "kind_route": _l("Request route"),
+    "action_link": _l("Answer link"),
     "match_proposal": _l("Proposal"),
     "match_run": _l("Match run"),
     "meeting": _l("Meeting"),
@@ -185,6 +221,10 @@ TABLES: dict[str, dict[str, object]] = {
     "horizon": HORIZON_LABELS,  # type: ignore[dict-item]
     "level": LEVEL_LABELS,  # type: ignore[dict-item]
     "proposal_status": PROPOSAL_STATUS_LABELS,  # type: ignore[dict-item]
+    "proposal_origin": PROPOSAL_ORIGIN_LABELS,  # type: ignore[dict-item]
+    "standing": STANDING_LABELS,
+    "decline_reason": DECLINE_REASON_LABELS,  # type: ignore[dict-item]
+    "route": ROUTE_LABELS,
     "role": ROLE_LABELS,  # type: ignore[dict-item]
     "org_kind": ORG_KIND_LABELS,  # type: ignore[dict-item]
     "run_status": RUN_STATUS_LABELS,  # type: ignore[dict-item]

@@ -20,6 +20,7 @@ from wtforms.validators import (
     Optional,
 )
 
+from moraspar.bookings.requests import RequestData
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
@@ -287,4 +288,40 @@ class SearchForm(FlaskForm):
             industry=self.industry.data or "",
             free_only=bool(self.free.data),
             origin=origin,
+        )
+
+
+class RequestForm(FlaskForm):
+    """A teacher's request for places on a placement ("Skicka förfrågan")."""
+
+    need = IdSelectField(
+        _l("For which of your needs?"),
+        validators=[InputRequired(message=_l("Choose one of your needs."))],
+    )
+    students = IntegerField(
+        _l("Number of students"),
+        default=1,
+        validators=[
+            InputRequired(message=_l("Enter the number of students.")),
+            NumberRange(min=1, message=_l("At least one student.")),
+            NumberRange(max=services.MAX_STUDENTS, message=_l("At most 500 students.")),
+        ],
+    )
+    message = TextAreaField(
+        _l("Message to the company"),
+        description=_l(
+            "Optional: what the students will do, or practical details. "
+            "Describe the group, never individual students."
+        ),
+        validators=[Optional(), Length(max=1000, message=TOO_LONG), NoPersonalNumber()],
+    )
+
+    def set_needs(self, choices: list[tuple[int, str]]) -> None:
+        self.need.choices = as_choices(choices)
+
+    def to_data(self) -> RequestData:
+        return RequestData(
+            need_id=self.need.data,
+            students=int(self.students.data),
+            message=(self.message.data or "").strip(),
         )

@@ -14,9 +14,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from moraspar.auth.current import signed_in_user
+from moraspar.bookings import requests
+from moraspar.bookings.forms import RespondForm
+from moraspar.bookings.services import NotFound
 from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.confirm import ConfirmForm
@@ -27,9 +31,11 @@ from moraspar.models import (
     PostingKind,
     PostingStatus,
     Programme,
+    ProposalStatus,
 )
 from moraspar.organisations import NotOwner, StaleEdit, check_owner
 from moraspar.organisations.forms import show_stale
+from moraspar.ranking import live_matches
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS
 from moraspar.schools import exports, forms, services
@@ -298,15 +304,130 @@ def need_new() -> Response | str:
 
 @bp.route("/needs/<int:need_id>")
 def need(need_id: int) -> str:
+    db = get_session()
     need = _owned(Need, need_id)
-    programme = (
-        get_session().get(Programme, need.programme_id) if need.programme_id else None
+    programme = db.get(Programme, need.programme_id) if need.programme_id else None
+    uncovered = requests.uncovered_students(db, need=need)
+    # Ranked placements to ask straight from the page, while students remain.
+    matches = (
+        live_matches(db, need=need, limit=10, today=date.today())
+        if need.status == PostingStatus.OPEN and uncovered > 0
+        else []
     )
     return render_template(
         "schools/need.html",
         need=need,
         programme=programme,
         form=ConfirmForm(),
+        items=requests.need_items(db, need=need),
+        uncovered=uncovered,
+        matches=matches,
+        respond_form=RespondForm(),
+    )
+
+
+# --- a placement, and a request for places on it ----------------------------
+
+
+def _placement_or_404(placement_id: int) -> requests.PlacementFacts:
+    try:
+        return requests.placement_facts(get_session(), placement_id=placement_id)
+    except NotFound:
+        abort(404)
+
+
+def _request_form(facts: requests.PlacementFacts) -> tuple[forms.RequestForm, int]:
+    """The form with the school's open needs of the placement's kind, and
+    how many there are."""
+    school = _school_or_none()
+    choices = requests.requestable_needs(
+        get_session(),
+        school_id=school.id if school else None,
+        kind=facts.placement.kind,
+    )
+    form = forms.RequestForm()
+    form.set_needs(
+        [
+            (
+                choice.need.id,
+                ngettext(
+                    "%(title)s (%(num)d student not yet placed)",
+                    "%(title)s (%(num)d students not yet placed)",
+                    choice.uncovered,
+                    title=choice.need.title,
+                ),
+            )
+            for choice in choices
+            if choice.need.id is not None
+        ]
+    )
+    return form, len(choices)
+
+
+def _request_error(error: requests.RequestError) -> str:
+    if isinstance(error, requests.KindMismatch):
+        return _("The need and the placement are of different kinds.")
+    if isinstance(error, requests.NeedNotOpen):
+        return _("The need is paused or closed. Resume it to send requests.")
+    if isinstance(error, requests.PlacementNotOpen):
+        return _("The company has paused or closed this placement.")
+    if isinstance(error, requests.NoFreePlaces):
+        return _("The placement has not that many free places.")
+    if isinstance(error, requests.TooManyStudents):
+        return _(
+            "More students than the need has left without a place. Other "
+            "requests or proposals already cover the rest."
+        )
+    if isinstance(error, requests.PeriodsApart):
+        return _("The periods of the need and the placement do not overlap.")
+    if isinstance(error, requests.AlreadyAsked):
+        return _(
+            "This need already has a request, offer or proposal for this "
+            "placement. See where it stands on the need's page."
+        )
+    return _("This need is not your school's.")
+
+
+@bp.route("/placements/<int:placement_id>")
+def placement(placement_id: int) -> str:
+    facts = _placement_or_404(placement_id)
+    form, count = _request_form(facts)
+    return render_template(
+        "schools/placement.html", facts=facts, form=form, need_count=count
+    )
+
+
+@bp.route("/placements/<int:placement_id>/request", methods=["POST"])
+def placement_request(placement_id: int) -> Response | str:
+    db = get_session()
+    facts = _placement_or_404(placement_id)
+    form, count = _request_form(facts)
+    if form.validate_on_submit():
+        data = form.to_data()
+        try:
+            proposal = requests.send_request(
+                db, placement_id=placement_id, user=signed_in_user(), data=data
+            )
+        except requests.RequestError as error:
+            db.rollback()
+            form.need.errors = [_request_error(error)]
+        except NotFound:
+            abort(404)
+        else:
+            db.commit()
+            if proposal.status == ProposalStatus.PROPOSED:
+                flash(
+                    _(
+                        "Your request is sent to the council, which passes it "
+                        "on to the company."
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Your request is sent to the company."), "success")
+            return redirect(url_for("schools.need", need_id=data.need_id))
+    return render_template(
+        "schools/placement.html", facts=facts, form=form, need_count=count
     )
 
 

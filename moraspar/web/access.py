@@ -107,6 +107,11 @@ RULES: Mapping[str, Rule] = {
     "bookings.move": STAFF,
     "bookings.answer_move": STAFF,
     "bookings.attendance": STAFF,
+    "bookings.answer_link": Access.PUBLIC,  # the signed single-use link
+    "schools.placement": TEACHER,
+    "schools.placement_request": TEACHER,
+    "companies.offer": COMPANY,
+    "admin.routing": ADMIN,
     "notifications.index": Access.SIGNED_IN,
     "notifications.read": Access.SIGNED_IN,
     "notifications.read_all": Access.SIGNED_IN,

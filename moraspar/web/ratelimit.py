@@ -355,6 +355,12 @@ def register_checks() -> list[Check]:
     return [Check(_digest("register-ip", client_ip()), _ceiling("REGISTER_LIMIT_IP"))]
 
 
+def action_link_checks() -> list[Check]:
+    """Opened signed answer links, per IP: the token is long enough that
+    guessing is hopeless; this keeps anyone from trying at speed."""
+    return [Check(_digest("link-ip", client_ip()), _ceiling("ACTION_LINK_LIMIT_IP"))]
+
+
 def code_used_checks(user: User, step: int) -> list[Check]:
     """A one-time code is used up once it has signed someone in: its time step
     is remembered for the window (which must outlast the codes' 90 seconds)."""

@@ -108,7 +108,11 @@ def test_one_confirmation_asks_the_other_side(
     assert _notifications(db, pair.teacher, "confirmation_needed") == []
     assert db.exec(select(Booking)).all() == []
     # A second answer from the same side changes nothing.
-    page = client.post_form(_url(pair), {"decline": "Decline"}, follow_redirects=True)
+    page = client.post_form(
+        _url(pair),
+        {"decline": "Decline", "decline_reason": "other"},
+        follow_redirects=True,
+    )
     assert "already answered" in page.get_data(as_text=True)
     db.expire_all()
     assert db.get(MatchProposal, pair.proposal.id).school_confirmed is True
@@ -199,7 +203,12 @@ def test_decline_withdraws_and_tells_the_other_side_and_the_council(
     other_council = make_user(Role.COUNCIL, councils=[elsewhere])
     auth.login(pair.contact)
     response = client.post_form(
-        _url(pair), {"decline": "Decline", "reason": "Our supervisor is on leave."}
+        _url(pair),
+        {
+            "decline": "Decline",
+            "decline_reason": "no_supervisor",
+            "reason": "Our supervisor is on leave.",
+        },
     )
     assert response.status_code == 302
     db.expire_all()
@@ -228,7 +237,12 @@ def test_decline_reason_refuses_a_personal_number(
 ) -> None:
     auth.login(pair.teacher)
     response = client.post_form(
-        _url(pair), {"decline": "Decline", "reason": "Elev 20080101-1234 är sjuk"}
+        _url(pair),
+        {
+            "decline": "Decline",
+            "decline_reason": "other",
+            "reason": "Elev 20080101-1234 är sjuk",
+        },
     )
     assert response.status_code == 200
     assert "personal identity number" in response.get_data(as_text=True)

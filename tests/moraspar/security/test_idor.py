@@ -30,6 +30,15 @@ from tests.moraspar.security.pages import (
 # Routes meant to be opened across organisations, and why.
 SHARED = {
     "companies.show": "a company's public profile, for every staff member",
+    "schools.placement": "an open placement, for every school to ask for places",
+    "schools.placement_request": (
+        "a request for a company's placement; the service checks that the "
+        "need is the teacher's school's (test_requests, test_request_pages)"
+    ),
+    "companies.offer": (
+        "an offer for a school's need; the service checks that the placement "
+        "is the company's (test_requests, test_request_pages)"
+    ),
 }
 # Rules whose users act across organisations by design.
 GLOBAL_RULES = {

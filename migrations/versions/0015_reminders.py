@@ -1,7 +1,7 @@
 """Reminders sent, one row per reminder so that each goes out once
 
 Revision ID: reminders
-Revises: ranking_model
+Revises: loop_requests
 Create Date: 2026-12-02 17:20:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = 'reminders'
-down_revision: str | None = 'ranking_model'
+down_revision: str | None = 'loop_requests'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
