@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from os import PathLike
 
 import numpy as np
@@ -31,7 +31,15 @@ from matching.keys import KeyIndex
 from matching.postings import Posting, check_unique
 from matching.results import Match
 from matching.score import Picks, rank_block
-from matching.search import Block, Side, block_rows, side_columns, transduce
+from matching.search import (
+    I64,
+    Block,
+    Side,
+    block_rows,
+    side_columns,
+    transduce,
+    widen_rows,
+)
 from matching.text import (
     CharNgrams,
     Document,
@@ -44,7 +52,30 @@ from matching.text import (
 )
 from matching.weights import Weights
 
-__all__ = ["Ranker", "Weights", "fit", "load_model", "rank"]
+__all__ = ["OfferIndex", "Ranker", "Weights", "fit", "load_model", "rank"]
+
+
+@dataclass(frozen=True, eq=False)
+class OfferIndex:
+    """Offers prepared once for one fitted `Ranker` (`Ranker.index`): their
+    text vectors, rule columns and skill keys, grouped by kind in id order.
+
+    Ranking needs against an index (`Ranker.rank(needs, index)`) gives the
+    same matches as ranking them against the offers, and costs only the
+    needs' own vectors and the products with the offers of their kind; the
+    neighbourhood steps, which read both sides, still run per call. An index
+    is read-only, so one index can serve many calls (and threads).
+    """
+
+    ranker: Ranker
+    weights: Weights
+    side: Side
+    keys: KeyIndex
+    kinds: dict[str, I64]  # offer rows of each kind, in id order
+    blocks: dict[str, Block]  # per kind, before the neighbourhood steps
+
+    def __len__(self) -> int:
+        return len(self.side.ids)
 
 
 class Ranker:
@@ -282,24 +313,67 @@ class Ranker:
         latent = self._project(read)
         n = len(needs)
         keys = KeyIndex()
-        return self._rank(
-            k,
-            self._side(needs, keys, read, latent, slice(0, n)),
-            self._side(offers, keys, read, latent, slice(n, len(everything))),
-            keys,
+        os_ = self._side(offers, keys, read, latent, slice(n, len(everything)))
+        index = self._index(os_)
+        # The offers' keys were numbered first: the needs' go on from there.
+        ns = self._side(needs, keys, read, latent, slice(0, n))
+        return self._rank(k, ns, index, keys)
+
+    def index(self, offers: Sequence[Posting]) -> OfferIndex:
+        """The offers prepared once for this fitted model, to rank many needs
+        (or one need at a time) against with `rank(needs, index)`."""
+        self._check_fitted()
+        check_unique(offers, "offer")
+        for p in offers:
+            if not isinstance(p, Posting):
+                raise InvalidPosting(f"offers must be Posting objects, got {type(p)!r}")
+        keys = KeyIndex()
+        return self._index(self._side(offers, keys), keys)
+
+    def _index(self, os_: Side, keys: KeyIndex | None = None) -> OfferIndex:
+        kinds: dict[str, list[int]] = {}
+        for j in sorted(range(len(os_.ids)), key=os_.ids.__getitem__):
+            kinds.setdefault(os_.kind[j], []).append(j)
+        rows = {kind: np.array(js, dtype=np.int64) for kind, js in kinds.items()}
+        return OfferIndex(
+            ranker=self,
+            weights=self.weights_,
+            side=os_,
+            keys=keys if keys is not None else KeyIndex(),
+            kinds=rows,
+            blocks={
+                kind: Block.of(os_, oi, os_.search[oi], np.zeros(oi.size, np.float32))
+                for kind, oi in rows.items()
+            },
         )
 
     def rank(
-        self, needs: Sequence[Posting], offers: Sequence[Posting], *, k: int = 10
+        self,
+        needs: Sequence[Posting],
+        offers: Sequence[Posting] | OfferIndex,
+        *,
+        k: int = 10,
     ) -> dict[str, list[Match]]:
-        """Best `k` offers for every need, best first; see `matching.rank`."""
+        """Best `k` offers for every need, best first; see `matching.rank`.
+
+        `offers` is a sequence of `Posting`s or an `OfferIndex` made by this
+        model's `index` (the same matches, without preparing the offers
+        again)."""
         _check_k(k)
         self._check_fitted()
         check_unique(needs, "need")
-        check_unique(offers, "offer")
-        keys = KeyIndex()
-        ns, os_ = self._side(needs, keys), self._side(offers, keys)
-        return self._rank(k, ns, os_, keys)
+        if isinstance(offers, OfferIndex):
+            if offers.ranker is not self or offers.weights != self.weights_:
+                raise InvalidArgument(
+                    "the OfferIndex was made by another model (or before its "
+                    "weights changed): make it again with this model's index()"
+                )
+            index = offers
+        else:
+            index = self.index(offers)
+        # A copy, so that the needs' keys never grow the shared index.
+        keys = index.keys.copy()
+        return self._rank(k, self._side(needs, keys), index, keys)
 
     def _side(
         self,
@@ -364,42 +438,41 @@ class Ranker:
         return self.paired_.transform(self._spaces().base(read))
 
     def _rank(
-        self, k: int, ns: Side, os_: Side, keys: KeyIndex
+        self, k: int, ns: Side, index: OfferIndex, keys: KeyIndex
     ) -> dict[str, list[Match]]:
         result: dict[str, list[Match]] = {i: [] for i in ns.ids}
+        os_ = index.side
         if not ns.ids or not os_.ids:
             return result
+        n_keys = len(keys.ids)
         ns = replace(ns, keys=keys.widen(ns.keys))
         os_ = replace(os_, keys=keys.widen(os_.keys))
+        kinds: dict[str, list[int]] = {}
+        for i in sorted(range(len(ns.ids)), key=ns.ids.__getitem__):
+            kinds.setdefault(ns.kind[i], []).append(i)
         picked: list[Picks] = []
-        for kind in sorted(set(ns.kind)):
+        for kind in sorted(kinds):
             # Both sides sorted by id: the computation, and so every tie and
             # every rounding, is the same whatever the order of the input, and
             # index order breaks score ties by offer id.
-            ni = np.array(
-                sorted(
-                    (i for i, x in enumerate(ns.kind) if x == kind),
-                    key=ns.ids.__getitem__,
-                ),
-                dtype=np.int64,
-            )
-            oi = np.array(
-                sorted(
-                    (j for j, x in enumerate(os_.kind) if x == kind),
-                    key=os_.ids.__getitem__,
-                ),
-                dtype=np.int64,
-            )
-            if oi.size == 0:
+            oi = index.kinds.get(kind)
+            if oi is None:
                 continue
+            ni = np.array(kinds[kind], dtype=np.int64)
+            prepared = index.blocks[kind]
             need_vecs, offer_vecs, penalty = transduce(
                 ns.search[ni],
-                os_.search[oi],
+                prepared.search,
                 expand_k=self.expand_k,
                 expand_weight=self.expand_weight,
                 hub_k=self.hub_k,
             )
-            offers = Block.of(os_, oi, offer_vecs, penalty)
+            offers = replace(
+                prepared,
+                search=np.ascontiguousarray(offer_vecs),
+                penalty=penalty,
+                keys=widen_rows(prepared.keys, n_keys),
+            )
             step = block_rows(oi.size)
             for start in range(0, ni.size, step):
                 picked.append(

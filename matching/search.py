@@ -117,6 +117,17 @@ class Block:
         )
 
 
+def widen_rows(x: sp.csr_matrix, rows: int) -> sp.csr_matrix:
+    """`x` with empty rows added up to `rows` (keys numbered after it was
+    built, which no row of `x` lists)."""
+    if x.shape[0] >= rows:
+        return x
+    indptr = np.concatenate(
+        [x.indptr, np.full(rows - x.shape[0], x.indptr[-1], dtype=x.indptr.dtype)]
+    )
+    return sp.csr_matrix((x.data, x.indices, indptr), shape=(rows, x.shape[1]))
+
+
 def transduce(
     needs: FloatMatrix,
     offers: FloatMatrix,

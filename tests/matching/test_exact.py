@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from matching import Posting, Ranker, Weights
+from matching import InvalidArgument, Posting, Ranker, Weights
 from matching.fit import document
 from matching.geo import haversine_km
 from matching.keys import KeyIndex, skill_key
@@ -161,3 +161,54 @@ def test_top_k_equals_scoring_every_pair(seed, weights):
             assert m.score == pytest.approx(score, abs=tolerance)
     # The instance holds exact ties, which must go by offer id.
     assert any(a[1] == b[1] for ms in every.values() for a, b in itertools.pairwise(ms))
+
+
+def _ids_and_scores(ranked):
+    return {n: [(m.offer_id, m.score) for m in ms] for n, ms in ranked.items()}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ranking_against_an_index_equals_scoring_every_pair(seed):
+    needs, offers = _instance(seed)
+    ranker = Ranker(candidates=1).fit([*needs, *offers])
+    index = ranker.index(offers)
+    k = 2 + seed
+    got = ranker.rank(needs, index, k=k)
+    assert got == ranker.rank(needs, offers, k=k)
+    every = reference_rank(ranker, needs, offers)
+    assert {n: [m.offer_id for m in ms] for n, ms in got.items()} == {
+        n: [oid for oid, _ in ms[:k]] for n, ms in every.items()
+    }
+    # One need at a time, as the app asks: each as if ranked alone.
+    for need in needs:
+        alone = ranker.rank([need], index, k=k)
+        assert _ids_and_scores(alone) == _ids_and_scores(
+            ranker.rank([need], offers, k=k)
+        )
+        reference = reference_rank(ranker, [need], offers)[need.id][:k]
+        assert [m.offer_id for m in alone[need.id]] == [o for o, _ in reference]
+
+
+def test_an_index_serves_many_calls_without_growing():
+    needs, offers = _instance(0)
+    ranker = Ranker().fit([*needs, *offers])
+    index = ranker.index(offers)
+    keys_before = dict(index.keys.ids)
+    stranger = Posting("n-new", "apl", "Snickare", skills=("Takläggning", "Svetsning"))
+    first = ranker.rank([stranger], index, k=3)
+    assert index.keys.ids == keys_before
+    assert ranker.rank([stranger], index, k=3) == first
+    assert len(index) == len(offers)
+
+
+def test_an_index_from_another_model_is_refused():
+    needs, offers = _instance(1)
+    ranker = Ranker().fit([*needs, *offers])
+    other = Ranker(random_state=1).fit([*needs, *offers])
+    with pytest.raises(InvalidArgument, match="another model"):
+        other.rank(needs, ranker.index(offers))
+    # Weights changed after the index was made: its vectors are stale.
+    index = ranker.index(offers)
+    ranker.weights_ = Weights(latent=1.0, paired=0.0)
+    with pytest.raises(InvalidArgument, match="another model"):
+        ranker.rank(needs, index)
