@@ -36,6 +36,7 @@ from matching.search import (
     Block,
     Side,
     block_rows,
+    reweigh,
     side_columns,
     transduce,
     widen_rows,
@@ -49,6 +50,7 @@ from matching.text import (
     PairedSpace,
     posting_units,
     unit_rows,
+    words,
 )
 from matching.weights import Weights
 
@@ -103,6 +105,11 @@ class Ranker:
     the score, so that the other parts can reorder freely), `max_pairs` caps
     the number of self-supervised pairs per fit; `expand_k`, `expand_weight`
     and `hub_k` set the neighbourhood steps (0 turns each off).
+
+    `list_latent` is the latent cosine's share of the text mix for a need that
+    reads as a skill list (`reads_as_skill_list`), in place of the learned
+    mix's: a list of skills is best read through which skills go together
+    (the paired space), a title or a free text also through its own wording.
     """
 
     def __init__(
@@ -116,6 +123,7 @@ class Ranker:
         expand_k: int = 10,
         expand_weight: float = 0.5,
         hub_k: int = 10,
+        list_latent: float = 0.15,
         random_state: int = 0,
     ) -> None:
         self.weights = weights
@@ -126,6 +134,7 @@ class Ranker:
         self.expand_k = expand_k
         self.expand_weight = expand_weight
         self.hub_k = hub_k
+        self.list_latent = list_latent
         self.random_state = random_state
 
     def fit(
@@ -260,6 +269,15 @@ class Ranker:
         ):
             raise InvalidArgument(
                 f"expand_weight must be a finite number >= 0, got {weight!r}"
+            )
+        share = self.list_latent
+        if (
+            isinstance(share, bool)
+            or not isinstance(share, int | float)
+            or not 0 <= share <= 1
+        ):
+            raise InvalidArgument(
+                f"list_latent must be a number in [0, 1], got {share!r}"
             )
 
     def _fit(
@@ -430,6 +448,29 @@ class Ranker:
             [np.sqrt(share) * lsa, np.sqrt(1.0 - share) * paired], dtype=np.float32
         )
 
+    def latent_width(self) -> int:
+        """Columns of the latent block of a search vector (the LSA may have
+        fewer dimensions than `n_components` on a small corpus)."""
+        return min(self.n_components, self.latent_.columns_.shape[1])
+
+    def lean(self, needs: Sequence[Posting]) -> FloatMatrix:
+        """(n, 2) factors of the latent and paired blocks of each need's search
+        vector: ones, except for a need that reads as a skill list, whose
+        blocks are scaled so that its dot product with an offer is
+        `list_latent` * latent cosine + (1 - `list_latent`) * paired cosine.
+        (Only when the learned mix has both cosines; the offers keep it.)"""
+        out = np.ones((len(needs), 2), dtype=np.float32)
+        m_latent, m_paired, _ = self.weights_.text_mix()
+        if m_latent <= 0 or m_paired <= 0:
+            return out
+        share = m_latent / (m_latent + m_paired)
+        listed = [i for i, p in enumerate(needs) if reads_as_skill_list(p)]
+        out[listed] = (
+            self.list_latent / share,
+            (1.0 - self.list_latent) / (1.0 - share),
+        )
+        return out
+
     def _label_vectors(self, labels: Sequence[str]) -> FloatMatrix:
         """Unit rows of single skill labels in the paired space."""
         if not labels:
@@ -467,6 +508,9 @@ class Ranker:
                 expand_weight=self.expand_weight,
                 hub_k=self.hub_k,
             )
+            need_vecs = reweigh(
+                need_vecs, self.lean([ns.postings[i] for i in ni]), self.latent_width()
+            )
             offers = replace(
                 prepared,
                 search=np.ascontiguousarray(offer_vecs),
@@ -492,6 +536,15 @@ class Ranker:
         return result
 
 
+def reads_as_skill_list(p: Posting) -> bool:
+    """A posting that is mostly a list of skills: three or more, holding at
+    least as many words as its title and text."""
+    if len(p.skills) < 3:
+        return False
+    listed = sum(len(words(s)) for s in p.skills)
+    return listed >= len(words(f"{p.title} {p.text}"))
+
+
 def _check_k(k: int) -> None:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InvalidArgument(f"k must be an int >= 1, got {k!r}")
@@ -505,6 +558,7 @@ _PARAMS = (
     "expand_k",
     "expand_weight",
     "hub_k",
+    "list_latent",
     "random_state",
 )
 _ARRAYS = (

@@ -117,6 +117,18 @@ class Block:
         )
 
 
+def reweigh(vectors: FloatMatrix, factors: FloatMatrix, split: int) -> FloatMatrix:
+    """`vectors` with the columns before `split` of each row times its first
+    factor and the rest times its second (the rows as they are when every
+    factor is 1)."""
+    if (factors == 1.0).all():
+        return vectors
+    out = vectors.copy()
+    out[:, :split] *= factors[:, :1]
+    out[:, split:] *= factors[:, 1:]
+    return out
+
+
 def widen_rows(x: sp.csr_matrix, rows: int) -> sp.csr_matrix:
     """`x` with empty rows added up to `rows` (keys numbered after it was
     built, which no row of `x` lists)."""

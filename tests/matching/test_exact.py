@@ -12,7 +12,7 @@ from matching import InvalidArgument, Posting, Ranker, Weights
 from matching.fit import document
 from matching.geo import haversine_km
 from matching.keys import KeyIndex, skill_key
-from matching.search import transduce
+from matching.search import reweigh, transduce
 
 MORA = (61.004, 14.537)
 
@@ -46,6 +46,7 @@ def reference_rank(ranker, needs, offers):
             expand_weight=ranker.expand_weight,
             hub_k=ranker.hub_k,
         )
+        nv = reweigh(nv, ranker.lean([needs[i] for i in ni]), ranker.latent_width())
         for a, i in enumerate(ni):
             n, scored = needs[i], []
             n_keys = {skill_key(s) for s in n.skills} - {""}
