@@ -451,7 +451,7 @@ class Ranker:
     def latent_width(self) -> int:
         """Columns of the latent block of a search vector (the LSA may have
         fewer dimensions than `n_components` on a small corpus)."""
-        return min(self.n_components, self.latent_.columns_.shape[1])
+        return min(self.n_components, int(self.latent_.columns_.shape[1]))
 
     def lean(self, needs: Sequence[Posting]) -> FloatMatrix:
         """(n, 2) factors of the latent and paired blocks of each need's search
