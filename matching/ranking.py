@@ -10,7 +10,7 @@ that keeps the top k exact (`matching.score`), then the reasons
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from os import PathLike
 
@@ -75,6 +75,8 @@ class OfferIndex:
     keys: KeyIndex
     kinds: dict[str, I64]  # offer rows of each kind, in id order
     blocks: dict[str, Block]  # per kind, before the neighbourhood steps
+    label_row: dict[str, int]  # the offers' skill labels, rows of label_vectors
+    label_vectors: FloatMatrix  # their unit rows in the paired space
 
     def __len__(self) -> int:
         return len(self.side.ids)
@@ -353,6 +355,9 @@ class Ranker:
         for j in sorted(range(len(os_.ids)), key=os_.ids.__getitem__):
             kinds.setdefault(os_.kind[j], []).append(j)
         rows = {kind: np.array(js, dtype=np.int64) for kind, js in kinds.items()}
+        # The related-skills reason compares labels in the paired space: the
+        # offers' labels once here, so that a call reads only the needs'.
+        labels = sorted({s for p in os_.postings for s in p.skills})
         return OfferIndex(
             ranker=self,
             weights=self.weights_,
@@ -363,6 +368,8 @@ class Ranker:
                 kind: Block.of(os_, oi, os_.search[oi], np.zeros(oi.size, np.float32))
                 for kind, oi in rows.items()
             },
+            label_row={label: r for r, label in enumerate(labels)},
+            label_vectors=self._label_vectors(labels),
         )
 
     def rank(
@@ -478,6 +485,23 @@ class Ranker:
         read = self.chars_.read([[label] for label in labels])
         return self.paired_.transform(self._spaces().base(read))
 
+    def _label_lookup(
+        self, index: OfferIndex
+    ) -> Callable[[Sequence[str]], FloatMatrix]:
+        """`_label_vectors`, reading the index's labels from its cache."""
+
+        def vectors(labels: Sequence[str]) -> FloatMatrix:
+            if not index.label_row:
+                return self._label_vectors(labels)
+            rows = np.array([index.label_row.get(s, -1) for s in labels], np.int64)
+            out = index.label_vectors[np.maximum(rows, 0)]
+            new = np.flatnonzero(rows < 0)
+            if new.size:
+                out[new] = self._label_vectors([labels[i] for i in new.tolist()])
+            return out
+
+        return vectors
+
     def _rank(
         self, k: int, ns: Side, index: OfferIndex, keys: KeyIndex
     ) -> dict[str, list[Match]]:
@@ -531,7 +555,7 @@ class Ranker:
                         k,
                     )
                 )
-        explainer = Explainer(self._label_vectors, ns, os_, keys)
+        explainer = Explainer(self._label_lookup(index), ns, os_, keys)
         result.update(explainer.matches(Picks.join(picked)))
         return result
 

@@ -200,6 +200,12 @@ def test_an_index_serves_many_calls_without_growing():
     assert index.keys.ids == keys_before
     assert ranker.rank([stranger], index, k=3) == first
     assert len(index) == len(offers)
+    # The offers' label vectors come from the index's cache, a need's new
+    # labels are read per call: the same vectors either way.
+    labels = ["Takläggning", *SKILLS[:4], "Svetsning"]
+    np.testing.assert_allclose(
+        ranker._label_lookup(index)(labels), ranker._label_vectors(labels), atol=1e-6
+    )
 
 
 def test_an_index_from_another_model_is_refused():
