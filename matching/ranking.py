@@ -36,7 +36,6 @@ from matching.search import (
     Block,
     Side,
     block_rows,
-    reweigh,
     side_columns,
     transduce,
     widen_rows,
@@ -525,20 +524,20 @@ class Ranker:
                 continue
             ni = np.array(kinds[kind], dtype=np.int64)
             prepared = index.blocks[kind]
-            need_vecs, offer_vecs, penalty = transduce(
+            hood = transduce(
                 ns.search[ni],
                 prepared.search,
                 expand_k=self.expand_k,
                 expand_weight=self.expand_weight,
                 hub_k=self.hub_k,
-            )
-            need_vecs = reweigh(
-                need_vecs, self.lean([ns.postings[i] for i in ni]), self.latent_width()
+                lean=self.lean([ns.postings[i] for i in ni]),
+                split=self.latent_width(),
+                keep=True,
             )
             offers = replace(
                 prepared,
-                search=np.ascontiguousarray(offer_vecs),
-                penalty=penalty,
+                search=np.ascontiguousarray(hood.offers),
+                penalty=hood.penalty,
                 keys=widen_rows(prepared.keys, n_keys),
             )
             step = block_rows(oi.size)
@@ -551,8 +550,9 @@ class Ranker:
                         os_,
                         offers,
                         ni[start : start + step],
-                        need_vecs[start : start + step],
+                        hood.needs[start : start + step],
                         k,
+                        None if hood.text is None else hood.text[start : start + step],
                     )
                 )
         explainer = Explainer(self._label_lookup(index), ns, os_, keys)

@@ -140,6 +140,22 @@ def widen_rows(x: sp.csr_matrix, rows: int) -> sp.csr_matrix:
     return sp.csr_matrix((x.data, x.indices, indptr), shape=(rows, x.shape[1]))
 
 
+KEEP_ENTRIES = 1 << 26
+"""Largest (needs x offers) text product kept from the hub step for the
+search (256 MB of float32); a larger one is computed again block by block."""
+
+
+@dataclass(frozen=True)
+class Neighbourhoods:
+    """One kind's text vectors after the neighbourhood steps (`transduce`)."""
+
+    needs: FloatMatrix
+    offers: FloatMatrix
+    penalty: F32
+    # needs @ offers.T of the moved vectors, when kept for the search
+    text: FloatMatrix | None = None
+
+
 def transduce(
     needs: FloatMatrix,
     offers: FloatMatrix,
@@ -147,68 +163,141 @@ def transduce(
     expand_k: int,
     expand_weight: float,
     hub_k: int,
-) -> tuple[FloatMatrix, FloatMatrix, F32]:
+    lean: FloatMatrix | None = None,
+    split: int = 0,
+    keep: bool = False,
+) -> Neighbourhoods:
     """Text vectors of one kind's needs and offers, moved towards their
     neighbours on the other side, and each offer's hub penalty.
 
     Expansion (pseudo-relevance feedback): a need's vector plus
     `expand_weight` times the mean of its `expand_k` nearest offers, and
     the same for offers with their nearest needs, so that two postings
-    whose neighbourhoods agree come closer. Hub penalty (CSLS): an offer
-    close to every need is less telling, so half of how much its mean
-    cosine to its `hub_k` nearest needs exceeds the least crowded offer's
-    is taken off its text similarity. Each is skipped while the other side
-    has fewer than twice its k postings, where neighbours mean little.
+    whose neighbourhoods agree come closer. Then the needs' blocks are
+    scaled by `lean` (see `reweigh`; `split` columns in the first block).
+    Hub penalty (CSLS): an offer close to every need is less telling, so
+    half of how much its mean cosine to its `hub_k` nearest needs exceeds
+    the least crowded offer's is taken off its text similarity. Each is
+    skipped while the other side has fewer than twice its k postings,
+    where neighbours mean little.
+
+    Both expansions read one product of the original vectors (each need's
+    nearest offers by row, each offer's nearest needs by column), and the
+    hub step one product of the moved ones, which is returned as `text`
+    when `keep` and it has at most `KEEP_ENTRIES` entries.
     """
     n, m = needs.shape[0], offers.shape[0]
     k, weight = expand_k, expand_weight
+    grow_needs = weight > 0 and k > 0 and m >= 2 * k
+    grow_offers = weight > 0 and k > 0 and n >= 2 * k
     new_needs, new_offers = needs, offers
-    if weight > 0 and k > 0:
-        if m >= 2 * k:
-            new_needs = _expand(needs, offers, k, weight)
-        if n >= 2 * k:
-            new_offers = _expand(offers, needs, k, weight)
+    if grow_needs or grow_offers:
+        need_top, offer_top, _ = _nearest_both(
+            needs, offers, k if grow_needs else 0, k if grow_offers else 0, False
+        )
+        if need_top is not None:
+            new_needs = _moved(needs, offers, need_top, weight)
+        if offer_top is not None:
+            new_offers = _moved(offers, needs, offer_top, weight)
+    if lean is not None:
+        new_needs = reweigh(new_needs, lean, split)
     penalty = np.zeros(m, dtype=np.float32)
-    if hub_k > 0 and n >= 2 * hub_k:
-        hubness = _top_mean(new_offers, new_needs, hub_k)
-        # Measured from the least crowded offer, so it never adds: within
-        # one need's list only the differences between offers count.
-        penalty = np.asarray(0.5 * (hubness - hubness.min()), dtype=np.float32)
-    return new_needs, new_offers, penalty
+    hub = hub_k > 0 and n >= 2 * hub_k
+    keep = keep and n * m <= KEEP_ENTRIES
+    text = None
+    if hub or keep:
+        _, crowd, text = _nearest_both(
+            new_needs, new_offers, 0, hub_k if hub else 0, keep
+        )
+        if crowd is not None:
+            hubness = _mean_dot(new_offers, new_needs, crowd)
+            # Measured from the least crowded offer, so it never adds: within
+            # one need's list only the differences between offers count.
+            penalty = np.asarray(0.5 * (hubness - hubness.min()), dtype=np.float32)
+    return Neighbourhoods(new_needs, new_offers, penalty, text)
 
 
-def _expand(a: FloatMatrix, b: FloatMatrix, k: int, weight: float) -> FloatMatrix:
-    """Rows of `a` moved towards the mean of their `k` nearest rows of `b`; a
-    zero row (a posting with no known text) has no neighbours and stays zero."""
-    moved = unit_rows(a + weight * _neighbour_mean(a, b, k))
-    moved[~a.any(axis=1)] = 0.0
-    return moved
-
-
-def _neighbour_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> FloatMatrix:
-    """(len(a), d): for each row of `a`, the mean of the `k` rows of `b` with
-    the largest dot products (blockwise, so memory stays flat)."""
-    out = np.empty_like(a)
-    step = block_rows(b.shape[0])
-    for start in range(0, a.shape[0], step):
-        top = _nearest(a[start : start + step] @ b.T, k)
-        out[start : start + step] = b[top].mean(axis=1)
-    return out
-
-
-def _top_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> F64:
-    """(len(a),): each row of `a`'s mean dot product with its `k` nearest rows
-    of `b`, the products taken again in float64 (equal rows, equal result)."""
+def _mean_dot(a: FloatMatrix, b: FloatMatrix, top: I64) -> F64:
+    """(len(a),): each row of `a`'s mean dot product with its rows `top` of
+    `b`, taken again in float64 (equal rows, equal result), block by block."""
     out = np.empty(a.shape[0], dtype=np.float64)
     b64 = b.astype(np.float64)
-    step = block_rows(b.shape[0])
+    step = max(1, BLOCK_ENTRIES // max(1, top.shape[1] * a.shape[1]))
+    for start in range(0, a.shape[0], step):
+        rows = a[start : start + step].astype(np.float64)
+        out[start : start + step] = np.einsum(
+            "ij,ikj->i", rows, b64[top[start : start + step]]
+        )
+    out /= top.shape[1]
+    return out
+
+
+def _nearest_both(
+    a: FloatMatrix, b: FloatMatrix, k_rows: int, k_columns: int, keep: bool
+) -> tuple[I64 | None, I64 | None, FloatMatrix | None]:
+    """From the product a @ b.T, block by block: each row's `k_rows` largest
+    columns, each column's `k_columns` largest rows (each in index order, so
+    that the same neighbours always sum the same way; None when 0) and, when
+    `keep`, the product itself."""
+    n, m = a.shape[0], b.shape[0]
+    rows = np.empty((n, k_rows), dtype=np.int64) if k_rows else None
+    product = np.empty((n, m), dtype=np.float32) if keep else None
+    value: FloatMatrix | None = None
+    index: I64 | None = None
+    step = block_rows(m)
+    for start in range(0, n, step):
+        sims = a[start : start + step] @ b.T
+        if rows is not None:
+            rows[start : start + step] = _nearest(sims, k_rows)
+        if product is not None:
+            product[start : start + step] = sims
+        if k_columns:
+            value, index = _merge_columns(sims, k_columns, start, value, index)
+    columns = np.sort(index, axis=1) if index is not None else None
+    return rows, columns, product
+
+
+def _merge_columns(
+    sims: FloatMatrix,
+    k: int,
+    offset: int,
+    value: FloatMatrix | None,
+    index: I64 | None,
+) -> tuple[FloatMatrix, I64]:
+    """The `k` largest entries of each column seen so far, as (columns, k)
+    values and row numbers: the best of block `sims` (rows from `offset`)
+    merged with the best before it (`value`, `index`)."""
+    by_column = np.ascontiguousarray(sims.T)
+    r = by_column.shape[1]
+    if r > k:
+        top = np.argpartition(by_column, r - k, axis=1)[:, r - k :]
+    else:
+        top = np.broadcast_to(np.arange(r), by_column.shape).copy()
+    block_value = np.take_along_axis(by_column, top, axis=1)
+    block_index = top + offset
+    if value is None or index is None:
+        return block_value, block_index
+    value = np.hstack([value, block_value])
+    index = np.hstack([index, block_index])
+    if value.shape[1] > k:
+        best = np.argpartition(value, value.shape[1] - k, axis=1)[:, -k:]
+        value = np.take_along_axis(value, best, axis=1)
+        index = np.take_along_axis(index, best, axis=1)
+    return value, index
+
+
+def _moved(a: FloatMatrix, b: FloatMatrix, top: I64, weight: float) -> FloatMatrix:
+    """Rows of `a` moved towards the mean of their rows `top` of `b`; a zero
+    row (a posting with no known text) has no neighbours and stays zero."""
+    moved = np.empty_like(a)
+    step = max(1, BLOCK_ENTRIES // max(1, top.shape[1] * a.shape[1]))
     for start in range(0, a.shape[0], step):
         rows = a[start : start + step]
-        top = _nearest(rows @ b.T, k)
-        out[start : start + step] = (
-            np.einsum("ij,ikj->i", rows.astype(np.float64), b64[top]) / k
+        moved[start : start + step] = unit_rows(
+            rows + weight * b[top[start : start + step]].mean(axis=1)
         )
-    return out
+    moved[~a.any(axis=1)] = 0.0
+    return moved
 
 
 def block_rows(columns: int) -> int:

@@ -8,11 +8,11 @@ from datetime import date
 import numpy as np
 import pytest
 
-from matching import InvalidArgument, Posting, Ranker, Weights
+from matching import InvalidArgument, Posting, Ranker, Weights, search
 from matching.fit import document
 from matching.geo import haversine_km
 from matching.keys import KeyIndex, skill_key
-from matching.search import reweigh, transduce
+from matching.search import transduce
 
 MORA = (61.004, 14.537)
 
@@ -39,14 +39,16 @@ def reference_rank(ranker, needs, offers):
         )
         if not oi:
             continue
-        nv, ov, penalty = transduce(
+        hood = transduce(
             ns.search[ni],
             os_.search[oi],
             expand_k=ranker.expand_k,
             expand_weight=ranker.expand_weight,
             hub_k=ranker.hub_k,
+            lean=ranker.lean([needs[i] for i in ni]),
+            split=ranker.latent_width(),
         )
-        nv = reweigh(nv, ranker.lean([needs[i] for i in ni]), ranker.latent_width())
+        nv, ov, penalty = hood.needs, hood.offers, hood.penalty
         for a, i in enumerate(ni):
             n, scored = needs[i], []
             n_keys = {skill_key(s) for s in n.skills} - {""}
@@ -219,3 +221,21 @@ def test_an_index_from_another_model_is_refused():
     ranker.weights_ = Weights(latent=1.0, paired=0.0)
     with pytest.raises(InvalidArgument, match="another model"):
         ranker.rank(needs, index)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_neighbourhood_step_and_block_path_stays_exact(monkeypatch, seed):
+    # Enough needs for every step (twice the neighbourhood sizes), and blocks
+    # of a few rows, so that products and nearest columns are merged.
+    monkeypatch.setattr(search, "BLOCK_ENTRIES", 5 * 90)
+    needs, offers = _instance(seed, n_needs=30, n_offers=70)
+    ranker = Ranker(candidates=1, expand_k=3, hub_k=4).fit([*needs, *offers])
+    index = ranker.index(offers)
+    got = ranker.rank(needs, index, k=3)
+    every = reference_rank(ranker, needs, offers)
+    assert {n: [m.offer_id for m in ms] for n, ms in got.items()} == {
+        n: [oid for oid, _ in ms[:3]] for n, ms in every.items()
+    }
+    for n, ms in got.items():
+        for m, (_, score) in zip(ms, every[n], strict=False):
+            assert m.score == pytest.approx(score, abs=1e-9)
