@@ -239,9 +239,13 @@ def report(
         notes = ", ".join(
             f"{k}={v}" for k, v in got[-1].items() if k not in ("seconds", "peak_mb")
         )
-        spread = f" ({times[0]:.2f}-{times[-1]:.2f})" if len(times) > 1 else ""
+        # Milliseconds count for one need: three decimals below a second.
+        digits = 3 if seconds[method] < 1 else 2
+        spread = (
+            f" ({times[0]:.{digits}f}-{times[-1]:.{digits}f})" if len(times) > 1 else ""
+        )
         print(
-            f"| {task} | {label} | {seconds[method]:.2f}{spread} | {peak:.0f} "
+            f"| {task} | {label} | {seconds[method]:.{digits}f}{spread} | {peak:.0f} "
             f"| {notes} |"
         )
     print(
