@@ -37,6 +37,7 @@ from matching.search import (
     Side,
     block_rows,
     side_columns,
+    side_rows,
     transduce,
     widen_rows,
 )
@@ -79,6 +80,20 @@ class OfferIndex:
 
     def __len__(self) -> int:
         return len(self.side.ids)
+
+    def subset(self, rows: Sequence[int]) -> OfferIndex:
+        """The index of the offers at positions `rows` (of the offers this
+        index was made from), without reading them again: e.g. the placements
+        one piece of a large run can reach. Ranking against it gives the
+        matches of ranking against those offers."""
+        at = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if at.size and (at.min() < 0 or at.max() >= len(self)):
+            raise InvalidArgument("subset rows must be positions of indexed offers")
+        if np.unique(at).size != at.size:
+            raise InvalidArgument("subset rows must be distinct")
+        return self.ranker._index(
+            side_rows(self.side, at), self.keys, (self.label_row, self.label_vectors)
+        )
 
 
 class Ranker:
@@ -333,7 +348,7 @@ class Ranker:
         n = len(needs)
         keys = KeyIndex()
         os_ = self._side(offers, keys, read, latent, slice(n, len(everything)))
-        index = self._index(os_)
+        index = self._index(os_, keys)
         # The offers' keys were numbered first: the needs' go on from there.
         ns = self._side(needs, keys, read, latent, slice(0, n))
         return self._rank(k, ns, index, keys)
@@ -349,26 +364,37 @@ class Ranker:
         keys = KeyIndex()
         return self._index(self._side(offers, keys), keys)
 
-    def _index(self, os_: Side, keys: KeyIndex | None = None) -> OfferIndex:
+    def _index(
+        self,
+        os_: Side,
+        keys: KeyIndex,
+        labels: tuple[dict[str, int], FloatMatrix] | None = None,
+    ) -> OfferIndex:
         kinds: dict[str, list[int]] = {}
         for j in sorted(range(len(os_.ids)), key=os_.ids.__getitem__):
             kinds.setdefault(os_.kind[j], []).append(j)
         rows = {kind: np.array(js, dtype=np.int64) for kind, js in kinds.items()}
-        # The related-skills reason compares labels in the paired space: the
-        # offers' labels once here, so that a call reads only the needs'.
-        labels = sorted({s for p in os_.postings for s in p.skills})
+        if labels is None:
+            # The related-skills reason compares labels in the paired space:
+            # the offers' labels once here, so that a call reads only the
+            # needs'.
+            listed = sorted({s for p in os_.postings for s in p.skills})
+            labels = (
+                {label: r for r, label in enumerate(listed)},
+                self._label_vectors(listed),
+            )
         return OfferIndex(
             ranker=self,
             weights=self.weights_,
             side=os_,
-            keys=keys if keys is not None else KeyIndex(),
+            keys=keys,
             kinds=rows,
             blocks={
                 kind: Block.of(os_, oi, os_.search[oi], np.zeros(oi.size, np.float32))
                 for kind, oi in rows.items()
             },
-            label_row={label: r for r, label in enumerate(labels)},
-            label_vectors=self._label_vectors(labels),
+            label_row=labels[0],
+            label_vectors=labels[1],
         )
 
     def rank(

@@ -87,6 +87,27 @@ def side_columns(
     )
 
 
+def side_rows(side: Side, rows: I64) -> Side:
+    """The `Side` of the postings at positions `rows`."""
+    pick = rows.tolist()
+    return Side(
+        postings=[side.postings[i] for i in pick],
+        ids=[side.ids[i] for i in pick],
+        kind=[side.kind[i] for i in pick],
+        count=side.count[rows],
+        start=side.start[rows],
+        end=side.end[rows],
+        lat=side.lat[rows],
+        lon=side.lon[rows],
+        max_km=side.max_km[rows],
+        xyz=side.xyz[rows],
+        search=side.search[rows],
+        chars=None if side.chars is None else sp.csr_matrix(side.chars[rows]),
+        keys=sp.csr_matrix(side.keys[rows]),
+        n_skills=side.n_skills[rows],
+    )
+
+
 @dataclass(frozen=True)
 class Block:
     """The offers of one kind, in id order, with what the search needs."""
@@ -219,17 +240,26 @@ def transduce(
 
 def _mean_dot(a: FloatMatrix, b: FloatMatrix, top: I64) -> F64:
     """(len(a),): each row of `a`'s mean dot product with its rows `top` of
-    `b`, taken again in float64 (equal rows, equal result), block by block."""
-    out = np.empty(a.shape[0], dtype=np.float64)
-    b64 = b.astype(np.float64)
-    step = max(1, BLOCK_ENTRIES // max(1, top.shape[1] * a.shape[1]))
-    for start in range(0, a.shape[0], step):
-        rows = a[start : start + step].astype(np.float64)
-        out[start : start + step] = np.einsum(
-            "ij,ikj->i", rows, b64[top[start : start + step]]
-        )
-    out /= top.shape[1]
-    return out
+    `b`, taken again in float64 (equal rows, equal result)."""
+    means = _neighbour_mean(top, b.astype(np.float64))
+    return np.asarray(
+        np.einsum("ij,ij->i", a.astype(np.float64), means), dtype=np.float64
+    )
+
+
+def _neighbour_mean(top: I64, b: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """(len(top), d): the mean of the rows `top[i]` of `b` for every i, as
+    one sparse product (each row's neighbours summed in index order)."""
+    n, k = top.shape
+    weights = sp.csr_matrix(
+        (
+            np.full(n * k, 1.0 / k, dtype=b.dtype),
+            top.reshape(-1),
+            np.arange(0, n * k + 1, k),
+        ),
+        shape=(n, b.shape[0]),
+    )
+    return np.asarray(weights @ b, dtype=b.dtype)
 
 
 def _nearest_both(
@@ -289,13 +319,7 @@ def _merge_columns(
 def _moved(a: FloatMatrix, b: FloatMatrix, top: I64, weight: float) -> FloatMatrix:
     """Rows of `a` moved towards the mean of their rows `top` of `b`; a zero
     row (a posting with no known text) has no neighbours and stays zero."""
-    moved = np.empty_like(a)
-    step = max(1, BLOCK_ENTRIES // max(1, top.shape[1] * a.shape[1]))
-    for start in range(0, a.shape[0], step):
-        rows = a[start : start + step]
-        moved[start : start + step] = unit_rows(
-            rows + weight * b[top[start : start + step]].mean(axis=1)
-        )
+    moved = unit_rows(a + weight * _neighbour_mean(top, b))
     moved[~a.any(axis=1)] = 0.0
     return moved
 

@@ -239,3 +239,25 @@ def test_every_neighbourhood_step_and_block_path_stays_exact(monkeypatch, seed):
     for n, ms in got.items():
         for m, (_, score) in zip(ms, every[n], strict=False):
             assert m.score == pytest.approx(score, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_subset_of_an_index_ranks_as_its_offers(seed):
+    needs, offers = _instance(seed)
+    ranker = Ranker(candidates=1).fit([*needs, *offers])
+    index = ranker.index(offers)
+    rows = sorted(random.Random(seed).sample(range(len(offers)), 40))
+    part = index.subset(rows)
+    assert len(part) == 40
+    got = ranker.rank(needs, part, k=3)
+    every = reference_rank(ranker, needs, [offers[r] for r in rows])
+    assert {n: [m.offer_id for m in ms] for n, ms in got.items()} == {
+        n: [oid for oid, _ in ms[:3]] for n, ms in every.items()
+    }
+    for n, ms in got.items():
+        for m, (_, score) in zip(ms, every[n], strict=False):
+            assert m.score == pytest.approx(score, abs=1e-6)
+    with pytest.raises(InvalidArgument, match="positions"):
+        index.subset([len(offers)])
+    with pytest.raises(InvalidArgument, match="distinct"):
+        index.subset([1, 1])
