@@ -297,23 +297,52 @@ def _merge_columns(
     """The `k` largest entries of each column seen so far, as (columns, k)
     values and row numbers: the best of block `sims` (rows from `offset`)
     merged with the best before it (`value`, `index`)."""
-    by_column = np.ascontiguousarray(sims.T)
-    r = by_column.shape[1]
-    if r > k:
-        top = np.argpartition(by_column, r - k, axis=1)[:, r - k :]
-    else:
-        top = np.broadcast_to(np.arange(r), by_column.shape).copy()
-    block_value = np.take_along_axis(by_column, top, axis=1)
-    block_index = top + offset
-    if value is None or index is None:
-        return block_value, block_index
-    value = np.hstack([value, block_value])
-    index = np.hstack([index, block_index])
-    if value.shape[1] > k:
-        best = np.argpartition(value, value.shape[1] - k, axis=1)[:, -k:]
-        value = np.take_along_axis(value, best, axis=1)
-        index = np.take_along_axis(index, best, axis=1)
+    if value is None or index is None or value.shape[1] < k:
+        by_column = np.ascontiguousarray(sims.T)
+        r = by_column.shape[1]
+        if r > k:
+            top = np.argpartition(by_column, r - k, axis=1)[:, r - k :]
+        else:
+            top = np.broadcast_to(np.arange(r), by_column.shape).copy()
+        block_value = np.take_along_axis(by_column, top, axis=1)
+        block_index = top + offset
+        if value is None or index is None:
+            return block_value, block_index
+        return _keep_best(
+            np.hstack([value, block_value]), np.hstack([index, block_index]), k
+        )
+    # Once every column has k, only entries above a column's k-th best can
+    # enter: after the first blocks they are few, and a comparison is much
+    # cheaper than partitioning the block.
+    row, col = np.nonzero(sims > value.min(axis=1)[None, :])
+    if row.size == 0:
+        return value, index
+    order = np.argsort(col, kind="stable")
+    row, col = row[order], col[order]
+    columns, first, counts = np.unique(col, return_index=True, return_counts=True)
+    width = k + int(counts.max())
+    merged_value = np.full((columns.size, width), -np.inf, dtype=value.dtype)
+    merged_index = np.zeros((columns.size, width), dtype=np.int64)
+    merged_value[:, :k] = value[columns]
+    merged_index[:, :k] = index[columns]
+    slot = k + np.arange(row.size) - np.repeat(first, counts)
+    at = np.repeat(np.arange(columns.size), counts)
+    merged_value[at, slot] = sims[row, col]
+    merged_index[at, slot] = row + offset
+    best_value, best_index = _keep_best(merged_value, merged_index, k)
+    value, index = value.copy(), index.copy()
+    value[columns], index[columns] = best_value, best_index
     return value, index
+
+
+def _keep_best(value: FloatMatrix, index: I64, k: int) -> tuple[FloatMatrix, I64]:
+    """Each row's `k` largest values (and their indices), in no order."""
+    if value.shape[1] <= k:
+        return value, index
+    best = np.argpartition(value, value.shape[1] - k, axis=1)[:, -k:]
+    return np.take_along_axis(value, best, axis=1), np.take_along_axis(
+        index, best, axis=1
+    )
 
 
 def _moved(a: FloatMatrix, b: FloatMatrix, top: I64, weight: float) -> FloatMatrix:
