@@ -86,6 +86,11 @@ class OfferIndex:
         index was made from), without reading them again: e.g. the placements
         one piece of a large run can reach. Ranking against it gives the
         matches of ranking against those offers."""
+        if self.weights != self.ranker.weights_:
+            raise InvalidArgument(
+                "the model's weights changed after the OfferIndex was made: "
+                "make it again with the model's index()"
+            )
         at = np.asarray(rows, dtype=np.int64).reshape(-1)
         if at.size and (at.min() < 0 or at.max() >= len(self)):
             raise InvalidArgument("subset rows must be positions of indexed offers")

@@ -261,3 +261,6 @@ def test_a_subset_of_an_index_ranks_as_its_offers(seed):
         index.subset([len(offers)])
     with pytest.raises(InvalidArgument, match="distinct"):
         index.subset([1, 1])
+    ranker.weights_ = Weights(latent=1.0, paired=0.0)
+    with pytest.raises(InvalidArgument, match="weights changed"):
+        index.subset(rows)
