@@ -37,7 +37,6 @@ STEPS = (
     (text.CharNgrams, "fit", "fit: n-grams and idf of all postings"),
     (text.LatentSpace, "fit_rows", "fit: LSA"),
     (text.PairedSpace, "fit", "fit: CCA"),
-    (ranking, "learn_mix", "fit: text mix by retrieval"),
     (text.Projector, "__call__", "projections into the latent space"),
     (ranking.Ranker, "_side", "vectors of needs and offers"),
     (ranking, "transduce", "neighbourhood steps"),

@@ -13,7 +13,7 @@ from matching.errors import (
 )
 from matching.keys import skill_key
 from matching.postings import Posting
-from matching.ranking import Ranker, Weights, fit, load_model, rank
+from matching.ranking import OfferIndex, Ranker, Weights, fit, load_model, rank
 from matching.results import Assignment, Match, Reason
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "InvalidWeights",
     "Match",
     "MatchingError",
+    "OfferIndex",
     "Posting",
     "Ranker",
     "Reason",

@@ -31,6 +31,13 @@ class KeyIndex:
         self.ids: dict[str, int] = {}
         self.of_label: dict[str, int] = {}
 
+    def copy(self) -> KeyIndex:
+        """An independent copy: numbering more keys leaves this one as it is."""
+        other = KeyIndex()
+        other.ids = dict(self.ids)
+        other.of_label = dict(self.of_label)
+        return other
+
     def _label(self, label: str) -> int:
         """The key number of a label; -1 when it has no letters or digits."""
         key = skill_key(label)

@@ -10,8 +10,8 @@ that keeps the top k exact (`matching.score`), then the reasons
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from os import PathLike
 
 import numpy as np
@@ -31,7 +31,16 @@ from matching.keys import KeyIndex
 from matching.postings import Posting, check_unique
 from matching.results import Match
 from matching.score import Picks, rank_block
-from matching.search import Block, Side, block_rows, side_columns, transduce
+from matching.search import (
+    I64,
+    Block,
+    Side,
+    block_rows,
+    side_columns,
+    side_rows,
+    transduce,
+    widen_rows,
+)
 from matching.text import (
     CharNgrams,
     Document,
@@ -41,10 +50,55 @@ from matching.text import (
     PairedSpace,
     posting_units,
     unit_rows,
+    words,
 )
 from matching.weights import Weights
 
-__all__ = ["Ranker", "Weights", "fit", "load_model", "rank"]
+__all__ = ["OfferIndex", "Ranker", "Weights", "fit", "load_model", "rank"]
+
+
+@dataclass(frozen=True, eq=False)
+class OfferIndex:
+    """Offers prepared once for one fitted `Ranker` (`Ranker.index`): their
+    text vectors, rule columns and skill keys, grouped by kind in id order.
+
+    Ranking needs against an index (`Ranker.rank(needs, index)`) gives the
+    same matches as ranking them against the offers, and costs only the
+    needs' own vectors and the products with the offers of their kind; the
+    neighbourhood steps, which read both sides, still run per call. An index
+    is read-only, so one index can serve many calls (and threads).
+    """
+
+    ranker: Ranker
+    weights: Weights
+    side: Side
+    keys: KeyIndex
+    kinds: dict[str, I64]  # offer rows of each kind, in id order
+    blocks: dict[str, Block]  # per kind, before the neighbourhood steps
+    label_row: dict[str, int]  # the offers' skill labels, rows of label_vectors
+    label_vectors: FloatMatrix  # their unit rows in the paired space
+
+    def __len__(self) -> int:
+        return len(self.side.ids)
+
+    def subset(self, rows: Sequence[int]) -> OfferIndex:
+        """The index of the offers at positions `rows` (of the offers this
+        index was made from), without reading them again: e.g. the placements
+        one piece of a large run can reach. Ranking against it gives the
+        matches of ranking against those offers."""
+        if self.weights != self.ranker.weights_:
+            raise InvalidArgument(
+                "the model's weights changed after the OfferIndex was made: "
+                "make it again with the model's index()"
+            )
+        at = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if at.size and (at.min() < 0 or at.max() >= len(self)):
+            raise InvalidArgument("subset rows must be positions of indexed offers")
+        if np.unique(at).size != at.size:
+            raise InvalidArgument("subset rows must be distinct")
+        return self.ranker._index(
+            side_rows(self.side, at), self.keys, (self.label_row, self.label_vectors)
+        )
 
 
 class Ranker:
@@ -72,6 +126,11 @@ class Ranker:
     the score, so that the other parts can reorder freely), `max_pairs` caps
     the number of self-supervised pairs per fit; `expand_k`, `expand_weight`
     and `hub_k` set the neighbourhood steps (0 turns each off).
+
+    `list_latent` is the latent cosine's share of the text mix for a need that
+    reads as a skill list (`reads_as_skill_list`), in place of the learned
+    mix's: a list of skills is best read through which skills go together
+    (the paired space), a title or a free text also through its own wording.
     """
 
     def __init__(
@@ -85,6 +144,7 @@ class Ranker:
         expand_k: int = 10,
         expand_weight: float = 0.5,
         hub_k: int = 10,
+        list_latent: float = 0.15,
         random_state: int = 0,
     ) -> None:
         self.weights = weights
@@ -95,6 +155,7 @@ class Ranker:
         self.expand_k = expand_k
         self.expand_weight = expand_weight
         self.hub_k = hub_k
+        self.list_latent = list_latent
         self.random_state = random_state
 
     def fit(
@@ -230,6 +291,15 @@ class Ranker:
             raise InvalidArgument(
                 f"expand_weight must be a finite number >= 0, got {weight!r}"
             )
+        share = self.list_latent
+        if (
+            isinstance(share, bool)
+            or not isinstance(share, int | float)
+            or not 0 <= share <= 1
+        ):
+            raise InvalidArgument(
+                f"list_latent must be a number in [0, 1], got {share!r}"
+            )
 
     def _fit(
         self,
@@ -282,24 +352,83 @@ class Ranker:
         latent = self._project(read)
         n = len(needs)
         keys = KeyIndex()
-        return self._rank(
-            k,
-            self._side(needs, keys, read, latent, slice(0, n)),
-            self._side(offers, keys, read, latent, slice(n, len(everything))),
-            keys,
+        os_ = self._side(offers, keys, read, latent, slice(n, len(everything)))
+        index = self._index(os_, keys)
+        # The offers' keys were numbered first: the needs' go on from there.
+        ns = self._side(needs, keys, read, latent, slice(0, n))
+        return self._rank(k, ns, index, keys)
+
+    def index(self, offers: Sequence[Posting]) -> OfferIndex:
+        """The offers prepared once for this fitted model, to rank many needs
+        (or one need at a time) against with `rank(needs, index)`."""
+        self._check_fitted()
+        check_unique(offers, "offer")
+        for p in offers:
+            if not isinstance(p, Posting):
+                raise InvalidPosting(f"offers must be Posting objects, got {type(p)!r}")
+        keys = KeyIndex()
+        return self._index(self._side(offers, keys), keys)
+
+    def _index(
+        self,
+        os_: Side,
+        keys: KeyIndex,
+        labels: tuple[dict[str, int], FloatMatrix] | None = None,
+    ) -> OfferIndex:
+        kinds: dict[str, list[int]] = {}
+        for j in sorted(range(len(os_.ids)), key=os_.ids.__getitem__):
+            kinds.setdefault(os_.kind[j], []).append(j)
+        rows = {kind: np.array(js, dtype=np.int64) for kind, js in kinds.items()}
+        if labels is None:
+            # The related-skills reason compares labels in the paired space:
+            # the offers' labels once here, so that a call reads only the
+            # needs'.
+            listed = sorted({s for p in os_.postings for s in p.skills})
+            labels = (
+                {label: r for r, label in enumerate(listed)},
+                self._label_vectors(listed),
+            )
+        return OfferIndex(
+            ranker=self,
+            weights=self.weights_,
+            side=os_,
+            keys=keys,
+            kinds=rows,
+            blocks={
+                kind: Block.of(os_, oi, os_.search[oi], np.zeros(oi.size, np.float32))
+                for kind, oi in rows.items()
+            },
+            label_row=labels[0],
+            label_vectors=labels[1],
         )
 
     def rank(
-        self, needs: Sequence[Posting], offers: Sequence[Posting], *, k: int = 10
+        self,
+        needs: Sequence[Posting],
+        offers: Sequence[Posting] | OfferIndex,
+        *,
+        k: int = 10,
     ) -> dict[str, list[Match]]:
-        """Best `k` offers for every need, best first; see `matching.rank`."""
+        """Best `k` offers for every need, best first; see `matching.rank`.
+
+        `offers` is a sequence of `Posting`s or an `OfferIndex` made by this
+        model's `index` (the same matches, without preparing the offers
+        again)."""
         _check_k(k)
         self._check_fitted()
         check_unique(needs, "need")
-        check_unique(offers, "offer")
-        keys = KeyIndex()
-        ns, os_ = self._side(needs, keys), self._side(offers, keys)
-        return self._rank(k, ns, os_, keys)
+        if isinstance(offers, OfferIndex):
+            if offers.ranker is not self or offers.weights != self.weights_:
+                raise InvalidArgument(
+                    "the OfferIndex was made by another model (or before its "
+                    "weights changed): make it again with this model's index()"
+                )
+            index = offers
+        else:
+            index = self.index(offers)
+        # A copy, so that the needs' keys never grow the shared index.
+        keys = index.keys.copy()
+        return self._rank(k, self._side(needs, keys), index, keys)
 
     def _side(
         self,
@@ -356,6 +485,29 @@ class Ranker:
             [np.sqrt(share) * lsa, np.sqrt(1.0 - share) * paired], dtype=np.float32
         )
 
+    def latent_width(self) -> int:
+        """Columns of the latent block of a search vector (the LSA may have
+        fewer dimensions than `n_components` on a small corpus)."""
+        return min(self.n_components, int(self.latent_.columns_.shape[1]))
+
+    def lean(self, needs: Sequence[Posting]) -> FloatMatrix:
+        """(n, 2) factors of the latent and paired blocks of each need's search
+        vector: ones, except for a need that reads as a skill list, whose
+        blocks are scaled so that its dot product with an offer is
+        `list_latent` * latent cosine + (1 - `list_latent`) * paired cosine.
+        (Only when the learned mix has both cosines; the offers keep it.)"""
+        out = np.ones((len(needs), 2), dtype=np.float32)
+        m_latent, m_paired, _ = self.weights_.text_mix()
+        if m_latent <= 0 or m_paired <= 0:
+            return out
+        share = m_latent / (m_latent + m_paired)
+        listed = [i for i, p in enumerate(needs) if reads_as_skill_list(p)]
+        out[listed] = (
+            self.list_latent / share,
+            (1.0 - self.list_latent) / (1.0 - share),
+        )
+        return out
+
     def _label_vectors(self, labels: Sequence[str]) -> FloatMatrix:
         """Unit rows of single skill labels in the paired space."""
         if not labels:
@@ -363,43 +515,62 @@ class Ranker:
         read = self.chars_.read([[label] for label in labels])
         return self.paired_.transform(self._spaces().base(read))
 
+    def _label_lookup(
+        self, index: OfferIndex
+    ) -> Callable[[Sequence[str]], FloatMatrix]:
+        """`_label_vectors`, reading the index's labels from its cache."""
+
+        def vectors(labels: Sequence[str]) -> FloatMatrix:
+            if not index.label_row:
+                return self._label_vectors(labels)
+            rows = np.array([index.label_row.get(s, -1) for s in labels], np.int64)
+            out = index.label_vectors[np.maximum(rows, 0)]
+            new = np.flatnonzero(rows < 0)
+            if new.size:
+                out[new] = self._label_vectors([labels[i] for i in new.tolist()])
+            return out
+
+        return vectors
+
     def _rank(
-        self, k: int, ns: Side, os_: Side, keys: KeyIndex
+        self, k: int, ns: Side, index: OfferIndex, keys: KeyIndex
     ) -> dict[str, list[Match]]:
         result: dict[str, list[Match]] = {i: [] for i in ns.ids}
+        os_ = index.side
         if not ns.ids or not os_.ids:
             return result
+        n_keys = len(keys.ids)
         ns = replace(ns, keys=keys.widen(ns.keys))
         os_ = replace(os_, keys=keys.widen(os_.keys))
+        kinds: dict[str, list[int]] = {}
+        for i in sorted(range(len(ns.ids)), key=ns.ids.__getitem__):
+            kinds.setdefault(ns.kind[i], []).append(i)
         picked: list[Picks] = []
-        for kind in sorted(set(ns.kind)):
+        for kind in sorted(kinds):
             # Both sides sorted by id: the computation, and so every tie and
             # every rounding, is the same whatever the order of the input, and
             # index order breaks score ties by offer id.
-            ni = np.array(
-                sorted(
-                    (i for i, x in enumerate(ns.kind) if x == kind),
-                    key=ns.ids.__getitem__,
-                ),
-                dtype=np.int64,
-            )
-            oi = np.array(
-                sorted(
-                    (j for j, x in enumerate(os_.kind) if x == kind),
-                    key=os_.ids.__getitem__,
-                ),
-                dtype=np.int64,
-            )
-            if oi.size == 0:
+            oi = index.kinds.get(kind)
+            if oi is None:
                 continue
-            need_vecs, offer_vecs, penalty = transduce(
+            ni = np.array(kinds[kind], dtype=np.int64)
+            prepared = index.blocks[kind]
+            hood = transduce(
                 ns.search[ni],
-                os_.search[oi],
+                prepared.search,
                 expand_k=self.expand_k,
                 expand_weight=self.expand_weight,
                 hub_k=self.hub_k,
+                lean=self.lean([ns.postings[i] for i in ni]),
+                split=self.latent_width(),
+                keep=True,
             )
-            offers = Block.of(os_, oi, offer_vecs, penalty)
+            offers = replace(
+                prepared,
+                search=np.ascontiguousarray(hood.offers),
+                penalty=hood.penalty,
+                keys=widen_rows(prepared.keys, n_keys),
+            )
             step = block_rows(oi.size)
             for start in range(0, ni.size, step):
                 picked.append(
@@ -410,13 +581,23 @@ class Ranker:
                         os_,
                         offers,
                         ni[start : start + step],
-                        need_vecs[start : start + step],
+                        hood.needs[start : start + step],
                         k,
+                        None if hood.text is None else hood.text[start : start + step],
                     )
                 )
-        explainer = Explainer(self._label_vectors, ns, os_, keys)
+        explainer = Explainer(self._label_lookup(index), ns, os_, keys)
         result.update(explainer.matches(Picks.join(picked)))
         return result
+
+
+def reads_as_skill_list(p: Posting) -> bool:
+    """A posting that is mostly a list of skills: three or more, holding at
+    least as many words as its title and text."""
+    if len(p.skills) < 3:
+        return False
+    listed = sum(len(words(s)) for s in p.skills)
+    return listed >= len(words(f"{p.title} {p.text}"))
 
 
 def _check_k(k: int) -> None:
@@ -432,6 +613,7 @@ _PARAMS = (
     "expand_k",
     "expand_weight",
     "hub_k",
+    "list_latent",
     "random_state",
 )
 _ARRAYS = (

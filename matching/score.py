@@ -73,6 +73,7 @@ def rank_block(
     block: I64,
     vectors: FloatMatrix,
     k: int,
+    text: FloatMatrix | None = None,
 ) -> Picks:
     """For each need of `block`: its best k offers.
 
@@ -80,6 +81,8 @@ def rank_block(
     scores (and every offer tied with the last of them) are scored in full;
     then every other offer whose text score is high enough that the other
     parts could still lift it to the k-th best score is scored too.
+    `text`, when given, is `vectors @ offers.search.T` already computed
+    (it is changed in place).
     """
     w = weights
     pw = np.array(w.part_weights(), dtype=np.float64)
@@ -92,7 +95,8 @@ def rank_block(
     m = offers.index.size
 
     # Stage 1: text scores for the whole block, hard rules as masks.
-    text = vectors @ offers.search.T
+    if text is None:
+        text = vectors @ offers.search.T
     text -= offers.penalty[None, :]
     # Scores lie in [-2, 1]; a pair the rules forbid is pushed below -8.
     # Shifting rather than setting one value keeps the scores distinct,

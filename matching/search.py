@@ -87,6 +87,27 @@ def side_columns(
     )
 
 
+def side_rows(side: Side, rows: I64) -> Side:
+    """The `Side` of the postings at positions `rows`."""
+    pick = rows.tolist()
+    return Side(
+        postings=[side.postings[i] for i in pick],
+        ids=[side.ids[i] for i in pick],
+        kind=[side.kind[i] for i in pick],
+        count=side.count[rows],
+        start=side.start[rows],
+        end=side.end[rows],
+        lat=side.lat[rows],
+        lon=side.lon[rows],
+        max_km=side.max_km[rows],
+        xyz=side.xyz[rows],
+        search=side.search[rows],
+        chars=None if side.chars is None else sp.csr_matrix(side.chars[rows]),
+        keys=sp.csr_matrix(side.keys[rows]),
+        n_skills=side.n_skills[rows],
+    )
+
+
 @dataclass(frozen=True)
 class Block:
     """The offers of one kind, in id order, with what the search needs."""
@@ -117,6 +138,45 @@ class Block:
         )
 
 
+def reweigh(vectors: FloatMatrix, factors: FloatMatrix, split: int) -> FloatMatrix:
+    """`vectors` with the columns before `split` of each row times its first
+    factor and the rest times its second (the rows as they are when every
+    factor is 1)."""
+    if (factors == 1.0).all():
+        return vectors
+    out = vectors.copy()
+    out[:, :split] *= factors[:, :1]
+    out[:, split:] *= factors[:, 1:]
+    return out
+
+
+def widen_rows(x: sp.csr_matrix, rows: int) -> sp.csr_matrix:
+    """`x` with empty rows added up to `rows` (keys numbered after it was
+    built, which no row of `x` lists)."""
+    if x.shape[0] >= rows:
+        return x
+    indptr = np.concatenate(
+        [x.indptr, np.full(rows - x.shape[0], x.indptr[-1], dtype=x.indptr.dtype)]
+    )
+    return sp.csr_matrix((x.data, x.indices, indptr), shape=(rows, x.shape[1]))
+
+
+KEEP_ENTRIES = 1 << 26
+"""Largest (needs x offers) text product kept from the hub step for the
+search (256 MB of float32); a larger one is computed again block by block."""
+
+
+@dataclass(frozen=True)
+class Neighbourhoods:
+    """One kind's text vectors after the neighbourhood steps (`transduce`)."""
+
+    needs: FloatMatrix
+    offers: FloatMatrix
+    penalty: F32
+    # needs @ offers.T of the moved vectors, when kept for the search
+    text: FloatMatrix | None = None
+
+
 def transduce(
     needs: FloatMatrix,
     offers: FloatMatrix,
@@ -124,68 +184,173 @@ def transduce(
     expand_k: int,
     expand_weight: float,
     hub_k: int,
-) -> tuple[FloatMatrix, FloatMatrix, F32]:
+    lean: FloatMatrix | None = None,
+    split: int = 0,
+    keep: bool = False,
+) -> Neighbourhoods:
     """Text vectors of one kind's needs and offers, moved towards their
     neighbours on the other side, and each offer's hub penalty.
 
     Expansion (pseudo-relevance feedback): a need's vector plus
     `expand_weight` times the mean of its `expand_k` nearest offers, and
     the same for offers with their nearest needs, so that two postings
-    whose neighbourhoods agree come closer. Hub penalty (CSLS): an offer
-    close to every need is less telling, so half of how much its mean
-    cosine to its `hub_k` nearest needs exceeds the least crowded offer's
-    is taken off its text similarity. Each is skipped while the other side
-    has fewer than twice its k postings, where neighbours mean little.
+    whose neighbourhoods agree come closer. Then the needs' blocks are
+    scaled by `lean` (see `reweigh`; `split` columns in the first block).
+    Hub penalty (CSLS): an offer close to every need is less telling, so
+    half of how much its mean cosine to its `hub_k` nearest needs exceeds
+    the least crowded offer's is taken off its text similarity. Each is
+    skipped while the other side has fewer than twice its k postings,
+    where neighbours mean little.
+
+    Both expansions read one product of the original vectors (each need's
+    nearest offers by row, each offer's nearest needs by column), and the
+    hub step one product of the moved ones, which is returned as `text`
+    when `keep` and it has at most `KEEP_ENTRIES` entries.
     """
     n, m = needs.shape[0], offers.shape[0]
     k, weight = expand_k, expand_weight
+    grow_needs = weight > 0 and k > 0 and m >= 2 * k
+    grow_offers = weight > 0 and k > 0 and n >= 2 * k
     new_needs, new_offers = needs, offers
-    if weight > 0 and k > 0:
-        if m >= 2 * k:
-            new_needs = _expand(needs, offers, k, weight)
-        if n >= 2 * k:
-            new_offers = _expand(offers, needs, k, weight)
+    if grow_needs or grow_offers:
+        need_top, offer_top, _ = _nearest_both(
+            needs, offers, k if grow_needs else 0, k if grow_offers else 0, False
+        )
+        if need_top is not None:
+            new_needs = _moved(needs, offers, need_top, weight)
+        if offer_top is not None:
+            new_offers = _moved(offers, needs, offer_top, weight)
+    if lean is not None:
+        new_needs = reweigh(new_needs, lean, split)
     penalty = np.zeros(m, dtype=np.float32)
-    if hub_k > 0 and n >= 2 * hub_k:
-        hubness = _top_mean(new_offers, new_needs, hub_k)
-        # Measured from the least crowded offer, so it never adds: within
-        # one need's list only the differences between offers count.
-        penalty = np.asarray(0.5 * (hubness - hubness.min()), dtype=np.float32)
-    return new_needs, new_offers, penalty
+    hub = hub_k > 0 and n >= 2 * hub_k
+    keep = keep and n * m <= KEEP_ENTRIES
+    text = None
+    if hub or keep:
+        _, crowd, text = _nearest_both(
+            new_needs, new_offers, 0, hub_k if hub else 0, keep
+        )
+        if crowd is not None:
+            hubness = _mean_dot(new_offers, new_needs, crowd)
+            # Measured from the least crowded offer, so it never adds: within
+            # one need's list only the differences between offers count.
+            penalty = np.asarray(0.5 * (hubness - hubness.min()), dtype=np.float32)
+    return Neighbourhoods(new_needs, new_offers, penalty, text)
 
 
-def _expand(a: FloatMatrix, b: FloatMatrix, k: int, weight: float) -> FloatMatrix:
-    """Rows of `a` moved towards the mean of their `k` nearest rows of `b`; a
-    zero row (a posting with no known text) has no neighbours and stays zero."""
-    moved = unit_rows(a + weight * _neighbour_mean(a, b, k))
+def _mean_dot(a: FloatMatrix, b: FloatMatrix, top: I64) -> F64:
+    """(len(a),): each row of `a`'s mean dot product with its rows `top` of
+    `b`, taken again in float64 (equal rows, equal result)."""
+    means = _neighbour_mean(top, b.astype(np.float64))
+    return np.asarray(
+        np.einsum("ij,ij->i", a.astype(np.float64), means), dtype=np.float64
+    )
+
+
+def _neighbour_mean(top: I64, b: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """(len(top), d): the mean of the rows `top[i]` of `b` for every i, as
+    one sparse product (each row's neighbours summed in index order)."""
+    n, k = top.shape
+    weights = sp.csr_matrix(
+        (
+            np.full(n * k, 1.0 / k, dtype=b.dtype),
+            top.reshape(-1),
+            np.arange(0, n * k + 1, k),
+        ),
+        shape=(n, b.shape[0]),
+    )
+    return np.asarray(weights @ b, dtype=b.dtype)
+
+
+def _nearest_both(
+    a: FloatMatrix, b: FloatMatrix, k_rows: int, k_columns: int, keep: bool
+) -> tuple[I64 | None, I64 | None, FloatMatrix | None]:
+    """From the product a @ b.T, block by block: each row's `k_rows` largest
+    columns, each column's `k_columns` largest rows (each in index order, so
+    that the same neighbours always sum the same way; None when 0) and, when
+    `keep`, the product itself."""
+    n, m = a.shape[0], b.shape[0]
+    rows = np.empty((n, k_rows), dtype=np.int64) if k_rows else None
+    product = np.empty((n, m), dtype=np.float32) if keep else None
+    value: FloatMatrix | None = None
+    index: I64 | None = None
+    step = block_rows(m)
+    for start in range(0, n, step):
+        sims = a[start : start + step] @ b.T
+        if rows is not None:
+            rows[start : start + step] = _nearest(sims, k_rows)
+        if product is not None:
+            product[start : start + step] = sims
+        if k_columns:
+            value, index = _merge_columns(sims, k_columns, start, value, index)
+    columns = np.sort(index, axis=1) if index is not None else None
+    return rows, columns, product
+
+
+def _merge_columns(
+    sims: FloatMatrix,
+    k: int,
+    offset: int,
+    value: FloatMatrix | None,
+    index: I64 | None,
+) -> tuple[FloatMatrix, I64]:
+    """The `k` largest entries of each column seen so far, as (columns, k)
+    values and row numbers: the best of block `sims` (rows from `offset`)
+    merged with the best before it (`value`, `index`)."""
+    if value is None or index is None or value.shape[1] < k:
+        by_column = np.ascontiguousarray(sims.T)
+        r = by_column.shape[1]
+        if r > k:
+            top = np.argpartition(by_column, r - k, axis=1)[:, r - k :]
+        else:
+            top = np.broadcast_to(np.arange(r), by_column.shape).copy()
+        block_value = np.take_along_axis(by_column, top, axis=1)
+        block_index = top + offset
+        if value is None or index is None:
+            return block_value, block_index
+        return _keep_best(
+            np.hstack([value, block_value]), np.hstack([index, block_index]), k
+        )
+    # Once every column has k, only entries above a column's k-th best can
+    # enter: after the first blocks they are few, and a comparison is much
+    # cheaper than partitioning the block.
+    row, col = np.nonzero(sims > value.min(axis=1)[None, :])
+    if row.size == 0:
+        return value, index
+    order = np.argsort(col, kind="stable")
+    row, col = row[order], col[order]
+    columns, first, counts = np.unique(col, return_index=True, return_counts=True)
+    width = k + int(counts.max())
+    merged_value = np.full((columns.size, width), -np.inf, dtype=value.dtype)
+    merged_index = np.zeros((columns.size, width), dtype=np.int64)
+    merged_value[:, :k] = value[columns]
+    merged_index[:, :k] = index[columns]
+    slot = k + np.arange(row.size) - np.repeat(first, counts)
+    at = np.repeat(np.arange(columns.size), counts)
+    merged_value[at, slot] = sims[row, col]
+    merged_index[at, slot] = row + offset
+    best_value, best_index = _keep_best(merged_value, merged_index, k)
+    value, index = value.copy(), index.copy()
+    value[columns], index[columns] = best_value, best_index
+    return value, index
+
+
+def _keep_best(value: FloatMatrix, index: I64, k: int) -> tuple[FloatMatrix, I64]:
+    """Each row's `k` largest values (and their indices), in no order."""
+    if value.shape[1] <= k:
+        return value, index
+    best = np.argpartition(value, value.shape[1] - k, axis=1)[:, -k:]
+    return np.take_along_axis(value, best, axis=1), np.take_along_axis(
+        index, best, axis=1
+    )
+
+
+def _moved(a: FloatMatrix, b: FloatMatrix, top: I64, weight: float) -> FloatMatrix:
+    """Rows of `a` moved towards the mean of their rows `top` of `b`; a zero
+    row (a posting with no known text) has no neighbours and stays zero."""
+    moved = unit_rows(a + weight * _neighbour_mean(top, b))
     moved[~a.any(axis=1)] = 0.0
     return moved
-
-
-def _neighbour_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> FloatMatrix:
-    """(len(a), d): for each row of `a`, the mean of the `k` rows of `b` with
-    the largest dot products (blockwise, so memory stays flat)."""
-    out = np.empty_like(a)
-    step = block_rows(b.shape[0])
-    for start in range(0, a.shape[0], step):
-        top = _nearest(a[start : start + step] @ b.T, k)
-        out[start : start + step] = b[top].mean(axis=1)
-    return out
-
-
-def _top_mean(a: FloatMatrix, b: FloatMatrix, k: int) -> F64:
-    """(len(a),): each row of `a`'s mean dot product with its `k` nearest rows
-    of `b`, the products taken again in float64 (equal rows, equal result)."""
-    out = np.empty(a.shape[0], dtype=np.float64)
-    b64 = b.astype(np.float64)
-    step = block_rows(b.shape[0])
-    for start in range(0, a.shape[0], step):
-        rows = a[start : start + step]
-        top = _nearest(rows @ b.T, k)
-        out[start : start + step] = (
-            np.einsum("ij,ikj->i", rows.astype(np.float64), b64[top]) / k
-        )
-    return out
 
 
 def block_rows(columns: int) -> int:

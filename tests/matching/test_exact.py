@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from matching import Posting, Ranker, Weights
+from matching import InvalidArgument, Posting, Ranker, Weights, search
 from matching.fit import document
 from matching.geo import haversine_km
 from matching.keys import KeyIndex, skill_key
@@ -39,13 +39,16 @@ def reference_rank(ranker, needs, offers):
         )
         if not oi:
             continue
-        nv, ov, penalty = transduce(
+        hood = transduce(
             ns.search[ni],
             os_.search[oi],
             expand_k=ranker.expand_k,
             expand_weight=ranker.expand_weight,
             hub_k=ranker.hub_k,
+            lean=ranker.lean([needs[i] for i in ni]),
+            split=ranker.latent_width(),
         )
+        nv, ov, penalty = hood.needs, hood.offers, hood.penalty
         for a, i in enumerate(ni):
             n, scored = needs[i], []
             n_keys = {skill_key(s) for s in n.skills} - {""}
@@ -161,3 +164,103 @@ def test_top_k_equals_scoring_every_pair(seed, weights):
             assert m.score == pytest.approx(score, abs=tolerance)
     # The instance holds exact ties, which must go by offer id.
     assert any(a[1] == b[1] for ms in every.values() for a, b in itertools.pairwise(ms))
+
+
+def _ids_and_scores(ranked):
+    return {n: [(m.offer_id, m.score) for m in ms] for n, ms in ranked.items()}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ranking_against_an_index_equals_scoring_every_pair(seed):
+    needs, offers = _instance(seed)
+    ranker = Ranker(candidates=1).fit([*needs, *offers])
+    index = ranker.index(offers)
+    k = 2 + seed
+    got = ranker.rank(needs, index, k=k)
+    assert got == ranker.rank(needs, offers, k=k)
+    every = reference_rank(ranker, needs, offers)
+    assert {n: [m.offer_id for m in ms] for n, ms in got.items()} == {
+        n: [oid for oid, _ in ms[:k]] for n, ms in every.items()
+    }
+    # One need at a time, as the app asks: each as if ranked alone.
+    for need in needs:
+        alone = ranker.rank([need], index, k=k)
+        assert _ids_and_scores(alone) == _ids_and_scores(
+            ranker.rank([need], offers, k=k)
+        )
+        reference = reference_rank(ranker, [need], offers)[need.id][:k]
+        assert [m.offer_id for m in alone[need.id]] == [o for o, _ in reference]
+
+
+def test_an_index_serves_many_calls_without_growing():
+    needs, offers = _instance(0)
+    ranker = Ranker().fit([*needs, *offers])
+    index = ranker.index(offers)
+    keys_before = dict(index.keys.ids)
+    stranger = Posting("n-new", "apl", "Snickare", skills=("Takläggning", "Svetsning"))
+    first = ranker.rank([stranger], index, k=3)
+    assert index.keys.ids == keys_before
+    assert ranker.rank([stranger], index, k=3) == first
+    assert len(index) == len(offers)
+    # The offers' label vectors come from the index's cache, a need's new
+    # labels are read per call: the same vectors either way.
+    labels = ["Takläggning", *SKILLS[:4], "Svetsning"]
+    np.testing.assert_allclose(
+        ranker._label_lookup(index)(labels), ranker._label_vectors(labels), atol=1e-6
+    )
+
+
+def test_an_index_from_another_model_is_refused():
+    needs, offers = _instance(1)
+    ranker = Ranker().fit([*needs, *offers])
+    other = Ranker(random_state=1).fit([*needs, *offers])
+    with pytest.raises(InvalidArgument, match="another model"):
+        other.rank(needs, ranker.index(offers))
+    # Weights changed after the index was made: its vectors are stale.
+    index = ranker.index(offers)
+    ranker.weights_ = Weights(latent=1.0, paired=0.0)
+    with pytest.raises(InvalidArgument, match="another model"):
+        ranker.rank(needs, index)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_every_neighbourhood_step_and_block_path_stays_exact(monkeypatch, seed):
+    # Enough needs for every step (twice the neighbourhood sizes), and blocks
+    # of a few rows, so that products and nearest columns are merged.
+    monkeypatch.setattr(search, "BLOCK_ENTRIES", 5 * 90)
+    needs, offers = _instance(seed, n_needs=30, n_offers=70)
+    ranker = Ranker(candidates=1, expand_k=3, hub_k=4).fit([*needs, *offers])
+    index = ranker.index(offers)
+    got = ranker.rank(needs, index, k=3)
+    every = reference_rank(ranker, needs, offers)
+    assert {n: [m.offer_id for m in ms] for n, ms in got.items()} == {
+        n: [oid for oid, _ in ms[:3]] for n, ms in every.items()
+    }
+    for n, ms in got.items():
+        for m, (_, score) in zip(ms, every[n], strict=False):
+            assert m.score == pytest.approx(score, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_subset_of_an_index_ranks_as_its_offers(seed):
+    needs, offers = _instance(seed)
+    ranker = Ranker(candidates=1).fit([*needs, *offers])
+    index = ranker.index(offers)
+    rows = sorted(random.Random(seed).sample(range(len(offers)), 40))
+    part = index.subset(rows)
+    assert len(part) == 40
+    got = ranker.rank(needs, part, k=3)
+    every = reference_rank(ranker, needs, [offers[r] for r in rows])
+    assert {n: [m.offer_id for m in ms] for n, ms in got.items()} == {
+        n: [oid for oid, _ in ms[:3]] for n, ms in every.items()
+    }
+    for n, ms in got.items():
+        for m, (_, score) in zip(ms, every[n], strict=False):
+            assert m.score == pytest.approx(score, abs=1e-6)
+    with pytest.raises(InvalidArgument, match="positions"):
+        index.subset([len(offers)])
+    with pytest.raises(InvalidArgument, match="distinct"):
+        index.subset([1, 1])
+    ranker.weights_ = Weights(latent=1.0, paired=0.0)
+    with pytest.raises(InvalidArgument, match="weights changed"):
+        index.subset(rows)

@@ -14,6 +14,7 @@ from matching import (
     Weights,
     rank,
 )
+from matching.ranking import reads_as_skill_list
 
 MORA = (61.004, 14.537)
 
@@ -574,3 +575,36 @@ def test_the_text_mix_reads_the_postings_own_wording_beside_the_paired_space():
     m_latent, m_paired, m_chars = Ranker().fit(_corpus(n=60)).weights_.text_mix()
     assert m_latent == m_paired == 0.5
     assert m_chars == 0.0
+
+
+def test_a_skill_list_need_reads_through_the_paired_space_more():
+    corpus = _corpus(n=60)
+    listed = Posting("need-list", "apl", "", skills=corpus[0].skills)
+    titled = Posting("need-title", "apl", "Kök och servering", skills=("Bakning",))
+    assert reads_as_skill_list(listed) and not reads_as_skill_list(titled)
+    assert not reads_as_skill_list(
+        Posting("x", "apl", "Lång text om allt " * 3, skills=("A", "B", "C"))
+    )
+    plain = {"expand_weight": 0, "hub_k": 0}
+
+    def text_parts(ranker):
+        got = ranker.fit(corpus).rank([listed, titled], corpus, k=len(corpus))
+        return {n: {m.offer_id: m.parts["text"] for m in ms} for n, ms in got.items()}
+
+    shaped = text_parts(Ranker(list_latent=0.25, **plain))
+    assert shaped["need-list"] == pytest.approx(
+        # (list_latent equal to the given mix: nothing to lean.)
+        text_parts(
+            Ranker(weights=Weights(latent=0.25, paired=0.75), list_latent=0.25, **plain)
+        )["need-list"],
+        abs=1e-6,
+    )
+    # A title keeps the learned mix (half and half).
+    assert shaped["need-title"] == pytest.approx(
+        text_parts(Ranker(weights=Weights(latent=0.5, paired=0.5), **plain))[
+            "need-title"
+        ],
+        abs=1e-6,
+    )
+    with pytest.raises(InvalidArgument, match="list_latent"):
+        Ranker(list_latent=1.5).fit(corpus)
