@@ -31,7 +31,7 @@ from moraspar.models import (
     Role,
     User,
 )
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
+from tests.browser.conftest import require_browser
 
 PASSWORD = "request flow password"
 LINK = re.compile(r"https?://[^/\s]+(/bookings/answer/\S+)")
@@ -138,16 +138,11 @@ def site(tmp_path_factory: Any) -> Iterator[Site]:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def chromium(site: Site) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(site: Site, browser: Any) -> Any:
+    # The suite's one browser: a second sync_playwright() in the same thread
+    # refuses to start while the first is open.
+    return browser
 
 
 def _page(chromium: Any) -> Any:

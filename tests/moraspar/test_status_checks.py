@@ -100,6 +100,7 @@ def test_every_status_column_has_a_named_check() -> None:
     }
     expected = {name: {f"ck_{name}_status"} for name in STATUS_ENUMS}
     expected["booking"] |= {"ck_booking_cancel_reason", "ck_booking_attendance"}
+    expected["match_proposal"] |= {"ck_match_proposal_origin"}
     assert checked == expected
 
 

@@ -128,6 +128,7 @@ def _world(request: Any, db: Session) -> dict[str, Any]:
         "council_id": council.id,
         "item_id": item.id,
         "run_id": 1,
+        "version_id": 1,
         "list_name": "proposals",
         "token": "not-a-token",
     }
