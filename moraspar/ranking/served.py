@@ -324,6 +324,41 @@ _HELD = 2
 _cached: dict[tuple[Any, ...], ServedModel] = {}
 
 
+@dataclass(frozen=True)
+class PlacementIndex:
+    """The open placements prepared once for one held model
+    (`Ranker.index`), so that a need's live matches vectorise only the need.
+
+    `rows` maps a placement id to its row in `index` and the posting the row
+    was made from. The posting carries the free places (the ranker scores
+    capacity and gives them as a reason), so a caller compares its own posting
+    with this one and uses the row only when they are equal: an edited text,
+    a moved position or a place taken makes the index out of date.
+    """
+
+    index: matching.OfferIndex
+    rows: dict[int, tuple[int, matching.Posting]]
+
+    def rows_for(
+        self, wanted: Iterable[tuple[int, matching.Posting]]
+    ) -> list[int] | None:
+        """The rows of `wanted` (placement id, posting as it is now), or None
+        when one of them is missing or was indexed as another posting."""
+        found = []
+        for placement_id, posting in wanted:
+            held = self.rows.get(placement_id)
+            if held is None or held[1] != posting:
+                return None
+            found.append(held[0])
+        return found
+
+
+# One index per held model, looked up by the model's identity and dropped with
+# it. An index is read-only once made: threads share it, and a newer one
+# replaces it whole under the lock.
+_indexes: dict[int, PlacementIndex] = {}
+
+
 def _key(row: RankingModel) -> tuple[Any, ...]:
     # The digest as well as the id: two databases (tests, a restored backup)
     # can hold different models under one id.
@@ -341,6 +376,9 @@ def _remember(served: ServedModel, *keys: tuple[Any, ...]) -> None:
             _cached[key] = served
         while len({id(s) for s in _cached.values()}) > _HELD:
             del _cached[next(iter(_cached))]
+        held = {id(s.ranker) for s in _cached.values()}
+        for key in [k for k in _indexes if k not in held]:
+            del _indexes[key]
 
 
 def _recall(key: tuple[Any, ...]) -> ServedModel | None:
@@ -352,6 +390,24 @@ def clear_cache() -> None:
     """Forget the model this process holds (as a new process would)."""
     with _lock:
         _cached.clear()
+        _indexes.clear()
+
+
+def recall_index(ranker: matching.Ranker) -> PlacementIndex | None:
+    """The placements' index made for `ranker`, if this process holds one."""
+    with _lock:
+        held = _indexes.get(id(ranker))
+    # The identity check guards against an id reused by a newer object.
+    return held if held is not None and held.index.ranker is ranker else None
+
+
+def remember_index(held: PlacementIndex) -> None:
+    """Keep `held` for its model while this process holds the model (an index
+    for a model no longer held is not kept)."""
+    ranker = held.index.ranker
+    with _lock:
+        if any(s.ranker is ranker for s in _cached.values()):
+            _indexes[id(ranker)] = held
 
 
 def current(session: Session, *, today: date | None = None) -> ServedModel:
