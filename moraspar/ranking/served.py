@@ -377,8 +377,8 @@ def _remember(served: ServedModel, *keys: tuple[Any, ...]) -> None:
         while len({id(s) for s in _cached.values()}) > _HELD:
             del _cached[next(iter(_cached))]
         held = {id(s.ranker) for s in _cached.values()}
-        for key in [k for k in _indexes if k not in held]:
-            del _indexes[key]
+        for gone in [k for k in _indexes if k not in held]:
+            del _indexes[gone]
 
 
 def _recall(key: tuple[Any, ...]) -> ServedModel | None:

@@ -215,7 +215,7 @@ def _indexed(
     wanted = [(p.id or 0, offer) for p, _, offer, _ in found]
     held = served.recall_index(ranker)
     rows = held.rows_for(wanted) if held is not None else None
-    if rows is None:
+    if held is None or rows is None:
         held = _index_open_placements(session, ranker, today=today)
         served.remember_index(held)
         rows = held.rows_for(wanted)
