@@ -360,9 +360,11 @@ _indexes: dict[int, PlacementIndex] = {}
 
 
 def _key(row: RankingModel) -> tuple[Any, ...]:
-    # The digest as well as the id: two databases (tests, a restored backup)
-    # can hold different models under one id.
-    return ("row", row.id, row.model_digest)
+    # The fingerprint as well as the id: two databases (tests, a restored
+    # backup) can hold different models under one id. Not the model's digest:
+    # SQLite stores that column after the model's megabytes and walks them to
+    # read it, which cost a live match list 3-7 ms on every call.
+    return ("row", row.id, row.fingerprint)
 
 
 def _served(row: RankingModel, ranker: matching.Ranker) -> ServedModel:
@@ -413,8 +415,8 @@ def remember_index(held: PlacementIndex) -> None:
 def current(session: Session, *, today: date | None = None) -> ServedModel:
     """The newest stored model, loaded once per process and row.
 
-    Each call asks the database for the newest row's id and digest (one small
-    query) and loads the model only when that row is not the one held. With
+    Each call asks the database for the newest row's id and fingerprint (one
+    small query) and loads the model only when that row is not the one held. With
     no row yet (a fresh database) a model is fitted here and added to the
     session: it is stored when the caller commits, and held by this process
     meanwhile, so that a request that does not commit costs the next one a
@@ -423,7 +425,7 @@ def current(session: Session, *, today: date | None = None) -> ServedModel:
     # Twice at most: another process may prune the row between the two reads.
     for _attempt in range(2):
         head = session.exec(
-            select(RankingModel.id, RankingModel.model_digest)
+            select(RankingModel.id, RankingModel.fingerprint)
             .where(RankingModel.format_version == FORMAT_VERSION)
             .order_by(col(RankingModel.id).desc())
             .limit(1)
