@@ -16,6 +16,10 @@ Rows of another model-file version than the library reads are ignored (an
 upgrade of `matching` refits instead of misreading). The last KEEP rows are
 kept, so a process still serving the previous row can finish its request.
 
+With the model each process keeps the open placements prepared for it
+(`PlacementIndex`, made and checked by `moraspar.ranking.services`), so that a
+need's live matches vectorise only the need. It is dropped with its model.
+
 Plain functions with the session passed in; they flush, never commit.
 """
 
