@@ -196,3 +196,33 @@ def test_an_index_is_kept_only_for_a_held_model(
     served.remember_index(held)
 
     assert served.recall_index(held.index.ranker) is None
+
+
+def test_the_index_is_made_once_while_the_placements_stay_as_they_are(
+    db: Session,
+    scene: tuple[Need, list[Any], Any],
+    make_need: Factory,
+    make_school: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    need, placements, _ = scene
+    other = make_need(make_school(), title="Prao verkstad", kind="apl", students=1)
+    made: list[int] = []
+    making = services._index_open_placements
+
+    def counted(*args: Any, **kw: Any) -> served.PlacementIndex:
+        made.append(1)
+        return making(*args, **kw)
+
+    monkeypatch.setattr(services, "_index_open_placements", counted)
+    for _ in range(3):
+        live_matches(db, need=need, today=TODAY)
+        live_matches(db, need=other, today=TODAY)
+    assert len(made) == 1
+
+    placements[0].description = "Service, däck och diagnos av personbilar."
+    db.add(placements[0])
+    db.commit()
+    live_matches(db, need=need, today=TODAY)
+    live_matches(db, need=other, today=TODAY)
+    assert len(made) == 2
