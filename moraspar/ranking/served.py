@@ -16,6 +16,10 @@ Rows of another model-file version than the library reads are ignored (an
 upgrade of `matching` refits instead of misreading). The last KEEP rows are
 kept, so a process still serving the previous row can finish its request.
 
+With the model each process keeps the open placements prepared for it
+(`PlacementIndex`, made and checked by `moraspar.ranking.services`), so that a
+need's live matches vectorise only the need. It is dropped with its model.
+
 Plain functions with the session passed in; they flush, never commit.
 """
 
@@ -324,10 +328,47 @@ _HELD = 2
 _cached: dict[tuple[Any, ...], ServedModel] = {}
 
 
+@dataclass(frozen=True)
+class PlacementIndex:
+    """The open placements prepared once for one held model
+    (`Ranker.index`), so that a need's live matches vectorise only the need.
+
+    `rows` maps a placement id to its row in `index` and the posting the row
+    was made from. The posting carries the free places (the ranker scores
+    capacity and gives them as a reason), so a caller compares its own posting
+    with this one and uses the row only when they are equal: an edited text,
+    a moved position or a place taken makes the index out of date.
+    """
+
+    index: matching.OfferIndex
+    rows: dict[int, tuple[int, matching.Posting]]
+
+    def rows_for(
+        self, wanted: Iterable[tuple[int, matching.Posting]]
+    ) -> list[int] | None:
+        """The rows of `wanted` (placement id, posting as it is now), or None
+        when one of them is missing or was indexed as another posting."""
+        found = []
+        for placement_id, posting in wanted:
+            held = self.rows.get(placement_id)
+            if held is None or held[1] != posting:
+                return None
+            found.append(held[0])
+        return found
+
+
+# One index per held model, looked up by the model's identity and dropped with
+# it. An index is read-only once made: threads share it, and a newer one
+# replaces it whole under the lock.
+_indexes: dict[int, PlacementIndex] = {}
+
+
 def _key(row: RankingModel) -> tuple[Any, ...]:
-    # The digest as well as the id: two databases (tests, a restored backup)
-    # can hold different models under one id.
-    return ("row", row.id, row.model_digest)
+    # The fingerprint as well as the id: two databases (tests, a restored
+    # backup) can hold different models under one id. Not the model's digest:
+    # SQLite stores that column after the model's megabytes and walks them to
+    # read it, which cost a live match list 3-7 ms on every call.
+    return ("row", row.id, row.fingerprint)
 
 
 def _served(row: RankingModel, ranker: matching.Ranker) -> ServedModel:
@@ -341,6 +382,9 @@ def _remember(served: ServedModel, *keys: tuple[Any, ...]) -> None:
             _cached[key] = served
         while len({id(s) for s in _cached.values()}) > _HELD:
             del _cached[next(iter(_cached))]
+        held = {id(s.ranker) for s in _cached.values()}
+        for gone in [k for k in _indexes if k not in held]:
+            del _indexes[gone]
 
 
 def _recall(key: tuple[Any, ...]) -> ServedModel | None:
@@ -352,13 +396,31 @@ def clear_cache() -> None:
     """Forget the model this process holds (as a new process would)."""
     with _lock:
         _cached.clear()
+        _indexes.clear()
+
+
+def recall_index(ranker: matching.Ranker) -> PlacementIndex | None:
+    """The placements' index made for `ranker`, if this process holds one."""
+    with _lock:
+        held = _indexes.get(id(ranker))
+    # The identity check guards against an id reused by a newer object.
+    return held if held is not None and held.index.ranker is ranker else None
+
+
+def remember_index(held: PlacementIndex) -> None:
+    """Keep `held` for its model while this process holds the model (an index
+    for a model no longer held is not kept)."""
+    ranker = held.index.ranker
+    with _lock:
+        if any(s.ranker is ranker for s in _cached.values()):
+            _indexes[id(ranker)] = held
 
 
 def current(session: Session, *, today: date | None = None) -> ServedModel:
     """The newest stored model, loaded once per process and row.
 
-    Each call asks the database for the newest row's id and digest (one small
-    query) and loads the model only when that row is not the one held. With
+    Each call asks the database for the newest row's id and fingerprint (one
+    small query) and loads the model only when that row is not the one held. With
     no row yet (a fresh database) a model is fitted here and added to the
     session: it is stored when the caller commits, and held by this process
     meanwhile, so that a request that does not commit costs the next one a
@@ -367,7 +429,7 @@ def current(session: Session, *, today: date | None = None) -> ServedModel:
     # Twice at most: another process may prune the row between the two reads.
     for _attempt in range(2):
         head = session.exec(
-            select(RankingModel.id, RankingModel.model_digest)
+            select(RankingModel.id, RankingModel.fingerprint)
             .where(RankingModel.format_version == FORMAT_VERSION)
             .order_by(col(RankingModel.id).desc())
             .limit(1)

@@ -14,7 +14,10 @@ need cannot use, whatever the ranking library decides about scores:
   status: a declined pair stays declined, a proposed one is on the board).
 
 They are ranked with the served model (`moraspar.ranking.served`), never
-refitted here.
+refitted here, against the index of the open placements that the process
+keeps for that model: a call then vectorises only the need. The index is made
+again, for every open placement, when a candidate is not in it as it is now
+(a new or edited placement, a place taken or freed).
 
 Nothing here commits.
 """
@@ -28,7 +31,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import matching
-from moraspar.council.runs import need_posting, placement_posting
+from moraspar.council.runs import need_posting, open_placements, placement_posting
 from moraspar.models import (
     MatchProposal,
     Need,
@@ -37,7 +40,8 @@ from moraspar.models import (
     PostingStatus,
     ProposalStatus,
 )
-from moraspar.ranking.served import current_model
+from moraspar.ranking import served
+from moraspar.ranking.served import PlacementIndex, current_model
 from moraspar.reference.gazetteer import km_between
 
 
@@ -114,17 +118,21 @@ def _need_posting(need: Need) -> matching.Posting | None:
         return None
 
 
-def _approved_students(session: Session, placement_ids: list[int]) -> dict[int, int]:
+def _approved_students(
+    session: Session, placement_ids: list[int] | None
+) -> dict[int, int]:
     """Students of approved proposals per placement (booked ones are already
-    counted in Placement.places_booked)."""
-    if not placement_ids:
+    counted in Placement.places_booked); of every placement with None."""
+    if placement_ids is not None and not placement_ids:
         return {}
-    rows = session.exec(
+    query = (
         select(MatchProposal.placement_id, sa.func.sum(MatchProposal.students))
         .where(MatchProposal.status == ProposalStatus.APPROVED)
-        .where(col(MatchProposal.placement_id).in_(placement_ids))
         .group_by(col(MatchProposal.placement_id))
-    ).all()
+    )
+    if placement_ids is not None:
+        query = query.where(col(MatchProposal.placement_id).in_(placement_ids))
+    rows = session.exec(query).all()
     return {int(pid): int(total or 0) for pid, total in rows}
 
 
@@ -176,8 +184,12 @@ def live_matches(
     if not found or need_at is None:
         return []
     ranker = current_model(session, today=today)
-    ranked = ranker.rank(
-        [need_at], [offer for _, _, offer, _ in found], k=min(limit, len(found))
+    k = min(limit, len(found))
+    indexed = _indexed(session, ranker, found, today=today)
+    ranked = (
+        ranker.rank([need_at], indexed, k=k)
+        if indexed is not None
+        else ranker.rank([need_at], [offer for _, _, offer, _ in found], k=k)
     )
     by_id = {offer.id: (p, c, free) for p, c, offer, free in found}
     result = []
@@ -187,3 +199,54 @@ def live_matches(
             LiveMatch(placement=placement, company=company, match=m, free_places=free)
         )
     return result
+
+
+def _indexed(
+    session: Session,
+    ranker: matching.Ranker,
+    found: list[tuple[Placement, Organisation, matching.Posting, int]],
+    *,
+    today: date,
+) -> matching.OfferIndex | None:
+    """The candidates `found` as a subset of the open placements' index held
+    for `ranker`, made again when one of them is not in it as it is now; None
+    when they still are not (a placement changed between the two reads), to
+    rank against the postings themselves."""
+    wanted = [(p.id or 0, offer) for p, _, offer, _ in found]
+    held = served.recall_index(ranker)
+    rows = held.rows_for(wanted) if held is not None else None
+    if held is None or rows is None:
+        held = _index_open_placements(session, ranker, today=today)
+        served.remember_index(held)
+        rows = held.rows_for(wanted)
+    return held.index.subset(rows) if rows is not None else None
+
+
+def _index_open_placements(
+    session: Session, ranker: matching.Ranker, *, today: date
+) -> PlacementIndex:
+    """Every open placement that has a free place, posted with its free places
+    counted as `candidates` counts them (so that an unchanged candidate's
+    posting is equal to its indexed one)."""
+    found = open_placements(session, today=today)
+    taken = _approved_students(session, None)
+    postings: list[matching.Posting] = []
+    ids: list[int] = []
+    for placement, company in found:
+        if placement.id is None:
+            continue
+        free = placement.places - placement.places_booked - taken.get(placement.id, 0)
+        if free < 1:
+            continue  # never a candidate until a place is freed: made again then
+        try:
+            postings.append(placement_posting(placement, company, free=free))
+        except matching.InvalidPosting:
+            continue
+        ids.append(placement.id)
+    return PlacementIndex(
+        ranker.index(postings),
+        {
+            pid: (row, posting)
+            for row, (pid, posting) in enumerate(zip(ids, postings, strict=True))
+        },
+    )
