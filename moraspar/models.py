@@ -105,6 +105,7 @@ class DeclineReason(enum.StrEnum):
 
 class LinkPurpose(enum.StrEnum):
     ANSWER_PROPOSAL = "answer_proposal"  # a company confirms or declines
+    EVALUATE = "evaluate"  # a company evaluates a booking that has ended
 
 
 class RunStatus(enum.StrEnum):

@@ -66,6 +66,17 @@ def answer_path(token: str) -> str:
     return f"/bookings/answer/{token}"
 
 
+def evaluate_path(token: str) -> str:
+    """The path of the evaluation page under the bookings blueprint."""
+    return f"/bookings/evaluate/{token}"
+
+
+PATHS = {
+    LinkPurpose.ANSWER_PROPOSAL: answer_path,
+    LinkPurpose.EVALUATE: evaluate_path,
+}
+
+
 def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -190,18 +201,19 @@ def ask_company(
     kind: str,
     params: dict[str, Any],
     in_app_link: str,
+    purpose: LinkPurpose = LinkPurpose.ANSWER_PROPOSAL,
 ) -> Asked:
-    """Tell a company it is asked to answer a proposal: in-app for its users,
-    and by email with a signed link. A company without an active user (one
-    added by an import or by the business office) is emailed at its contact
-    address instead, in Swedish."""
+    """Tell a company it is asked to act on a proposal (answer it, or evaluate
+    its booking: `purpose`): in-app for its users, and by email with a signed
+    link. A company without an active user (one added by an import or by the
+    business office) is emailed at its contact address instead, in Swedish."""
     token = create(
         session,
-        purpose=LinkPurpose.ANSWER_PROPOSAL,
+        purpose=purpose,
         organisation_id=company.id,  # type: ignore[arg-type]
         proposal_id=proposal_id,
     )
-    email_link = answer_path(token) if token else in_app_link
+    email_link = PATHS[purpose](token) if token else in_app_link
     active = [user for user in contacts if user.active]
     site = str(session.info.get(SITE_INFO) or emails.base_url()).rstrip("/")
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from moraspar import audit
+from moraspar.bookings import links
 from moraspar.bookings.services import (
     Pairing,
     Side,
@@ -45,6 +46,7 @@ from moraspar.models import (
     BOOKING_HOLDS_PLACES,
     Booking,
     BookingStatus,
+    LinkPurpose,
     MatchProposal,
     Need,
     Organisation,
@@ -339,13 +341,28 @@ def _remind_evaluations(session: Session, *, today: date, days: int) -> int:
                 continue
             if not _claim(session, Reminder.EVALUATION, booking.id, side, due):
                 continue
-            notify(
-                session,
-                users=_contacts(session, side, need=need, placement=placement),
-                kind=Kind.REMINDER_EVALUATION,
-                params=_booking_params(booking, row, side=str(side)),
-                link=evaluate_path(booking.id),
-            )
+            params = _booking_params(booking, row, side=str(side))
+            if side is Side.COMPANY:
+                # As with the first request: a signed link to evaluate without
+                # signing in, at the contact address if the company has no users.
+                links.ask_company(
+                    session,
+                    company=row[4],
+                    contacts=company_contacts(session, placement=placement),
+                    proposal_id=booking.proposal_id,
+                    kind=Kind.REMINDER_EVALUATION,
+                    params=params,
+                    in_app_link=evaluate_path(booking.id),
+                    purpose=LinkPurpose.EVALUATE,
+                )
+            else:
+                notify(
+                    session,
+                    users=school_contacts(session, need=need),
+                    kind=Kind.REMINDER_EVALUATION,
+                    params=params,
+                    link=evaluate_path(booking.id),
+                )
             audit.record(
                 session,
                 booking,

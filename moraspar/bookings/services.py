@@ -42,6 +42,7 @@ from moraspar.models import (
     CouncilOrganisation,
     DeclineReason,
     Evaluation,
+    LinkPurpose,
     MatchProposal,
     Need,
     Organisation,
@@ -733,15 +734,23 @@ def evaluate(
     session: Session,
     *,
     booking_id: int,
-    user: User,
+    user: User | None,
     overall: int,
     supervision: int,
     preparation: int,
     comment: str = "",
     today: date,
+    side: Side | None = None,
 ) -> Evaluation:
-    """The user's side's one evaluation of a booking whose period has ended."""
-    view = booking_for(session, booking_id=booking_id, user=user)
+    """A side's one evaluation of a booking whose period has ended: the
+    user's side, or (user None) `side` through a signed link, whose caller
+    has checked that the link's organisation is that side."""
+    if user is None:
+        if side is None:
+            raise NotAParty(booking_id)
+        view = booking_of_side(session, booking_id=booking_id, side=side)
+    else:
+        view = booking_for(session, booking_id=booking_id, user=user)
     if view.side is None:
         raise NotAParty(booking_id)
     if not evaluation_open(view.booking, today=today):
@@ -758,7 +767,7 @@ def evaluate(
         supervision=supervision,
         preparation=preparation,
         comment=comment.strip(),
-        created_by_id=user.id,
+        created_by_id=user.id if user else None,
     )
     session.add(evaluation)
     session.flush()  # the unique (booking, side) constraint settles a race
@@ -771,6 +780,36 @@ def evaluate(
         side=str(view.side),
     )
     return evaluation
+
+
+def booking_of_side(
+    session: Session,
+    *,
+    booking_id: int | None = None,
+    proposal_id: int | None = None,
+    side: Side,
+) -> BookingView:
+    """One booking (by its id or its proposal's) as `side` sees it, for a
+    caller that has checked who may see it: a signed link names the
+    organisation (NotFound)."""
+    query = _bookings_query()
+    if booking_id is not None:
+        query = query.where(Booking.id == booking_id)
+    else:
+        query = query.where(Booking.proposal_id == proposal_id)
+    row = session.exec(query).first()
+    if row is None:
+        raise NotFound(booking_id or proposal_id)
+    booking, need, placement, school, company = row
+    return BookingView(
+        booking=booking,
+        need=need,
+        placement=placement,
+        school=school,
+        company=company,
+        side=side,
+        evaluated=evaluated_sides(session, [booking.id]).get(booking.id, frozenset()),
+    )
 
 
 def request_evaluations(session: Session, *, today: date) -> int:
@@ -799,13 +838,22 @@ def request_evaluations(session: Session, *, today: date) -> int:
         )
         notify(
             session,
-            users=[
-                *school_contacts(session, need=need),
-                *company_contacts(session, placement=placement),
-            ],
+            users=school_contacts(session, need=need),
             kind=Kind.EVALUATION_REQUESTED,
             params=params,
             link=evaluate_path(booking.id),
+        )
+        # The company may evaluate from the email, without signing in; one
+        # without users is asked at its contact address.
+        links.ask_company(
+            session,
+            company=company,
+            contacts=company_contacts(session, placement=placement),
+            proposal_id=booking.proposal_id,
+            kind=Kind.EVALUATION_REQUESTED,
+            params=params,
+            in_app_link=evaluate_path(booking.id),
+            purpose=LinkPurpose.EVALUATE,
         )
         booking.status = BookingStatus.ENDED
         session.add(booking)

@@ -278,6 +278,112 @@ def answer_link(token: str) -> BaseResponse | str | tuple[str, int]:
     )
 
 
+# --- evaluating through a signed link, without signing in -------------------------
+
+EVALUATE_LINK_REFUSED = {
+    links.InvalidLink: (
+        400,
+        _l(
+            "This link is not valid. It may have been copied incompletely. "
+            "Sign in to Moraspår to evaluate the booking."
+        ),
+    ),
+    links.UsedLink: (
+        410,
+        _l("This link has already been used: the evaluation is recorded. Thank you!"),
+    ),
+    links.ExpiredLink: (
+        410,
+        _l("This link has expired. Sign in to Moraspår to evaluate the booking."),
+    ),
+}
+ALREADY_EVALUATED = _l("Your side has already evaluated this booking. Thank you!")
+NOT_OPEN = _l("You can evaluate the booking when its period has ended.")
+
+
+def _evaluate_link_page(
+    *, message: object, status: int, done: bool = False
+) -> tuple[str, int]:
+    return (
+        render_template("bookings/evaluate_link.html", message=message, done=done),
+        status,
+    )
+
+
+def _evaluate_link_refused(exc: links.LinkError) -> tuple[str, int]:
+    status, message = EVALUATE_LINK_REFUSED[type(exc)]
+    return _evaluate_link_page(message=message, status=status)
+
+
+@bp.route("/evaluate/<token>", methods=["GET", "POST"])
+def evaluate_link(token: str) -> BaseResponse | str | tuple[str, int]:
+    """A company's evaluation from the emailed link. GET shows the form and
+    changes nothing; POST records the evaluation once. A form with errors
+    leaves the link unused."""
+    db = get_session()
+    attempt = ratelimit.admit(db, ratelimit.action_link_checks())
+    if attempt.wait:
+        return ratelimit.too_many_attempts(attempt.wait)
+    purpose = LinkPurpose.EVALUATE
+    try:
+        link = links.look_up(db, token=token, purpose=purpose)
+        assert link.proposal_id is not None
+        view = services.booking_of_side(
+            db, proposal_id=link.proposal_id, side=Side.COMPANY
+        )
+    except links.LinkError as exc:
+        return _evaluate_link_refused(exc)
+    except services.NotFound:
+        return _evaluate_link_refused(links.InvalidLink())
+    if view.company.id != link.organisation_id:  # the placement moved owner
+        return _evaluate_link_refused(links.InvalidLink())
+    if Side.COMPANY in view.evaluated:
+        return _evaluate_link_page(message=ALREADY_EVALUATED, status=410)
+    if not services.evaluation_open(view.booking, today=today()):
+        return _evaluate_link_page(message=NOT_OPEN, status=409)
+    form = forms.EvaluationForm()
+    for name, question in QUESTION_LABELS[Side.COMPANY].items():
+        form[name].label.text = question
+    if form.validate_on_submit():
+        try:
+            link = links.use(db, token=token, purpose=purpose)
+            services.evaluate(
+                db,
+                booking_id=view.booking.id,  # type: ignore[arg-type]
+                user=None,
+                side=Side.COMPANY,
+                overall=int(form.overall.data),
+                supervision=int(form.supervision.data),
+                preparation=int(form.preparation.data),
+                comment=form.comment.data or "",
+                today=today(),
+            )
+            audit.record(
+                db,
+                link,
+                actor=None,
+                action="action_link.evaluate",
+                booking_id=view.booking.id,
+            )
+            db.commit()
+        except links.LinkError as exc:
+            db.rollback()
+            return _evaluate_link_refused(exc)
+        except (services.AlreadyEvaluated, IntegrityError):
+            # Rolled back: someone of the company evaluated meanwhile.
+            db.rollback()
+            return _evaluate_link_page(message=ALREADY_EVALUATED, status=410)
+        except services.BookingError:
+            db.rollback()
+            return _evaluate_link_page(message=NOT_OPEN, status=409)
+        return _evaluate_link_page(
+            message=_l("Thank you for your evaluation."), status=200, done=True
+        )
+    return render_template(
+        "bookings/evaluate.html", view=view, form=form, via_link=True
+    )
+
+
 def _calendar_texts(view: services.BookingView) -> tuple[str, str]:
     kind = label(SHORT_KIND, view.placement.kind)
     summary = _(

@@ -175,6 +175,7 @@ ACTION_LABELS = {
     "proposal.offer": _l("Offered by a company"),
     "kind_route.update": _l("Request route changed"),
     "action_link.use": _l("Answered through an emailed link"),
+    "action_link.evaluate": _l("Evaluated through an emailed link"),
     "ranker.refit": _l("Score weights refitted"),
     "ranking_model.fit": _l("Matching model fitted"),
     "ranker.activate": _l("Score weights applied"),

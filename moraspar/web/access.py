@@ -108,6 +108,7 @@ RULES: Mapping[str, Rule] = {
     "bookings.answer_move": STAFF,
     "bookings.attendance": STAFF,
     "bookings.answer_link": Access.PUBLIC,  # the signed single-use link
+    "bookings.evaluate_link": Access.PUBLIC,  # likewise, to evaluate
     "schools.placement": TEACHER,
     "schools.placement_request": TEACHER,
     "companies.offer": COMPANY,
