@@ -136,7 +136,7 @@ def walk_the_loop(browser: object, base: str, engine: object) -> None:
 def main() -> None:
     logging.disable(logging.INFO)  # one line per request would bury the summary
     with tempfile.TemporaryDirectory() as tmp:
-        base, server, engine = serve(Path(tmp))
+        base, server, _engine = serve(Path(tmp))
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
