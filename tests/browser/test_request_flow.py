@@ -90,8 +90,8 @@ def _user(session: Session, email: str, role: str, organisation: Organisation) -
 def _ended_booking(
     session: Session, kind: str, school: Organisation, company: Organisation
 ) -> int:
-    """A booking of last year, ended and not yet evaluated, as the evening
-    job leaves one (moraspar.demo makes its ended bookings the same way)."""
+    """A booking of last year, ended and not yet evaluated: written straight
+    to the tables, since no page books a period in the past."""
     need = Need(
         school_id=school.id,  # type: ignore[arg-type]
         kind=kind,
@@ -249,7 +249,7 @@ def _emailed_link(site: Site, address: str) -> str:
 
 
 @pytest.mark.parametrize("kind", [kind.value for kind in PostingKind])
-def test_request_answered_from_the_email_books_for_both(
+def test_a_request_walks_the_whole_booking_loop(
     site: Site, chromium: Any, kind: str
 ) -> None:
     pair = site.pairs[kind]
