@@ -97,6 +97,7 @@ NOTICE_LABELS: dict[str, Any] = {
     Kind.REMINDER_EVALUATION: _l("Reminder: an evaluation is still to be given"),
     Kind.REQUEST_RECEIVED: _l("A school asks for one of our placements"),
     Kind.OFFER_RECEIVED: _l("A company offers places for one of our needs"),
+    Kind.REQUEST_FOR_COUNCIL: _l("A school's request waits for the council"),
 }
 
 
@@ -130,6 +131,7 @@ class ProfileForm(FlaskForm):
     notice_reminder_evaluation = BooleanField(NOTICE_LABELS[Kind.REMINDER_EVALUATION])
     notice_request_received = BooleanField(NOTICE_LABELS[Kind.REQUEST_RECEIVED])
     notice_offer_received = BooleanField(NOTICE_LABELS[Kind.OFFER_RECEIVED])
+    notice_request_for_council = BooleanField(NOTICE_LABELS[Kind.REQUEST_FOR_COUNCIL])
 
     def notice_fields(self) -> list[Any]:
         return [self[notice_field(kind)] for kind in NOTICE_LABELS]

@@ -35,6 +35,7 @@ from moraspar.models import (
     User,
     utcnow,
 )
+from moraspar.notifications.services import Kind, notify
 
 # Without a choice by the admin: APL, with its agreements and supervisor
 # training, goes through the council; the shorter kinds go straight to the
@@ -297,10 +298,26 @@ def send_request(
         students=data.students,
         via_council=council,
     )
-    if not council:
+    if council:
+        _tell_council(session, proposal=proposal)
+    else:
         services.on_proposal_approved(session, proposal=proposal, actor=user)
     session.flush()
     return proposal
+
+
+def _tell_council(session: Session, *, proposal: MatchProposal) -> None:
+    """Tell the members of the school's councils that a request waits on their
+    board: a request, unlike a run's proposals, comes one at a time and
+    nobody would otherwise look for it."""
+    pairing = services._pairing(session, proposal)
+    notify(
+        session,
+        users=services.council_members(session, need=pairing.need),
+        kind=Kind.REQUEST_FOR_COUNCIL,
+        params=services.message_params(pairing, students=proposal.students),
+        link=services.council_proposal_path(proposal.id),
+    )
 
 
 def make_offer(

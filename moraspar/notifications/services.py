@@ -31,6 +31,7 @@ class Kind(enum.StrEnum):
     REMINDER_EVALUATION = "reminder_evaluation"
     REQUEST_RECEIVED = "request_received"  # a teacher asks the company
     OFFER_RECEIVED = "offer_received"  # a company offers the school places
+    REQUEST_FOR_COUNCIL = "request_for_council"  # a request waits on the board
 
 
 # Every kind so far is news a user may turn off by email; essential mail

@@ -14,6 +14,7 @@ from moraspar.models import (
     ActionLink,
     AuditEvent,
     Booking,
+    Council,
     MatchProposal,
     Need,
     Notification,
@@ -139,6 +140,44 @@ def test_an_apl_request_goes_to_the_council_then_only_the_company_is_asked(
     assert _kinds(db, s.contact) == ["request_received"]
     assert _kinds(db, s.teacher) == []
     assert _count(db, ActionLink) == 1
+
+
+def test_a_request_via_the_council_tells_the_members_of_the_schools_council(
+    signed_db: Session, make_sides: Any, make_user: Callable[..., User]
+) -> None:
+    db = signed_db
+    s = make_sides("apl")
+    member = make_user(Role.COUNCIL, language="sv")
+    elsewhere = Council(name="Annat råd", description="Annat råd")
+    db.add(elsewhere)
+    db.flush()
+    stranger = make_user(Role.COUNCIL, councils=[elsewhere])
+    proposal = _request(db, s)
+
+    assert proposal.status == ProposalStatus.PROPOSED
+    (notice,) = db.exec(
+        select(Notification).where(Notification.user_id == member.id)
+    ).all()
+    assert notice.kind == "request_for_council"
+    assert notice.link == f"/council/proposals/{proposal.id}"
+    assert notice.params["placement_title"] == s.placement.title
+    assert _kinds(db, stranger) == []
+    (mail,) = db.exec(
+        select(OutboxMessage).where(OutboxMessage.to_address == member.email)
+    ).all()
+    assert "rådet" in mail.subject
+    assert f"/council/proposals/{proposal.id}" in mail.body_text
+    assert s.placement.title in mail.body_text
+
+
+def test_a_request_straight_to_the_company_leaves_the_council_alone(
+    signed_db: Session, make_sides: Any, make_user: Callable[..., User]
+) -> None:
+    db = signed_db
+    s = make_sides("study_visit")
+    member = make_user(Role.COUNCIL)
+    _request(db, s)
+    assert _kinds(db, member) == []
 
 
 def test_the_admins_route_is_respected_and_audited(
