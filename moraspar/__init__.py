@@ -19,6 +19,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from moraspar.web.blueprints import register_blueprints
     from moraspar.web.converters import register_url_converters
     from moraspar.web.errors import register_errorhandlers
+    from moraspar.web.fragments import register_fragments
     from moraspar.web.health import register_operations
     from moraspar.web.hosts import register_proxy_fix
     from moraspar.web.menu import register_menu
@@ -41,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_access_checks(app)
     register_menu(app)
+    register_fragments(app)
     register_unread_badge(app)
     register_waiting_badge(app)
     register_errorhandlers(app)

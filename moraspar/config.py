@@ -94,6 +94,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PASSWORD_RESET_MAX_AGE": 3600,
         "INVITE_MAX_AGE": 7 * 24 * 3600,
         "PAGE_SIZE": 20,
+        # Rendered fragments (review-board cards) memoised per worker by the
+        # values they show (moraspar/web/fragments.py); 0 turns it off.
+        "FRAGMENT_MEMO_SIZE": 2000,
         # Shortest period of a placement per kind, in weekdays (Mon–Fri):
         # APL at least two weeks, prao at least three days.
         "MIN_PLACEMENT_WEEKDAYS": {"apl": 10, "prao": 3},

@@ -281,6 +281,15 @@ class Placement(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_placement_status_kind", "status", "kind"),
+        # Covers the teacher's search count and ordering (open, not ended,
+        # by start date) without reading the wide rows.
+        sa.Index(
+            "ix_placement_open_period",
+            "status",
+            "end_date",
+            "start_date",
+            "company_id",
+        ),
         one_of("status", PostingStatus),
     )
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField
+from wtforms import BooleanField, EmailField, RadioField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from moraspar.admin import services
@@ -10,6 +10,7 @@ from moraspar.council import services as council_services
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import NOT_AN_OPTION, IdMultipleField, IdSelectField
+from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.models import PostingKind
 from moraspar.reference.gazetteer import LOCALITIES

@@ -2,12 +2,13 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from moraspar.auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
+from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.notifications.services import Kind
 from moraspar.reference.gazetteer import LOCALITIES

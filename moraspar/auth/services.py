@@ -11,6 +11,7 @@ from pathlib import Path
 from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import bindparam
 from sqlmodel import Session, func, select
 
 from moraspar import audit, organisations
@@ -138,8 +139,12 @@ def find_by_email(session: Session, email: str) -> User | None:
     return session.exec(query).first()
 
 
+# Built once: every signed-in request loads its user by this statement.
+_BY_SESSION_TOKEN = select(User).where(User.session_token == bindparam("token"))
+
+
 def find_by_session_token(session: Session, token: str) -> User | None:
-    user = session.exec(select(User).where(User.session_token == token)).first()
+    user = session.exec(_BY_SESSION_TOKEN, params={"token": token}).first()
     if user is None or not user.active:
         return None
     return user

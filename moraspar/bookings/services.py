@@ -16,9 +16,11 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import icalendar
+from sqlalchemy import bindparam
 from sqlalchemy import case as sa_case
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, and_, col, func, or_, select, update
@@ -1282,7 +1284,16 @@ def offer_next_best(session: Session, *, booking: Booking, need: Need) -> None:
 # --- what waits for the user ------------------------------------------------------
 
 
-def _proposals_waiting_query(user: User) -> Any:
+@dataclass(frozen=True)
+class _Side:
+    """Whose side the waiting queries are built for: a user's role and
+    organisation, here a bound parameter (see _waiting_statement)."""
+
+    role: str
+    organisation_id: Any
+
+
+def _proposals_waiting_query(user: User | _Side) -> Any:
     query = select(MatchProposal).where(MatchProposal.status == ProposalStatus.APPROVED)
     if user.role == Role.TEACHER and user.organisation_id is not None:
         return (
@@ -1299,7 +1310,7 @@ def _proposals_waiting_query(user: User) -> Any:
     return None
 
 
-def _bookings_waiting_query(user: User, *, today: date) -> Any:
+def _bookings_waiting_query(user: User | _Side, *, today: Any) -> Any:
     """Bookings where the user's side has a step to take: new dates asked by
     the other side, or (for the school) attendance to record."""
     if user.organisation_id is None or user.role not in (Role.TEACHER, Role.COMPANY):
@@ -1362,15 +1373,33 @@ def waiting_for(
     return Waiting(proposals=proposals, bookings=booking_views(session, user, rows))
 
 
+@cache
+def _waiting_statement(role: Role) -> Any:
+    """The menu count's statement for a role, built once per process with the
+    organisation and the day as parameters: it runs on every page, and
+    building a statement of this size costs more than running it."""
+    side = _Side(role=role, organisation_id=bindparam("organisation_id"))
+    counts = [
+        # count(*) over the same joins, not over a subquery of whole rows
+        query.with_only_columns(func.count(), maintain_column_froms=True)
+        .order_by(None)
+        .scalar_subquery()
+        for query in (
+            _proposals_waiting_query(side),
+            _bookings_waiting_query(side, today=bindparam("today")),
+        )
+        if query is not None
+    ]
+    return select(*counts)
+
+
 def waiting_count(session: Session, *, user: User, today: date) -> int:
-    """How many things wait for the user's side (for the menu): two counts."""
-    total = 0
-    for query in (
-        _proposals_waiting_query(user),
-        _bookings_waiting_query(user, today=today),
-    ):
-        if query is not None:
-            total += int(
-                session.exec(select(func.count()).select_from(query.subquery())).one()
-            )
-    return total
+    """How many things wait for the user's side (for the menu): the proposals
+    and the bookings counted in one statement."""
+    if user.organisation_id is None or user.role not in (Role.TEACHER, Role.COMPANY):
+        return 0
+    row = session.exec(
+        _waiting_statement(Role(user.role)),
+        params={"organisation_id": user.organisation_id, "today": today},
+    ).one()
+    return sum(int(n) for n in row)

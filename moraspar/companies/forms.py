@@ -12,7 +12,6 @@ from wtforms import (
     FloatField,
     IntegerField,
     SearchField,
-    SelectField,
     StringField,
     TextAreaField,
     URLField,
@@ -35,6 +34,7 @@ from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.ids import IdSelectField
+from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
 from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES

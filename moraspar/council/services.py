@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, load_only
 from sqlmodel import Session, col, func, select
 
 from moraspar import audit
@@ -43,7 +43,7 @@ from moraspar.models import (
     User,
     utcnow,
 )
-from moraspar.reference.gazetteer import km_between
+from moraspar.reference.gazetteer import LOCALITIES, km_between
 from moraspar.web.pagination import MAX_PAGE_SIZE, Page
 
 # -- errors ------------------------------------------------------------------
@@ -494,13 +494,13 @@ def _board_where(query: Any, filters: BoardFilters, *, scope: CouncilScope) -> A
 def board_count(session: Session, *, filters: BoardFilters, scope: CouncilScope) -> int:
     """How many proposals board_query finds, without reading the proposals'
     rows or joining the programme (an outer join, so it never changes the
-    count). The company and the school are joined only for a text search:
-    each proposal has exactly one of each."""
-    query = (
-        select(func.count(col(MatchProposal.id)))
-        .join(Need, col(Need.id) == MatchProposal.need_id)
-        .join(Placement, col(Placement.id) == MatchProposal.placement_id)
+    count). The placement, the company and the school are joined only when
+    a filter reads them: each proposal has exactly one of each."""
+    query = select(func.count(col(MatchProposal.id))).join(
+        Need, col(Need.id) == MatchProposal.need_id
     )
+    if filters.text.strip() or filters.locality:
+        query = query.join(Placement, col(Placement.id) == MatchProposal.placement_id)
     if filters.text.strip():
         query = query.join(
             Organisation, col(Organisation.id) == Placement.company_id
@@ -532,6 +532,34 @@ def board_query(filters: BoardFilters, *, scope: CouncilScope) -> Any:
     return query.order_by(*order)
 
 
+# SQLModel's columns are typed as plain values; load_only takes them as
+# instrumented attributes, which they are at run time.
+_load_only: Any = load_only
+BOARD_COLUMNS = (
+    _load_only(
+        Need.id,
+        Need.title,
+        Need.students,
+        Need.kind,
+        Need.start_date,
+        Need.end_date,
+        Need.school_id,
+        Need.programme_id,
+    ),
+    _load_only(
+        Placement.id,
+        Placement.title,
+        Placement.locality,
+        Placement.places,
+        Placement.places_booked,
+        Placement.company_id,
+    ),
+    _load_only(Organisation.id, Organisation.name),
+    _load_only(School.id, School.name),
+    _load_only(Programme.id, Programme.name),
+)
+
+
 def board(
     session: Session,
     *,
@@ -542,7 +570,11 @@ def board(
 ) -> Page[BoardRow]:
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
     rows = session.exec(
-        board_query(filters, scope=scope).limit(per_page).offset((page - 1) * per_page)
+        board_query(filters, scope=scope)
+        # Only the columns a card shows: the wide texts stay unread.
+        .options(*BOARD_COLUMNS)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return Page(
         items=[BoardRow(*row) for row in rows],
@@ -567,15 +599,10 @@ def board_options(session: Session, *, scope: CouncilScope) -> dict[str, Any]:
         )
         .order_by(col(Programme.name), col(Programme.id))
     ).all()
-    localities = session.exec(
-        select(Placement.locality)
-        .join(MatchProposal, col(MatchProposal.placement_id) == Placement.id)
-        .join(Need, col(Need.id) == MatchProposal.need_id)
-        .where(within(scope, Need.school_id))
-        .where(Placement.locality != "")
-        .distinct()
-        .order_by(col(Placement.locality))
-    ).all()
+    # The region's localities, as the teacher's search offers them (a
+    # placement's locality is one of them): the council's proposals can pair
+    # its schools with placements anywhere in the region.
+    localities = sorted(LOCALITIES)
     return {"programmes": programmes, "localities": localities}
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, SelectMultipleField
+
+from moraspar.formkit.select import SelectField, SelectMultipleField
 
 MAX_ID = 2**31 - 1
 NOT_AN_OPTION = _l("Choose one of the options in the list.")

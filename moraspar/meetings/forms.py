@@ -1,7 +1,7 @@
 """Forms of council meetings: the meeting itself and a decision per item."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -14,6 +14,7 @@ from moraspar.council.forms import decline_reason_choices
 from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import IdSelectField
+from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber
 
 TOO_LONG = _l("At most %(max)d characters.")

@@ -10,6 +10,7 @@ import enum
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select, update
 
 from moraspar.models import Notification, User, utcnow
@@ -118,14 +119,18 @@ def for_user(user_id: int) -> Any:
     )
 
 
+# Built once: the badge counts on every page, and building the statement
+# costs more than running it.
+_UNREAD = (
+    select(func.count())
+    .select_from(Notification)
+    .where(Notification.user_id == bindparam("user_id"))
+    .where(col(Notification.read_at).is_(None))
+)
+
+
 def unread_count(session: Session, *, user_id: int) -> int:
-    count = session.exec(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id)
-        .where(col(Notification.read_at).is_(None))
-    ).one()
-    return int(count)
+    return int(session.exec(_UNREAD, params={"user_id": user_id}).one())
 
 
 def mark_read(session: Session, *, user_id: int, notification_id: int) -> bool:

@@ -8,8 +8,9 @@ from flask import flash
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField
+from wtforms import HiddenField, SelectChoice
 
+from moraspar.formkit.select import SelectField
 from moraspar.organisations import StaleEdit
 
 

@@ -4,14 +4,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (
-    BooleanField,
-    DateField,
-    IntegerField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -25,6 +18,7 @@ from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.ids import IdSelectField
+from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber
 from moraspar.models import Level, PostingKind
 from moraspar.organisations.forms import VersionField

@@ -20,6 +20,7 @@ from math import cos, radians
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, func, select
 
 from moraspar import audit, lifecycle
@@ -461,6 +462,35 @@ class PlacementHit:
         )
 
 
+# What a hit on the search page shows (the page never reads the placements'
+# long texts or the companies' contact details). SQLModel types the columns as
+# plain values; load_only takes them as the instrumented attributes they are.
+_load_only: Any = load_only
+HIT_COLUMNS = (
+    _load_only(
+        Placement.id,
+        Placement.company_id,
+        Placement.kind,
+        Placement.title,
+        Placement.skills,
+        Placement.places,
+        Placement.places_booked,
+        Placement.start_date,
+        Placement.end_date,
+        Placement.locality,
+        Placement.lat,
+        Placement.lon,
+    ),
+    _load_only(
+        Organisation.id,
+        Organisation.name,
+        Organisation.locality,
+        Organisation.lat,
+        Organisation.lon,
+    ),
+)
+
+
 def _position(
     placement: Placement, company: Organisation
 ) -> tuple[float, float] | None:
@@ -564,7 +594,7 @@ def search_placements(
     if search.max_km is None or search.origin is None:
         rows = paginate(
             session,
-            _search_query(search, Placement, Organisation),
+            _search_query(search, Placement, Organisation).options(*HIT_COLUMNS),
             page=page,
             per_page=per_page,
         )
@@ -580,7 +610,7 @@ def search_placements(
     ids = _ids_within(session, search, limit=DISTANCE_CANDIDATES)
     chosen = ids[(page - 1) * per_page : page * per_page]
     return Page(
-        items=_load_hits(session, chosen, search.origin),
+        items=_load_hits(session, chosen, search.origin, options=HIT_COLUMNS),
         page=page,
         per_page=per_page,
         total=len(ids),
@@ -607,7 +637,11 @@ def _ids_within(session: Session, search: PlacementSearch, *, limit: int) -> lis
 
 
 def _load_hits(
-    session: Session, ids: list[int], origin: tuple[float, float] | None
+    session: Session,
+    ids: list[int],
+    origin: tuple[float, float] | None,
+    *,
+    options: Sequence[Any] = (),
 ) -> list[PlacementHit]:
     if not ids:
         return []
@@ -615,6 +649,7 @@ def _load_hits(
         select(Placement, Organisation)
         .join(Organisation, col(Placement.company_id) == Organisation.id)
         .where(col(Placement.id).in_(ids))
+        .options(*options)
     ).all()
     by_id = {p.id: (p, c) for p, c in rows}
     return [_hit(*by_id[i], origin) for i in ids if i in by_id]

@@ -619,3 +619,21 @@ def test_bulk_action_with_nothing_ticked_says_so(
     neither = client.post_form("/council/proposals/bulk", {}, follow_redirects=True)
     assert neither.status_code == 200
     assert "Du har inte markerat några förslag." in neither.get_data(as_text=True)
+
+
+def test_the_board_shows_a_decision_at_once_through_its_card_memo(
+    client: Any, auth: Any, db: Session, propose: Any
+) -> None:
+    proposal = propose(0.8)
+    auth.login(Role.COUNCIL, language="en")
+    before = client.get("/council/board?status=all").get_data(as_text=True)
+    assert f'id="select-{proposal.id}"' in before and "status--proposed" in before
+
+    client.post_form(
+        f"/council/proposals/{proposal.id}/decide",
+        {"action": "approve", "next": "/council/board"},
+    )
+    after = client.get("/council/board?status=all").get_data(as_text=True)
+
+    assert f"proposal--{ProposalStatus.APPROVED}" in after
+    assert "status--proposed" not in after
