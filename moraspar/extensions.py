@@ -35,17 +35,22 @@ def _translations() -> Any:
     """The catalogue for the request's locale, found once per request.
 
     flask_babel's own template callables look the domain, the locale and the
-    catalogue up again for every string, and a busy page (the review board)
-    translates several hundred; after a change of language (flask_babel's
-    refresh) the next string finds the new catalogue."""
-    if not g:  # no app context: flask_babel's untranslated fallback
+    catalogue up again for every string, and a busy page translates a few
+    hundred. The catalogue is kept on g beside the locale object flask_babel
+    chose for the request; after a change of language (flask_babel's refresh
+    drops that locale) the next string finds the new catalogue. Plain
+    attribute reads on the one g object: each read through the g proxy costs
+    as much as the look-up it saves."""
+    try:
+        ctx = g._get_current_object()
+    except RuntimeError:  # no app context: flask_babel's untranslated fallback
         return get_translations()
-    locale = get_locale()
-    cached = g.get("_template_translations")
-    if cached is not None and cached[0] is locale:
+    chosen = getattr(ctx.__dict__.get("_flask_babel"), "babel_locale", None)
+    cached = ctx.__dict__.get("_template_translations")
+    if cached is not None and chosen is not None and cached[0] is chosen:
         return cached[1]
     translations = get_translations()
-    g._template_translations = (locale, translations)
+    ctx._template_translations = (get_locale(), translations)
     return translations
 
 

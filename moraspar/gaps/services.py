@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, load_only
 from sqlmodel import Session, col, select
 
 import matching
@@ -153,9 +153,29 @@ def _skill_key(tag: str) -> str:
     return matching.skill_key(tag) or " ".join(tag.lower().split())
 
 
+# What the picture shows of a gap and its company (not their long texts).
+# SQLModel types the columns as plain values; load_only takes them as the
+# instrumented attributes they are at run time.
+_load_only: Any = load_only
+_GAP_COLUMNS = (
+    _load_only(
+        SkillGap.id,
+        SkillGap.company_id,
+        SkillGap.title,
+        SkillGap.headcount,
+        SkillGap.horizon,
+        SkillGap.ssyk_code,
+        SkillGap.skills,
+    ),
+    _load_only(Organisation.id, Organisation.name, Organisation.locality),
+)
+_School = aliased(Organisation)
+
+
 def _gap_rows(session: Session, filters: Filters, scope: CouncilScope) -> Sequence[Any]:
     query = (
         select(SkillGap, Organisation)
+        .options(*_GAP_COLUMNS)
         .join(Organisation, col(Organisation.id) == SkillGap.company_id)
         .where(SkillGap.status == PostingStatus.OPEN)
         .where(within(scope, SkillGap.company_id))
@@ -183,10 +203,18 @@ def _suppliers(
             .distinct()
         ).all()
     )
-    school = aliased(Organisation)
+    school = _School
     if scored:
+        # The supplier's columns only: a programme row carries long texts
+        # and skill lists that the picture never shows.
         rows = session.exec(
-            select(ProgrammeGapMatch.skill_gap_id, Programme, school.name)
+            select(  # type: ignore[call-overload]  # five columns: past the stubs' overloads
+                ProgrammeGapMatch.skill_gap_id,
+                Programme.id,
+                Programme.name,
+                Programme.places_per_year,
+                school.name,
+            )
             .join(Programme, col(Programme.id) == ProgrammeGapMatch.programme_id)
             .join(school, col(school.id) == Programme.school_id)
             .where(
@@ -197,8 +225,15 @@ def _suppliers(
             )
             .order_by(col(ProgrammeGapMatch.score).desc(), col(Programme.id))
         ).all()
-        for gap_id, programme, school_name in rows:
-            found[gap_id].append(_supplier(programme, school_name))
+        for gap_id, programme_id, name, places, school_name in rows:
+            found[gap_id].append(
+                Supplier(
+                    programme_id=programme_id,
+                    name=name,
+                    school=school_name,
+                    places=max(places or 0, 0),
+                )
+            )
     unscored = [g for g in gaps if g.id not in scored and g.skills]
     if unscored:
         programmes = session.exec(
