@@ -579,28 +579,44 @@ def not_ended(model: type[Need] | type[Placement]) -> Any:
     return or_(col(model.end_date).is_(None), col(model.end_date) >= date.today())
 
 
-def summary(session: Session, *, company_id: int) -> Summary:
-    open_statuses = [PostingStatus.OPEN, PostingStatus.PAUSED]
-    placed = session.exec(
+def _summary_statement() -> Any:
+    company: Any = sa.bindparam("company_id")
+    placed = (
         select(
             func.count(),
             func.coalesce(func.sum(Placement.places), 0),
             func.coalesce(func.sum(Placement.places_booked), 0),
         )
         .select_from(Placement)
-        .where(Placement.company_id == company_id)
-        .where(col(Placement.status).in_(open_statuses))
-    ).one()
-    gaps = session.exec(
+        .where(Placement.company_id == company)
+        .where(col(Placement.status).in_([PostingStatus.OPEN, PostingStatus.PAUSED]))
+        .subquery()
+    )
+    gaps = (
         select(func.count())
         .select_from(SkillGap)
-        .where(SkillGap.company_id == company_id)
+        .where(SkillGap.company_id == company)
         .where(SkillGap.status == PostingStatus.OPEN)
+        .scalar_subquery()
+    )
+    needs = (
+        select(func.count())
+        .select_from(Need)
+        .where(Need.status == PostingStatus.OPEN)
+        .scalar_subquery()
+    )
+    return sa.select(*placed.c, gaps, needs)
+
+
+# Built once (the company's home page shows it on every visit): one statement
+# with the company as a parameter.
+_SUMMARY = _summary_statement()
+
+
+def summary(session: Session, *, company_id: int) -> Summary:
+    count, places, booked, gaps, needs = session.execute(
+        _SUMMARY, {"company_id": company_id}
     ).one()
-    needs = session.exec(
-        select(func.count()).select_from(Need).where(Need.status == PostingStatus.OPEN)
-    ).one()
-    count, places, booked = placed
     return Summary(
         open_placements=int(count),
         free_places=max(0, int(places) - int(booked)),
