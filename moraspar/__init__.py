@@ -23,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from moraspar.web.health import register_operations
     from moraspar.web.hosts import register_proxy_fix
     from moraspar.web.menu import register_menu
+    from moraspar.web.pagecache import register_page_cache
     from moraspar.web.ratelimit import init_app as register_rate_limits
     from moraspar.web.security import register_input_guards, register_security_headers
 
@@ -43,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_access_checks(app)
     register_menu(app)
     register_fragments(app)
+    register_page_cache(app)
     register_unread_badge(app)
     register_waiting_badge(app)
     register_errorhandlers(app)

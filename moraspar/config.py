@@ -97,6 +97,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Rendered fragments (review-board cards) memoised per worker by the
         # values they show (moraspar/web/fragments.py); 0 turns it off.
         "FRAGMENT_MEMO_SIZE": 2000,
+        # Whole pages of the busiest views served again per worker while the
+        # database's change counter stands still (moraspar/web/pagecache.py):
+        # at most this many pages (0 turns it off), each at most this old.
+        "PAGE_CACHE_SIZE": 500,
+        "PAGE_CACHE_SECONDS": 60,
         # Shortest period of a placement per kind, in weekdays (Mon–Fri):
         # APL at least two weeks, prao at least three days.
         "MIN_PLACEMENT_WEEKDAYS": {"apl": 10, "prao": 3},

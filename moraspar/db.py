@@ -8,10 +8,14 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from moraspar.bookings import links
+from moraspar.changes import watch_sessions
 from moraspar.notifications.unsubscribe import SIGNING_INFO
 from moraspar.web.links import external_url
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+# Every committed write raises the change counter, in every process.
+watch_sessions()
 
 
 def make_engine(

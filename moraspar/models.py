@@ -716,3 +716,21 @@ class LoginAttempt(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120)
     at: datetime = Field(default_factory=utcnow)
+
+
+class ChangeCounter(SQLModel, table=True):
+    """One row whose value rises after every committed write to the data the
+    pages show (`moraspar.changes`): a page cached under the value it had
+    when the page was read is still current while the value is the same."""
+
+    __tablename__ = "change_counter"
+
+    id: int = Field(default=1, primary_key=True)
+    value: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+@sa.event.listens_for(SQLModel.metadata.tables["change_counter"], "after_create")
+def _first_change_counter_row(target: sa.Table, connection: Any, **_kw: Any) -> None:
+    # The row the counter lives in, for schemas made by create_all (the
+    # migration inserts it too).
+    connection.execute(target.insert().values(id=1, value=0))

@@ -22,6 +22,7 @@ from moraspar import create_app
 from moraspar.auth.services import hash_password, new_session_token, use_hash_profile
 from moraspar.db import make_engine
 from moraspar.models import (
+    ChangeCounter,
     Council,
     CouncilMember,
     CouncilOrganisation,
@@ -81,6 +82,8 @@ def _empty_tables(engine: sa.Engine) -> None:
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # the change counter's row, as the schema has it when made
+        connection.execute(sa.insert(ChangeCounter).values(id=1, value=0))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@
                              [--database-url sqlite]
                              [--database-url postgresql+psycopg://...]
                              [--baseline /path/to/a/checkout/of/another/commit]
+                             [--without-page-cache]
 
 Builds a scaled Mora dataset (200 companies, 2,000 placements, 500 needs),
 runs one match run and serves the app with gunicorn. The default (think-time)
@@ -18,7 +19,10 @@ share of the trivial endpoint's; then a burst of sign-ins, timed apart.
 --database-url may be given more than once ("sqlite" is a fresh SQLite
 file; a PostgreSQL database must be empty). --baseline serves a checkout of
 another commit on the same data and drives it page by page beside this tree,
-so before and after share a run. Prints markdown tables.
+so before and after share a run; --without-page-cache serves this tree once
+more with the page cache off (MORASPAR_PAGE_CACHE_SIZE=0), what a page costs
+on its first view and on the first view after any write. Prints markdown
+tables.
 """
 
 import argparse
@@ -201,6 +205,19 @@ def closed(args: argparse.Namespace) -> None:
                 _serve("moraspar:create_app()", 8733, args.workers, baseline_env, log)
             )
             apps = {"baseline": "http://127.0.0.1:8733", **apps}
+        if args.without_page_cache:
+            # This tree once more with the page cache off: every view renders,
+            # as the first view of a page and the first after any write do.
+            servers.append(
+                _serve(
+                    "moraspar:create_app()",
+                    8734,
+                    args.workers,
+                    {**env, "MORASPAR_PAGE_CACHE_SIZE": "0"},
+                    log,
+                )
+            )
+            apps["page cache off"] = "http://127.0.0.1:8734"
         try:
             for base in apps.values():
                 _wait(f"{base}/healthz")
@@ -221,7 +238,7 @@ def closed(args: argparse.Namespace) -> None:
                 f"| {max(c.load for c in ceilings):.2f} |"
             )
             for app_name, role, path, result in rows:
-                label = f"{path} ({app_name})" if args.baseline else path
+                label = f"{path} ({app_name})" if len(apps) > 1 else path
                 print(
                     f"| {name} | {role} | {label} | {result.rate:.0f} "
                     f"| {100 * result.rate / ceiling:.1f} % | {result.p50_ms:.1f} "
@@ -267,6 +284,11 @@ def main() -> None:
         "--baseline",
         default="",
         help="closed loop: a checkout of another commit, measured beside this one",
+    )
+    parser.add_argument(
+        "--without-page-cache",
+        action="store_true",
+        help="closed loop: also this tree with the page cache off",
     )
     parser.add_argument(
         "--signins", type=int, default=50, help="closed loop: sign-ins in the burst"

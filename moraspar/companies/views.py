@@ -51,6 +51,7 @@ from moraspar.reference.labels import (
 from moraspar.reference.vocabulary import industry_label
 from moraspar.web.errors import render_error
 from moraspar.web.export import columns_response, requested_format
+from moraspar.web.pagecache import cached_page
 from moraspar.web.pagination import Page, page_number, paginate
 
 bp = Blueprint("companies", __name__)
@@ -178,6 +179,7 @@ def _confirm_close(
 
 
 @bp.route("/")
+@cached_page
 def home() -> str:
     db = get_session()
     company = _own_company()
@@ -236,6 +238,7 @@ def _placement_form_defaults(form: forms.PlacementForm, company: Organisation) -
 
 
 @bp.route("/placements")
+@cached_page
 def placements() -> Response | str:
     company = _own_company()
     assert company.id is not None

@@ -40,6 +40,7 @@ from moraspar.reference.labels import (
     label,
 )
 from moraspar.web.errors import render_error
+from moraspar.web.pagecache import cached_page
 from moraspar.web.pagination import Page, page_number, paginate
 from moraspar.web.redirects import safe_next
 
@@ -152,6 +153,7 @@ def _start(app: Flask, run_id: int, actor_id: int | None) -> None:
 
 
 @bp.route("/")
+@cached_page
 def home() -> str:
     db = get_session()
     mine = _scope()
@@ -266,6 +268,7 @@ def _run_text(match_run: MatchRun) -> str:
 
 
 @bp.route("/board")
+@cached_page
 def board() -> str:
     db = get_session()
     mine = _scope()

@@ -10,6 +10,7 @@ from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.gaps import services
 from moraspar.reference.labels import HORIZON_LABELS
+from moraspar.web.pagecache import cached_page
 
 bp = Blueprint("gaps", __name__)
 
@@ -46,6 +47,7 @@ def group_label(group: services.Group, grouping: str) -> str:
 
 
 @bp.route("/")
+@cached_page
 def index() -> str:
     filters = services.Filters(
         group=request.args.get("group", services.GROUP_AREA),

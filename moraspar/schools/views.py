@@ -41,6 +41,7 @@ from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS
 from moraspar.schools import exports, forms, services
 from moraspar.web.errors import render_error
 from moraspar.web.export import columns_response, requested_format
+from moraspar.web.pagecache import cached_page
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("schools", __name__)
@@ -84,6 +85,7 @@ def _owned(model: type[_Owned], item_id: int) -> _Owned:
 
 
 @bp.route("/")
+@cached_page
 def home() -> str:
     db = get_session()
     school = _school_or_none()
@@ -202,6 +204,7 @@ def _need_filters() -> services.NeedFilters:
 
 
 @bp.route("/needs")
+@cached_page
 def needs() -> Response | str:
     school = _school()
     assert school.id is not None
@@ -528,6 +531,7 @@ def need_copy(need_id: int) -> Response:
 
 
 @bp.route("/search")
+@cached_page
 def search() -> Response | str:
     db = get_session()
     school = _school_or_none()

@@ -637,3 +637,26 @@ def test_the_board_shows_a_decision_at_once_through_its_card_memo(
 
     assert f"proposal--{ProposalStatus.APPROVED}" in after
     assert "status--proposed" not in after
+
+
+def test_a_decision_shows_on_a_board_served_from_the_page_cache(
+    client: Any, auth: Any, propose: Any
+) -> None:
+    proposal = propose(0.8)
+    auth.login(Role.COUNCIL, language="en")
+    client.get("/council/board?status=all")
+    cached = client.get("/council/board?status=all").get_data(as_text=True)
+    assert "status--proposed" in cached
+
+    answer = client.post_form(
+        f"/council/proposals/{proposal.id}/decide",
+        {"action": "defer", "next": "/council/board?status=all"},
+    )
+    with_notice = client.get(answer.headers["Location"]).get_data(as_text=True)
+    again = client.get("/council/board?status=all").get_data(as_text=True)
+
+    for page in (with_notice, again):
+        assert f"proposal--{ProposalStatus.DEFERRED}" in page
+        assert "status--proposed" not in page
+    assert "The proposal is deferred." in with_notice
+    assert "The proposal is deferred." not in again

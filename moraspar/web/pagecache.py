@@ -1,0 +1,171 @@
+"""Whole pages a signed-in user has just been shown, served again while
+nothing in the database has changed.
+
+The busiest pages (the review board, the placement search, the lists and
+home pages; views marked `@cached_page`) are read far more often than the
+data under them is written: a council member reloads the board, a teacher
+pages back through the same search. Such a page is filed under everything
+it depends on besides the data (the user, the browser session, the address
+with its query, the language, the day) and the change counter
+(`moraspar.changes`), read before the view reads anything. While the
+counter stands still the page is served from the memo, with no view, no
+queries beyond the user's and the counter's, and no rendering; any
+committed write anywhere raises the counter and the next view renders
+afresh. A page also ages out after PAGE_CACHE_SECONDS, so that its form
+tokens and its "today" stay fresh.
+
+Never cached: anything but a GET answered 200 with HTML, a request with
+flashed messages waiting (the page would show them again), a session that
+has no form token yet (the page would hand its token to another session),
+and everyone signed out. Headers are not kept: the after-request hooks set
+them again on every answer, the session cookie included.
+
+The memo is per worker process (a bounded LRU of PAGE_CACHE_SIZE pages; 0
+turns it off), so the workers stay stateless; every worker reads the same
+counter from the database.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Flask, Response, current_app, g, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from moraspar import changes
+from moraspar.db import get_session
+from moraspar.models import utcnow
+
+EXTENSION = "moraspar.pagecache"
+_MARK = "_moraspar_cached_page"
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    content_type: str
+    expires: float  # time.monotonic()
+
+
+class PageCache:
+    """A bounded, thread-safe LRU of rendered pages."""
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self.size = size
+        self.seconds = seconds
+        self._items: OrderedDict[tuple[Any, ...], Page] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> Page | None:
+        now = time.monotonic()
+        with self._lock:
+            page = self._items.get(key)
+            if page is not None and page.expires <= now:
+                del self._items[key]
+                page = None
+            if page is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return page
+
+    def put(self, key: tuple[Any, ...], body: bytes, content_type: str) -> None:
+        if self.size <= 0:
+            return
+        page = Page(body, content_type, time.monotonic() + self.seconds)
+        with self._lock:
+            self._items[key] = page
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def cached_page(view: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Mark a view whose GET answer depends only on the database, the user,
+    the session, the address, the language and the day, and writes nothing."""
+    setattr(view, _MARK, True)
+    return view
+
+
+def _key() -> tuple[Any, ...] | None:
+    """What the page depends on besides the data, or None when it may not be
+    cached."""
+    if request.method != "GET" or "_flashes" in session:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or not getattr(view, _MARK, False):
+        return None
+    if not current_user.is_authenticated:
+        return None
+    counter = changes.current(get_session())
+    token = session.get("csrf_token")
+    if counter is None or token is None:
+        return None
+    clock = current_app.extensions.get("moraspar.clock", utcnow)
+    return (
+        counter,
+        current_user.get_id(),
+        token,
+        request.full_path,
+        request.script_root,
+        str(get_locale()),
+        clock().date(),
+    )
+
+
+def serve_cached() -> Response | None:
+    """Before the view: the page from the memo, or None to render it (and
+    note its key so that `keep` files it)."""
+    cache: PageCache = current_app.extensions[EXTENSION]
+    if cache.size <= 0:
+        return None
+    key = _key()
+    if key is None:
+        return None
+    page = cache.get(key)
+    if page is None:
+        g.page_cache_key = key
+        return None
+    return Response(page.body, status=200, content_type=page.content_type)
+
+
+def keep(response: Response) -> Response:
+    """After the view: file a fresh 200 HTML page under the key noted for it."""
+    key = g.pop("page_cache_key", None)
+    if (
+        key is None
+        or response.status_code != 200
+        or response.mimetype != "text/html"
+        or response.is_streamed
+        or "_flashes" in session
+    ):
+        return response
+    cache: PageCache = current_app.extensions[EXTENSION]
+    cache.put(key, response.get_data(), response.content_type or "text/html")
+    return response
+
+
+def register_page_cache(app: Flask) -> None:
+    """Register after the access checks (a hit must never skip them) and
+    before the menu badges (a hit needs no counts: the page holds them)."""
+    app.extensions[EXTENSION] = PageCache(
+        int(app.config["PAGE_CACHE_SIZE"]), float(app.config["PAGE_CACHE_SECONDS"])
+    )
+    app.before_request(serve_cached)
+    app.after_request(keep)

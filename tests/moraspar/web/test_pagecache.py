@@ -1,0 +1,245 @@
+"""Whole pages served again while the database is unchanged: a hit is the
+page the view would render now, for this user and session only."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlmodel import Session
+
+from moraspar import changes
+from moraspar.models import ChangeCounter, LoginAttempt, Organisation, Placement, Role
+from moraspar.search import index_text
+from moraspar.web.pagecache import EXTENSION, PageCache
+from tests.conftest import PASSWORD
+
+CACHED = {
+    Role.TEACHER: [
+        "/school/",
+        "/school/needs",
+        "/school/search",
+        "/school/search?q=bil",
+    ],
+    Role.COMPANY: ["/company/", "/company/placements"],
+    Role.COUNCIL: ["/council/", "/council/board", "/gaps/"],
+}
+
+
+def _cache(app: Flask) -> PageCache:
+    cache: PageCache = app.extensions[EXTENSION]
+    return cache
+
+
+def _counter(db: Session) -> int | None:
+    db.rollback()  # a fresh read, not this session's snapshot
+    return changes.current(db)
+
+
+@pytest.fixture
+def company(make_company: Callable[..., Organisation]) -> Organisation:
+    return make_company(name="Mora Bil AB", locality="Mora")
+
+
+@pytest.fixture
+def placement(
+    db: Session, company: Organisation, make_placement: Callable[..., Placement]
+) -> Placement:
+    placement = make_placement(company, title="Bilmekaniker på verkstaden")
+    placement.search_text = index_text(
+        placement.title, placement.description, placement.skills, company.name
+    )
+    db.add(placement)
+    db.commit()
+    return placement
+
+
+def test_a_second_view_is_served_from_the_cache_unchanged(
+    client: Any, auth: Any, app: Flask, placement: Placement
+) -> None:
+    auth.login(Role.TEACHER, language="en")
+    client.get("/school/search?q=bil")  # the session gets its form token
+    first = client.get("/school/search?q=bil")
+    hits = _cache(app).hits
+
+    again = client.get("/school/search?q=bil")
+
+    assert again.status_code == 200
+    assert _cache(app).hits == hits + 1
+    assert again.get_data() == first.get_data()
+    assert "Bilmekaniker på verkstaden" in again.get_data(as_text=True)
+    # the after-request hooks still run on a hit
+    assert again.headers["Cache-Control"] == "no-store"
+    assert again.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("role", "url"), [(role, url) for role, urls in CACHED.items() for url in urls]
+)
+def test_viewing_a_cached_page_writes_nothing(
+    client: Any, auth: Any, app: Flask, db: Session, role: str, url: str
+) -> None:
+    """A page may be cached only when showing it changes nothing: a hit skips
+    the view and whatever it would have written."""
+    auth.login(role, language="en")
+    client.get(url)  # the session gets its form token
+    before = _counter(db)
+
+    assert client.get(url).status_code == 200
+    assert client.get(url).status_code == 200
+
+    assert _counter(db) == before
+    assert _cache(app).hits >= 1
+
+
+def test_a_write_by_someone_else_shows_at_once(
+    client: Any,
+    auth: Any,
+    app: Flask,
+    db: Session,
+    company: Organisation,
+    placement: Placement,
+) -> None:
+    auth.login(Role.TEACHER, language="en")
+    client.get("/school/search?q=bil")
+    assert "Bilmekaniker" in client.get("/school/search?q=bil").get_data(as_text=True)
+
+    # the owner renames it (any session, any process: the counter is shared)
+    db.refresh(placement)
+    placement.title = "Bilmekaniker med lastbilar"
+    placement.search_text = index_text(
+        placement.title, placement.description, placement.skills, company.name
+    )
+    db.add(placement)
+    db.commit()
+
+    page = client.get("/school/search?q=bil").get_data(as_text=True)
+
+    assert "Bilmekaniker med lastbilar" in page
+
+
+def test_a_flashed_message_is_shown_once(client: Any, auth: Any, app: Flask) -> None:
+    auth.login(Role.TEACHER, language="en")
+    client.get("/school/needs")
+    client.get("/school/needs")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "Behovet är sparat.")]
+
+    with_message = client.get("/school/needs").get_data(as_text=True)
+    after = client.get("/school/needs").get_data(as_text=True)
+
+    assert "Behovet är sparat." in with_message
+    assert "Behovet är sparat." not in after
+
+
+def test_users_and_sessions_never_share_a_page(
+    app: Flask, make_school: Any, make_user: Any, make_need: Any
+) -> None:
+    schools = [make_school(name="Mora gymnasium"), make_school(name="Orsa skola")]
+    for school in schools:
+        make_need(school, title=f"APL hos {school.name}")
+    clients = []
+    for school in [*schools, schools[0]]:
+        user = make_user(Role.TEACHER, organisation=school, language="en")
+        client = app.test_client()
+        client.post_form("/login", {"email": user.email, "password": PASSWORD})
+        clients.append(client)
+
+    pages = [c.get("/school/needs").get_data(as_text=True) for c in clients * 2]
+
+    assert "APL hos Mora gymnasium" in pages[0] and "Orsa" not in pages[0]
+    assert "APL hos Orsa skola" in pages[1] and "APL hos Mora" not in pages[1]
+    tokens = {page.split('name="csrf_token"', 1)[1][:200] for page in pages[:3]}
+    assert len(tokens) == 3  # each session its own form token
+
+
+def test_signing_out_ends_the_cached_pages(client: Any, auth: Any) -> None:
+    auth.login(Role.COUNCIL, language="en")
+    client.get("/council/board")
+    assert client.get("/council/board").status_code == 200
+
+    auth.logout()
+
+    answer = client.get("/council/board")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_the_language_is_part_of_the_key(client: Any, auth: Any) -> None:
+    auth.login(Role.TEACHER, language="en")
+    client.get("/school/")
+    english = client.get("/school/").get_data(as_text=True)
+    client.post_form("/language", {"lang": "sv", "next": "/school/"})
+
+    swedish = client.get("/school/").get_data(as_text=True)
+
+    assert swedish != english
+    assert 'lang="sv"' in swedish
+
+
+def test_a_page_ages_out(client: Any, auth: Any, app: Flask) -> None:
+    _cache(app).seconds = 0
+    auth.login(Role.TEACHER, language="en")
+    client.get("/school/")
+    hits = _cache(app).hits
+
+    client.get("/school/")
+
+    assert _cache(app).hits == hits
+
+
+def test_the_cache_is_bounded_and_can_be_turned_off() -> None:
+    cache = PageCache(size=2, seconds=60)
+    for n in range(3):
+        cache.put(("page", n), b"<p>", "text/html")
+    assert len(cache) == 2 and cache.get(("page", 0)) is None
+
+    off = PageCache(size=0, seconds=60)
+    off.put(("page",), b"<p>", "text/html")
+    assert len(off) == 0
+
+
+def test_every_committed_write_raises_the_counter(
+    db: Session, engine: sa.Engine, make_school: Any
+) -> None:
+    start = _counter(db)
+    school = make_school(name="Älvdalens skola")
+    after_insert = _counter(db)
+    school.name = "Älvdalens skola och gymnasium"
+    db.add(school)
+    db.commit()
+    after_update = _counter(db)
+    db.execute(sa.update(Organisation).values(locality="Älvdalen"))
+    db.commit()
+    after_statement = _counter(db)
+
+    assert start is not None
+    assert start < after_insert < after_update < after_statement  # type: ignore[operator]
+
+
+def test_rollbacks_and_quiet_tables_leave_the_counter(
+    db: Session, make_school: Any
+) -> None:
+    start = _counter(db)
+    db.add(LoginAttempt(key="ip:abc"))
+    db.commit()
+    after_quiet = _counter(db)
+    make_school(name="Orsa skola")
+    counted = _counter(db)
+    db.execute(sa.update(Organisation).values(locality="Orsa"))
+    db.rollback()
+
+    assert after_quiet == start
+    assert counted is not None and start is not None and counted > start
+    assert _counter(db) == counted
+
+
+def test_an_emptied_counter_comes_back(db: Session, make_school: Any) -> None:
+    db.execute(sa.delete(ChangeCounter))
+    db.commit()  # the delete raised nothing: the row was gone
+    assert _counter(db) is None
+
+    make_school(name="Mora gymnasium")
+
+    counter = _counter(db)
+    assert counter is not None and counter >= 1
