@@ -522,14 +522,34 @@ def board_query(filters: BoardFilters, *, scope: CouncilScope) -> Any:
         .join(School, School.id == Need.school_id)
         .outerjoin(Programme, col(Programme.id) == Need.programme_id)
     )
-    query = _board_where(query, filters, scope=scope)
+    return _board_where(query, filters, scope=scope).order_by(*_board_order(filters))
+
+
+def _board_order(filters: BoardFilters) -> list[Any]:
     order: list[Any] = []
     if filters.group == "need":
         order += [col(Need.title), col(Need.id)]
     elif filters.group == "company":
         order += [col(Organisation.name), col(Organisation.id)]
-    order += [col(MatchProposal.score).desc(), col(MatchProposal.id)]
-    return query.order_by(*order)
+    return [*order, col(MatchProposal.score).desc(), col(MatchProposal.id)]
+
+
+def _board_page_ids(filters: BoardFilters, *, scope: CouncilScope) -> Any:
+    """The ids of board_query's proposals in its order, joining only what the
+    filters and the order read (as board_count does): a page's ids are found
+    on narrow rows, and only its own rows are joined to everything a card
+    shows. PostgreSQL would otherwise join every proposal in the scope to its
+    placement, company, school and programme before sorting them (25 ms for
+    the 5,000 proposals of the load data against 4 ms)."""
+    text = bool(filters.text.strip())
+    query = select(MatchProposal.id).join(Need, col(Need.id) == MatchProposal.need_id)
+    if text or filters.locality or filters.group == "company":
+        query = query.join(Placement, col(Placement.id) == MatchProposal.placement_id)
+    if text or filters.group == "company":
+        query = query.join(Organisation, col(Organisation.id) == Placement.company_id)
+    if text:
+        query = query.join(School, col(School.id) == Need.school_id)
+    return _board_where(query, filters, scope=scope).order_by(*_board_order(filters))
 
 
 # SQLModel's columns are typed as plain values; load_only takes them as
@@ -569,12 +589,17 @@ def board(
     scope: CouncilScope,
 ) -> Page[BoardRow]:
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
-    rows = session.exec(
-        board_query(filters, scope=scope)
-        # Only the columns a card shows: the wide texts stay unread.
-        .options(*BOARD_COLUMNS)
+    ids = (
+        _board_page_ids(filters, scope=scope)
         .limit(per_page)
         .offset((page - 1) * per_page)
+        .scalar_subquery()
+    )
+    rows = session.exec(
+        board_query(BoardFilters(status=STATUS_ALL, group=filters.group), scope=scope)
+        .where(col(MatchProposal.id).in_(ids))
+        # Only the columns a card shows: the wide texts stay unread.
+        .options(*BOARD_COLUMNS)
     ).all()
     return Page(
         items=[BoardRow(*row) for row in rows],

@@ -195,8 +195,9 @@ def test_board_total_counts_what_the_filters_find(
     make_need: Any,
     make_placement: Any,
 ) -> None:
-    """The board's lean count (no company, school or programme joins) agrees
-    with the rows the full query finds, under every filter."""
+    """The board's lean count (no company, school or programme joins) and its
+    pages (ids found first) agree with the rows the full query finds, under
+    every filter and grouping."""
     from datetime import date
 
     from moraspar.council import services
@@ -232,6 +233,8 @@ def test_board_total_counts_what_the_filters_find(
         services.BoardFilters(locality=" ORSA ", status=services.STATUS_ALL),
         services.BoardFilters(period_from=date(2027, 6, 1)),
         services.BoardFilters(period_to=date(2027, 1, 31), status=services.STATUS_ALL),
+        services.BoardFilters(status=services.STATUS_ALL, group="company"),
+        services.BoardFilters(status=services.STATUS_ALL, group="need", text="mora"),
     ]
     totals = []
     for filters in cases:
@@ -239,6 +242,14 @@ def test_board_total_counts_what_the_filters_find(
         page = services.board(db, filters=filters, page=1, per_page=2, scope=EVERYTHING)
         assert page.total == len(rows), filters
         assert len(page.items) == min(2, len(rows))
+        # a page's ids are found apart, on narrow rows: the same rows in the
+        # same order as the full query's slice
+        for number in (1, 2):
+            shown = services.board(
+                db, filters=filters, page=number, per_page=2, scope=EVERYTHING
+            )
+            expected = [row[0].id for row in rows[2 * (number - 1) : 2 * number]]
+            assert [item.proposal.id for item in shown.items] == expected, filters
         totals.append(page.total)
     assert totals[:2] == [4, 6]  # the cases are not all alike
     assert totals[4] == 3
