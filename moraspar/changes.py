@@ -58,7 +58,9 @@ def _on_execute(state: ORMExecuteState) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    if not session.info.pop(_WROTE, False):
+    # Releasing a savepoint fires after_commit too, while the transaction
+    # around it (and SQLite's write lock) is still open: wait for the real one.
+    if session.in_nested_transaction() or not session.info.pop(_WROTE, False):
         return
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, sa.Connection) else bind

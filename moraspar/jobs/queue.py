@@ -88,6 +88,8 @@ def queue(app: Flask) -> Huey:
 
 def _deliver_after_commit(session: Session) -> None:
     """Mail added in a committed transaction goes now, not at the next sweep."""
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction around it is still open
     if not session.info.pop(mail.ENQUEUED, False) or not has_app_context():
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -117,6 +119,8 @@ def _forget_posting_changes(session: Session, _previous: Any) -> None:
 
 def _refresh_after_commit(session: Session) -> None:
     """Postings changed in a committed transaction: refit the model soon."""
+    if session.in_nested_transaction():
+        return  # a savepoint released: the transaction around it is still open
     if not session.info.pop(POSTINGS_CHANGED, False) or not has_app_context():
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]

@@ -243,3 +243,32 @@ def test_an_emptied_counter_comes_back(db: Session, make_school: Any) -> None:
 
     counter = _counter(db)
     assert counter is not None and counter >= 1
+
+
+def test_a_savepoint_waits_for_the_transaction_around_it(
+    db: Session, engine: sa.Engine, make_school: Any
+) -> None:
+    """Releasing a savepoint fires after_commit too; raising the counter then
+    would come before the data's commit (and wait on SQLite's write lock)."""
+    school = make_school(name="Mora gymnasium")
+    log: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        log.append("raise" if "change_counter" in sql else sql.split()[0].upper())
+
+    def commit(_conn: Any) -> None:
+        log.append("COMMIT")
+
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "commit", commit)
+    try:
+        with db.begin_nested():
+            school.name = "Mora gymnasium och vuxenutbildning"
+            db.add(school)
+        db.commit()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", statement)
+        sa.event.remove(engine, "commit", commit)
+
+    assert "RELEASE" in log and log.count("raise") == 1
+    assert log.index("RELEASE") < log.index("COMMIT") < log.index("raise"), log
