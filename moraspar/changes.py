@@ -76,7 +76,9 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_WROTE, None)
+    # A savepoint rolled back leaves the writes before it to the commit.
+    if not session.in_nested_transaction():
+        session.info.pop(_WROTE, None)
 
 
 def watch_sessions() -> None:

@@ -272,3 +272,21 @@ def test_a_savepoint_waits_for_the_transaction_around_it(
 
     assert "RELEASE" in log and log.count("raise") == 1
     assert log.index("RELEASE") < log.index("COMMIT") < log.index("raise"), log
+
+
+def test_a_savepoint_rolled_back_keeps_the_writes_before_it(
+    db: Session, make_school: Any
+) -> None:
+    school = make_school(name="Mora gymnasium")
+    start = _counter(db)
+
+    school.name = "Mora gymnasium och vuxenutbildning"
+    db.add(school)
+    db.flush()
+    savepoint = db.begin_nested()
+    db.execute(sa.update(Organisation).values(locality="Orsa"))
+    savepoint.rollback()
+    db.commit()
+
+    after = _counter(db)
+    assert start is not None and after is not None and after > start
