@@ -15,48 +15,19 @@ The memo is per worker process (a bounded LRU, FRAGMENT_MEMO_SIZE entries;
 """
 
 import json
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from flask import Flask, current_app, request
 from flask_babel import get_locale
 from markupsafe import Markup
 
+from moraspar.web.memo import Memo
+
 EXTENSION = "moraspar.fragments"
 
 
-class FragmentMemo:
-    """A bounded, thread-safe LRU of rendered fragments."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple[Any, ...]) -> Markup | None:
-        with self._lock:
-            html = self._items.get(key)
-            if html is not None:
-                self._items.move_to_end(key)
-                self.hits += 1
-            else:
-                self.misses += 1
-            return html
-
-    def put(self, key: tuple[Any, ...], html: Markup) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[key] = html
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
+class FragmentMemo(Memo[Markup]):
+    """The rendered fragments of one worker."""
 
 
 def _frozen(value: Any) -> Any:

@@ -25,10 +25,8 @@ turns it off), so the workers stay stateless; every worker reads the same
 counter from the database.
 """
 
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -39,6 +37,7 @@ from flask_login import current_user
 from moraspar import changes
 from moraspar.db import get_session
 from moraspar.models import utcnow
+from moraspar.web.memo import Memo
 
 EXTENSION = "moraspar.pagecache"
 _MARK = "_moraspar_cached_page"
@@ -53,43 +52,23 @@ class Page:
     expires: float  # time.monotonic()
 
 
-class PageCache:
-    """A bounded, thread-safe LRU of rendered pages."""
+class PageCache(Memo[Page]):
+    """The pages of one worker, each kept at most `seconds`."""
 
     def __init__(self, size: int, seconds: float) -> None:
-        self.size = size
+        super().__init__(size)
         self.seconds = seconds
-        self._items: OrderedDict[tuple[Any, ...], Page] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
-    def get(self, key: tuple[Any, ...]) -> Page | None:
+    def get(
+        self, key: Hashable, fresh: Callable[[Page], bool] | None = None
+    ) -> Page | None:
         now = time.monotonic()
-        with self._lock:
-            page = self._items.get(key)
-            if page is not None and page.expires <= now:
-                del self._items[key]
-                page = None
-            if page is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return page
+        return super().get(
+            key, lambda page: page.expires > now and (fresh is None or fresh(page))
+        )
 
-    def put(self, key: tuple[Any, ...], body: bytes, content_type: str) -> None:
-        if self.size <= 0:
-            return
-        page = Page(body, content_type, time.monotonic() + self.seconds)
-        with self._lock:
-            self._items[key] = page
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
+    def file(self, key: Hashable, body: bytes, content_type: str) -> None:
+        self.put(key, Page(body, content_type, time.monotonic() + self.seconds))
 
 
 def cached_page(view: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -153,7 +132,7 @@ def keep(response: Response) -> Response:
     ):
         return response
     cache: PageCache = current_app.extensions[EXTENSION]
-    cache.put(key, response.get_data(), response.content_type or "text/html")
+    cache.file(key, response.get_data(), response.content_type or "text/html")
     return response
 
 

@@ -191,11 +191,11 @@ def test_a_page_ages_out(client: Any, auth: Any, app: Flask) -> None:
 def test_the_cache_is_bounded_and_can_be_turned_off() -> None:
     cache = PageCache(size=2, seconds=60)
     for n in range(3):
-        cache.put(("page", n), b"<p>", "text/html")
+        cache.file(("page", n), b"<p>", "text/html")
     assert len(cache) == 2 and cache.get(("page", 0)) is None
 
     off = PageCache(size=0, seconds=60)
-    off.put(("page",), b"<p>", "text/html")
+    off.file(("page",), b"<p>", "text/html")
     assert len(off) == 0
 
 
