@@ -493,19 +493,27 @@ def _board_where(query: Any, filters: BoardFilters, *, scope: CouncilScope) -> A
 
 def board_count(session: Session, *, filters: BoardFilters, scope: CouncilScope) -> int:
     """How many proposals board_query finds, without reading the proposals'
-    rows or joining the programme (an outer join, so it never changes the
-    count). The placement, the company and the school are joined only when
-    a filter reads them: each proposal has exactly one of each."""
-    query = select(func.count(col(MatchProposal.id))).join(
-        Need, col(Need.id) == MatchProposal.need_id
-    )
-    if filters.text.strip() or filters.locality:
+    rows or joining what no filter reads (`_lean_board`)."""
+    query = _lean_board(func.count(col(MatchProposal.id)), filters, scope=scope)
+    return int(session.exec(query).one())
+
+
+def _lean_board(
+    column: Any, filters: BoardFilters, *, scope: CouncilScope, company: bool = False
+) -> Any:
+    """`column` over board_query's proposals, joining only what the filters
+    read (and the company when `company`): the placement, the company and
+    the school each match one row per proposal, and the programme is an
+    outer join, so leaving them out never changes which proposals are found."""
+    text = bool(filters.text.strip())
+    query = select(column).join(Need, col(Need.id) == MatchProposal.need_id)
+    if text or filters.locality or company:
         query = query.join(Placement, col(Placement.id) == MatchProposal.placement_id)
-    if filters.text.strip():
-        query = query.join(
-            Organisation, col(Organisation.id) == Placement.company_id
-        ).join(School, col(School.id) == Need.school_id)
-    return int(session.exec(_board_where(query, filters, scope=scope)).one())
+    if text or company:
+        query = query.join(Organisation, col(Organisation.id) == Placement.company_id)
+    if text:
+        query = query.join(School, col(School.id) == Need.school_id)
+    return _board_where(query, filters, scope=scope)
 
 
 def board_query(filters: BoardFilters, *, scope: CouncilScope) -> Any:
@@ -535,21 +543,15 @@ def _board_order(filters: BoardFilters) -> list[Any]:
 
 
 def _board_page_ids(filters: BoardFilters, *, scope: CouncilScope) -> Any:
-    """The ids of board_query's proposals in its order, joining only what the
-    filters and the order read (as board_count does): a page's ids are found
-    on narrow rows, and only its own rows are joined to everything a card
-    shows. PostgreSQL would otherwise join every proposal in the scope to its
-    placement, company, school and programme before sorting them (25 ms for
-    the 5,000 proposals of the load data against 4 ms)."""
-    text = bool(filters.text.strip())
-    query = select(MatchProposal.id).join(Need, col(Need.id) == MatchProposal.need_id)
-    if text or filters.locality or filters.group == "company":
-        query = query.join(Placement, col(Placement.id) == MatchProposal.placement_id)
-    if text or filters.group == "company":
-        query = query.join(Organisation, col(Organisation.id) == Placement.company_id)
-    if text:
-        query = query.join(School, col(School.id) == Need.school_id)
-    return _board_where(query, filters, scope=scope).order_by(*_board_order(filters))
+    """The ids of board_query's proposals in its order, on the lean query
+    (plus the company when the board is grouped by it): a page's ids are
+    found on narrow rows, and only its own rows are joined to everything a
+    card shows. PostgreSQL would otherwise join every proposal in the scope
+    to its placement, company, school and programme before sorting them
+    (25 ms for the 5,000 proposals of the load data against 4 ms)."""
+    company = filters.group == "company"
+    query = _lean_board(col(MatchProposal.id), filters, scope=scope, company=company)
+    return query.order_by(*_board_order(filters))
 
 
 # SQLModel's columns are typed as plain values; load_only takes them as

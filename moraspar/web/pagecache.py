@@ -88,6 +88,8 @@ def _key() -> tuple[Any, ...] | None:
         return None
     if not current_user.is_authenticated:
         return None
+    # Read even when the page will not be filed (no form token yet), so that
+    # a view runs the same statements on every view.
     counter = changes.current(get_session())
     token = session.get("csrf_token")
     if counter is None or token is None:
