@@ -15,6 +15,7 @@ import shutil
 import statistics
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ ACCOUNTS = {
     "teacher": "teacher@moraspar.example",
     "company": "company@moraspar.example",
     "council": "council@moraspar.example",
+    "admin": "admin@moraspar.example",
 }
 # (role, path): the busiest pages first, then each role's home page.
 PAGES = [
@@ -40,6 +42,13 @@ PAGES = [
     ("company", "/company/"),
     ("council", "/council/"),
 ]
+# Links a crawl of every page does not follow: sign-out, files and downloads,
+# and one-time token links (those come by mail, never from a page).
+_SKIP = re.compile(
+    r"^/(logout|static/|unsubscribe/|invite/|reset/|bookings/(answer|evaluate)/)"
+    r"|\.(ics|odt|json|csv|xlsx|txt)$|/export"
+)
+_HREF = re.compile(r'href="(/[^"#?]*)')
 _RATE = re.compile(r"Requests/sec:\s+([0-9.]+)")
 _PERCENTILE = re.compile(r"^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$", re.M)
 _BAD = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
@@ -92,8 +101,66 @@ def check_page(base: str, path: str, cookie: str) -> None:
     )
     opener = urllib.request.build_opener()
     with opener.open(request, timeout=60) as response:
-        if response.status != 200 or response.url.rstrip("/").endswith("/login"):
+        sent_to_login = response.url.rstrip("/").endswith("/login") and not (
+            path.startswith("/login")
+        )
+        if response.status != 200 or sent_to_login:
             raise RuntimeError(f"{path} answered {response.status} at {response.url}")
+
+
+def _get(base: str, path: str, cookie: str) -> tuple[int, str, str]:
+    """(status, content type, body) of a GET that does not follow redirects."""
+
+    class _Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    request = urllib.request.Request(  # noqa: S310 - the benchmark's own http URL
+        f"{base}{path}", headers={"Cookie": cookie}
+    )
+    try:
+        with urllib.request.build_opener(_Stay).open(request, timeout=60) as response:
+            kind = response.headers.get("Content-Type", "")
+            return response.status, kind, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, "", ""
+
+
+def crawl(base: str, cookie: str, start: str, limit: int = 60) -> list[str]:
+    """Every HTML page a signed-in role reaches by following links from
+    start, one address per route (ids and queries vary, the route does not):
+    breadth first, at most limit pages, each answering 200."""
+    shape = re.compile(r"\d+")
+    seen_shapes: set[str] = set()
+    pages: list[str] = []
+    queue = [start]
+    while queue and len(pages) < limit:
+        path = queue.pop(0)
+        key = shape.sub("<n>", path)
+        if key in seen_shapes or _SKIP.search(path):
+            continue
+        seen_shapes.add(key)
+        status, kind, body = _get(base, path, cookie)
+        if status != 200 or not kind.startswith("text/html"):
+            continue
+        pages.append(path)
+        queue.extend(_HREF.findall(body))
+    return pages
+
+
+def every_page(base: str, roles: dict[str, str]) -> list[tuple[str, str]]:
+    """(role, path) of every page each role reaches from its home page, and
+    the public pages for a visitor who is not signed in."""
+    homes = {
+        "teacher": "/school/",
+        "company": "/company/",
+        "council": "/council/",
+        "admin": "/admin/",
+    }
+    pages = [("visitor", path) for path in crawl(base, "", "/")]
+    for role, cookie in roles.items():
+        pages += [(role, path) for path in crawl(base, cookie, homes[role])]
+    return pages
 
 
 def wrk(
@@ -156,16 +223,26 @@ def drive(
     connections: int,
     seconds: int,
     pages: list[tuple[str, str]] | None = None,
+    every: bool = False,
 ) -> tuple[list[tuple[str, str, str, Result]], list[Result]]:
     """Every page in turn, on each of apps ({name: base URL}, interleaved page
     by page), between trivial runs: (app, role, page, result) rows and the
-    trivial endpoint's results (before, between every 3 pages, after)."""
-    pages = pages or PAGES
+    trivial endpoint's results (before, between every 3 pages, after).
+    every: instead of pages, every page each role reaches (`every_page`, read
+    off the first app)."""
     cookies = {
         (name, role): sign_in(base, ACCOUNTS[role])
         for name, base in apps.items()
         for role in ACCOUNTS
     }
+    for name in apps:
+        cookies[name, "visitor"] = ""
+    if every:
+        first = next(iter(apps))
+        pages = every_page(
+            apps[first], {role: cookies[first, role] for role in ACCOUNTS}
+        )
+    pages = pages or PAGES
     for name, base in apps.items():
         for role, path in pages:
             check_page(base, path, cookies[name, role])

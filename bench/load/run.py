@@ -6,7 +6,7 @@
                              [--database-url sqlite]
                              [--database-url postgresql+psycopg://...]
                              [--baseline /path/to/a/checkout/of/another/commit]
-                             [--without-page-cache]
+                             [--without-page-cache] [--every-page]
 
 Builds a scaled Mora dataset (200 companies, 2,000 placements, 500 needs),
 runs one match run and serves the app with gunicorn. The default (think-time)
@@ -21,8 +21,10 @@ file; a PostgreSQL database must be empty). --baseline serves a checkout of
 another commit on the same data and drives it page by page beside this tree,
 so before and after share a run; --without-page-cache serves this tree once
 more with the page cache off (MORASPAR_PAGE_CACHE_SIZE=0), what a page costs
-on its first view and on the first view after any write. Prints markdown
-tables.
+on its first view and on the first view after any write; --every-page
+drives every page each role (and a visitor) reaches by following links from
+its home page, one address per route, instead of the busy pages. Prints
+markdown tables.
 """
 
 import argparse
@@ -227,6 +229,7 @@ def closed(args: argparse.Namespace) -> None:
                 trivial_base="http://127.0.0.1:8732",
                 connections=args.connections,
                 seconds=args.seconds,
+                every=args.every_page,
             )
             ceiling = sum(c.rate for c in ceilings) / len(ceilings)
             name = _database_name(url)
@@ -289,6 +292,11 @@ def main() -> None:
         "--without-page-cache",
         action="store_true",
         help="closed loop: also this tree with the page cache off",
+    )
+    parser.add_argument(
+        "--every-page",
+        action="store_true",
+        help="closed loop: every page each role reaches by links, not the busy ones",
     )
     parser.add_argument(
         "--signins", type=int, default=50, help="closed loop: sign-ins in the burst"
