@@ -373,16 +373,22 @@ def open_placements(
     query = (
         select(Placement, Organisation)
         .join(Organisation, col(Organisation.id) == Placement.company_id)
-        .where(Placement.status == PostingStatus.OPEN)
-        .where(col(Organisation.approved).is_(True))
-        .where(
-            sa.or_(col(Placement.end_date).is_(None), col(Placement.end_date) >= today)
-        )
+        .where(*open_placement_rules(today))
         .order_by(col(Placement.id))
     )
     if kind is not None:
         query = query.where(Placement.kind == kind)
     return session.exec(query).all()
+
+
+def open_placement_rules(today: date) -> tuple[sa.ColumnElement[bool], ...]:
+    """What makes a placement open to matching, for a query that joins its
+    company: open, of an approved company, not ended before today."""
+    return (
+        col(Placement.status) == PostingStatus.OPEN,
+        col(Organisation.approved).is_(True),
+        sa.or_(col(Placement.end_date).is_(None), col(Placement.end_date) >= today),
+    )
 
 
 def _decided_load(

@@ -770,9 +770,53 @@ def _overlaps(
     return lo <= hi
 
 
+@dataclass(frozen=True, slots=True)
+class _Host:
+    """What the diagnosis reads of an open placement: where it is (its own
+    position, else its company's), its period and its places."""
+
+    id: int
+    position: tuple[float | None, float | None]
+    start: date | None
+    end: date | None
+    free: int  # places less those booked
+
+
+def _open_hosts(session: Session, today: date) -> dict[str, list[_Host]]:
+    """The open placements by kind, as the few columns the diagnosis reads
+    (no placement objects: the overview reads every open placement)."""
+    hosts: dict[str, list[_Host]] = defaultdict(list)
+    for row in session.execute(
+        sa.select(
+            col(Placement.id),
+            col(Placement.kind),
+            col(Placement.lat),
+            col(Placement.lon),
+            col(Placement.locality),
+            col(Organisation.lat),
+            col(Organisation.lon),
+            col(Organisation.locality),
+            col(Placement.start_date),
+            col(Placement.end_date),
+            col(Placement.places),
+            col(Placement.places_booked),
+        )
+        .join(Organisation, col(Organisation.id) == Placement.company_id)
+        .where(*runs.open_placement_rules(today))
+        .order_by(col(Placement.id))
+    ).all():
+        (pid, kind, lat, lon, locality, c_lat, c_lon, c_locality) = row[:8]
+        start, end, places, booked = row[8:]
+        position = runs._position(lat, lon, locality)
+        if position[0] is None:
+            position = runs._position(c_lat, c_lon, c_locality)
+        hosts[kind].append(_Host(pid or 0, position, start, end, places - booked))
+    return hosts
+
+
 def _diagnose(
     coverage: NeedCoverage,
-    hosts: Sequence[tuple[Placement, Organisation]],
+    hosts: Sequence[_Host],
     allocated: dict[int, dict[int, int]],
 ) -> None:
     """Set coverage.reason; `allocated` = {placement id: {need id: students}}
@@ -784,25 +828,20 @@ def _diagnose(
         return
     here = runs._position(need.lat, need.lon, need.locality)
     in_reach = []
-    for placement, company in hosts:
-        there = runs._position(placement.lat, placement.lon, placement.locality)
-        if there[0] is None:
-            there = runs._position(company.lat, company.lon, company.locality)
+    for host in hosts:
         km: float | None = None
-        if here[0] is not None and there[0] is not None:
-            km = km_between(here, there)  # type: ignore[arg-type]
+        if here[0] is not None and host.position[0] is not None:
+            km = km_between(here, host.position)  # type: ignore[arg-type]
             if coverage.nearest_km is None or km < coverage.nearest_km:
                 coverage.nearest_km = km
         # Like the ranker: an unknown position never fails the radius.
         if km is None or need.max_km is None or km <= need.max_km:
-            in_reach.append(placement)
+            in_reach.append(host)
     if not in_reach:
         coverage.reason = TOO_FAR
         return
     in_time = [
-        p
-        for p in in_reach
-        if _overlaps(need.start_date, need.end_date, p.start_date, p.end_date)
+        h for h in in_reach if _overlaps(need.start_date, need.end_date, h.start, h.end)
     ]
     if not in_time:
         coverage.reason = NO_PERIOD
@@ -811,9 +850,9 @@ def _diagnose(
     # booked students are already in places_booked.
     left = 0
     to_others = 0
-    for p in in_time:
-        planned = allocated.get(p.id or 0, {})
-        left += max(0, p.places - p.places_booked - sum(planned.values()))
+    for h in in_time:
+        planned = allocated.get(h.id, {})
+        left += max(0, h.free - sum(planned.values()))
         to_others += sum(n for need_id, n in planned.items() if need_id != need.id)
     if coverage.covered + left >= coverage.students:
         coverage.reason = NOT_RANKED  # free places unused: the run has not seen it
@@ -865,9 +904,7 @@ def allocation_overview(
         .group_by(col(MatchProposal.placement_id), col(MatchProposal.need_id))
     ).all():
         allocated[placement_id][need_id] = int(students)
-    hosts: dict[str, list[tuple[Placement, Organisation]]] = defaultdict(list)
-    for placement, company in runs.open_placements(session, today=today):
-        hosts[placement.kind].append((placement, company))
+    hosts = _open_hosts(session, today)
     for need, school in needs:
         students, proposals = covered.get(need.id or 0, [0, 0])
         coverage = NeedCoverage(
