@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, func, or_, select
 
 from moraspar import audit
@@ -214,8 +215,19 @@ def overview(session: Session, *, recent: int = 10) -> Overview:
     )
 
 
+# SQLModel types the columns as plain values; load_only takes them as the
+# instrumented attributes they are at run time.
+_load_only: Any = load_only
+
+
 def organisations_for_select(session: Session) -> list[Organisation]:
-    query = select(Organisation).order_by(col(Organisation.kind), Organisation.name)
+    """Every organisation by kind and name, with only what a pick list shows
+    (a region holds hundreds)."""
+    query = (
+        select(Organisation)
+        .options(_load_only(Organisation.id, Organisation.name, Organisation.kind))
+        .order_by(col(Organisation.kind), Organisation.name)
+    )
     return list(session.exec(query).all())
 
 

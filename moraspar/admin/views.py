@@ -76,9 +76,11 @@ def users() -> str:
 def invite() -> Response | str:
     db = get_session()
     form = forms.InviteForm()
+    organisations = services.organisations_for_select(db)
+    # each kind's label looked up once: a region has hundreds of organisations
+    kinds = {kind: org_kind_label(kind) for kind in {o.kind for o in organisations}}
     form.organisation_id.choices = as_choices(
-        (o.id, f"{o.name} ({org_kind_label(o.kind)})")
-        for o in services.organisations_for_select(db)
+        (o.id, f"{o.name} ({kinds[o.kind]})") for o in organisations
     )
     if form.validate_on_submit():
         organisation = db.get(Organisation, form.organisation_id.data)
