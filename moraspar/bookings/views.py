@@ -28,6 +28,7 @@ from moraspar.models import Attendance, LinkPurpose, PostingKind, ProposalStatus
 from moraspar.reference.labels import label
 from moraspar.web import downloads, ratelimit
 from moraspar.web.links import external_url
+from moraspar.web.pagecache import cached_page
 from moraspar.web.pagination import page_number, paginate
 from moraspar.web.redirects import safe_next
 
@@ -60,6 +61,7 @@ def today() -> date:
 
 
 @bp.route("/")
+@cached_page
 def index() -> str:
     db = get_session()
     user = signed_in_user()
@@ -531,6 +533,7 @@ def booking_status(status: str) -> str:
 
 
 @bp.route("/<int:booking_id>")
+@cached_page
 def show(booking_id: int) -> str:
     view = _booking_or_abort(booking_id)
     booking = view.booking

@@ -501,6 +501,7 @@ def _origin(company: Organisation) -> tuple[float, float] | None:
 
 
 @bp.route("/needs")
+@cached_page
 def needs() -> Response | str:
     db = get_session()
     company = _own_company()
@@ -657,6 +658,7 @@ def offer(need_id: int) -> Response | str:
 
 
 @bp.route("/<int:company_id>")
+@cached_page
 def show(company_id: int) -> str:
     db = get_session()
     company = db.get(Organisation, company_id)

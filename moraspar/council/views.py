@@ -293,6 +293,7 @@ def board() -> str:
 
 
 @bp.route("/proposals/<int:proposal_id>")
+@cached_page
 def proposal(proposal_id: int) -> str:
     view = services.proposal_view(
         get_session(), proposal_id=proposal_id, scope=_scope()
@@ -444,6 +445,7 @@ def reverse(proposal_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/allocation")
+@cached_page
 def allocation() -> str:
     mine = _scope()
     overview = services.allocation_overview(get_session(), scope=mine)

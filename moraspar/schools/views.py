@@ -306,6 +306,7 @@ def need_new() -> Response | str:
 
 
 @bp.route("/needs/<int:need_id>")
+@cached_page
 def need(need_id: int) -> str:
     db = get_session()
     need = _owned(Need, need_id)
@@ -392,6 +393,7 @@ def _request_error(error: requests.RequestError) -> str:
 
 
 @bp.route("/placements/<int:placement_id>")
+@cached_page
 def placement(placement_id: int) -> str:
     facts = _placement_or_404(placement_id)
     form, count = _request_form(facts)
