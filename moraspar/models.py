@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import load_only
 from sqlmodel import Field, SQLModel
 
 # Named constraints, so that SQLite batch migrations can find and drop them.
@@ -24,6 +25,13 @@ SQLModel.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def load_columns(*columns: Any) -> Any:
+    """A query option that loads only these columns of a model (the rest load
+    when first read): `load_only`, which SQLModel's typing refuses, since it
+    types the columns as plain values."""
+    return load_only(*columns)
 
 
 def utcnow() -> datetime:

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, func, or_, select
 
 from moraspar import audit
@@ -14,7 +13,15 @@ from moraspar.auth.services import (
     rotate_session_token,
 )
 from moraspar.council.scope import add_to_areas
-from moraspar.models import AuditEvent, Organisation, OrgKind, Role, User, utcnow
+from moraspar.models import (
+    AuditEvent,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+    load_columns,
+    utcnow,
+)
 from moraspar.notifications import emails, mail
 from moraspar.organisations import check_org_number_free
 from moraspar.reference.gazetteer import coordinates
@@ -215,17 +222,12 @@ def overview(session: Session, *, recent: int = 10) -> Overview:
     )
 
 
-# SQLModel types the columns as plain values; load_only takes them as the
-# instrumented attributes they are at run time.
-_load_only: Any = load_only
-
-
 def organisations_for_select(session: Session) -> list[Organisation]:
     """Every organisation by kind and name, with only what a pick list shows
     (a region holds hundreds)."""
     query = (
         select(Organisation)
-        .options(_load_only(Organisation.id, Organisation.name, Organisation.kind))
+        .options(load_columns(Organisation.id, Organisation.name, Organisation.kind))
         .order_by(col(Organisation.kind), Organisation.name)
     )
     return list(session.exec(query).all())

@@ -13,10 +13,8 @@ Plain functions: they flush and never commit, and import no Flask.
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, func, select
 
 from moraspar import audit
@@ -35,6 +33,7 @@ from moraspar.models import (
     ProposalStatus,
     Role,
     User,
+    load_columns,
     utcnow,
 )
 from moraspar.notifications.services import Kind, notify
@@ -388,11 +387,6 @@ class NeedChoice:
     uncovered: int
 
 
-# SQLModel types the columns as plain values; load_only takes them as the
-# instrumented attributes they are at run time.
-_load_only: Any = load_only
-
-
 def requestable_needs(
     session: Session, *, school_id: int | None, kind: str
 ) -> list[NeedChoice]:
@@ -403,7 +397,7 @@ def requestable_needs(
         select(Need)
         # A school may have hundreds of open needs: read only what the
         # choice shows (a placement page lists them all in its form).
-        .options(_load_only(Need.id, Need.title, Need.students))
+        .options(load_columns(Need.id, Need.title, Need.students))
         .where(Need.school_id == school_id)
         .where(Need.kind == kind)
         .where(Need.status == PostingStatus.OPEN)

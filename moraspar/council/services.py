@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, load_only
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from moraspar import audit
@@ -41,6 +41,7 @@ from moraspar.models import (
     ProposalStatus,
     RunStatus,
     User,
+    load_columns,
     utcnow,
 )
 from moraspar.reference.gazetteer import LOCALITIES, km_between
@@ -554,11 +555,8 @@ def _board_page_ids(filters: BoardFilters, *, scope: CouncilScope) -> Any:
     return query.order_by(*_board_order(filters))
 
 
-# SQLModel's columns are typed as plain values; load_only takes them as
-# instrumented attributes, which they are at run time.
-_load_only: Any = load_only
 BOARD_COLUMNS = (
-    _load_only(
+    load_columns(
         Need.id,
         Need.title,
         Need.students,
@@ -568,7 +566,7 @@ BOARD_COLUMNS = (
         Need.school_id,
         Need.programme_id,
     ),
-    _load_only(
+    load_columns(
         Placement.id,
         Placement.title,
         Placement.locality,
@@ -576,9 +574,9 @@ BOARD_COLUMNS = (
         Placement.places_booked,
         Placement.company_id,
     ),
-    _load_only(Organisation.id, Organisation.name),
-    _load_only(School.id, School.name),
-    _load_only(Programme.id, Programme.name),
+    load_columns(Organisation.id, Organisation.name),
+    load_columns(School.id, School.name),
+    load_columns(Programme.id, Programme.name),
 )
 
 
@@ -786,7 +784,20 @@ def _open_hosts(session: Session, today: date) -> dict[str, list[_Host]]:
     """The open placements by kind, as the few columns the diagnosis reads
     (no placement objects: the overview reads every open placement)."""
     hosts: dict[str, list[_Host]] = defaultdict(list)
-    for row in session.execute(
+    for (
+        pid,
+        kind,
+        lat,
+        lon,
+        locality,
+        c_lat,
+        c_lon,
+        c_locality,
+        start,
+        end,
+        places,
+        booked,
+    ) in session.execute(
         sa.select(
             col(Placement.id),
             col(Placement.kind),
@@ -805,8 +816,6 @@ def _open_hosts(session: Session, today: date) -> dict[str, list[_Host]]:
         .where(*runs.open_placement_rules(today))
         .order_by(col(Placement.id))
     ).all():
-        (pid, kind, lat, lon, locality, c_lat, c_lon, c_locality) = row[:8]
-        start, end, places, booked = row[8:]
         position = runs._position(lat, lon, locality)
         if position[0] is None:
             position = runs._position(c_lat, c_lon, c_locality)

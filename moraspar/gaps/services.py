@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy.orm import aliased, load_only
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 import matching
@@ -33,6 +33,7 @@ from moraspar.models import (
     Programme,
     ProgrammeGapMatch,
     SkillGap,
+    load_columns,
 )
 
 SUPPLY_THRESHOLD = 0.3
@@ -154,11 +155,8 @@ def _skill_key(tag: str) -> str:
 
 
 # What the picture shows of a gap and its company (not their long texts).
-# SQLModel types the columns as plain values; load_only takes them as the
-# instrumented attributes they are at run time.
-_load_only: Any = load_only
 _GAP_COLUMNS = (
-    _load_only(
+    load_columns(
         SkillGap.id,
         SkillGap.company_id,
         SkillGap.title,
@@ -167,7 +165,7 @@ _GAP_COLUMNS = (
         SkillGap.ssyk_code,
         SkillGap.skills,
     ),
-    _load_only(Organisation.id, Organisation.name, Organisation.locality),
+    load_columns(Organisation.id, Organisation.name, Organisation.locality),
 )
 _School = aliased(Organisation)
 

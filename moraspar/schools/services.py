@@ -20,7 +20,6 @@ from math import cos, radians
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, func, select
 
 from moraspar import audit, lifecycle
@@ -34,6 +33,7 @@ from moraspar.models import (
     PostingStatus,
     Programme,
     User,
+    load_columns,
     utcnow,
 )
 from moraspar.organisations import (
@@ -463,11 +463,9 @@ class PlacementHit:
 
 
 # What a hit on the search page shows (the page never reads the placements'
-# long texts or the companies' contact details). SQLModel types the columns as
-# plain values; load_only takes them as the instrumented attributes they are.
-_load_only: Any = load_only
+# long texts or the companies' contact details).
 HIT_COLUMNS = (
-    _load_only(
+    load_columns(
         Placement.id,
         Placement.company_id,
         Placement.kind,
@@ -481,7 +479,7 @@ HIT_COLUMNS = (
         Placement.lat,
         Placement.lon,
     ),
-    _load_only(
+    load_columns(
         Organisation.id,
         Organisation.name,
         Organisation.locality,
