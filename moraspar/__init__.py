@@ -6,16 +6,15 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from moraspar.bookings.badge import register_waiting_badge
     from moraspar.cli import register_commands
     from moraspar.config import configure
     from moraspar.db import register_database
     from moraspar.extensions import register_extensions, register_password_hashing
     from moraspar.jobs.queue import register_jobs
-    from moraspar.notifications.badge import register_unread_badge
     from moraspar.paths import template_folder
     from moraspar.reference.labels import register_template_helpers
     from moraspar.web.access import register_access_checks
+    from moraspar.web.badges import register_badges
     from moraspar.web.blueprints import register_blueprints
     from moraspar.web.converters import register_url_converters
     from moraspar.web.errors import register_errorhandlers
@@ -45,8 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_menu(app)
     register_fragments(app)
     register_page_cache(app)
-    register_unread_badge(app)
-    register_waiting_badge(app)
+    register_badges(app)
     register_errorhandlers(app)
     register_commands(app)
     return app

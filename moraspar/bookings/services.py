@@ -1287,7 +1287,7 @@ def offer_next_best(session: Session, *, booking: Booking, need: Need) -> None:
 @dataclass(frozen=True)
 class _Side:
     """Whose side the waiting queries are built for: a user's role and
-    organisation, here a bound parameter (see _waiting_statement)."""
+    organisation, here a bound parameter (see waiting_counts)."""
 
     role: str
     organisation_id: Any
@@ -1374,12 +1374,15 @@ def waiting_for(
 
 
 @cache
-def _waiting_statement(role: Role) -> Any:
-    """The menu count's statement for a role, built once per process with the
-    organisation and the day as parameters: it runs on every page, and
-    building a statement of this size costs more than running it."""
+def waiting_counts(role: Role) -> tuple[Any, ...]:
+    """The menu count's parts for a role (proposals, bookings), as scalar
+    subqueries with the organisation and the day as parameters
+    (`organisation_id`, `today`); their sum is `waiting_count`. Built once per
+    process: they run on every page (`moraspar.web.badges` selects them beside
+    the unread count), and building them costs more than running them. Empty
+    for a role that answers nothing."""
     side = _Side(role=role, organisation_id=bindparam("organisation_id"))
-    counts = [
+    return tuple(
         # count(*) over the same joins, not over a subquery of whole rows
         query.with_only_columns(func.count(), maintain_column_froms=True)
         .order_by(None)
@@ -1389,8 +1392,7 @@ def _waiting_statement(role: Role) -> Any:
             _bookings_waiting_query(side, today=bindparam("today")),
         )
         if query is not None
-    ]
-    return select(*counts)
+    )
 
 
 def waiting_count(session: Session, *, user: User, today: date) -> int:
@@ -1399,7 +1401,7 @@ def waiting_count(session: Session, *, user: User, today: date) -> int:
     if user.organisation_id is None or user.role not in (Role.TEACHER, Role.COMPANY):
         return 0
     row = session.exec(
-        _waiting_statement(Role(user.role)),
+        select(*waiting_counts(Role(user.role))),
         params={"organisation_id": user.organisation_id, "today": today},
     ).one()
     return sum(int(n) for n in row)

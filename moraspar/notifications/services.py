@@ -133,6 +133,11 @@ def unread_count(session: Session, *, user_id: int) -> int:
     return int(session.exec(_UNREAD, params={"user_id": user_id}).one())
 
 
+# The same count as a scalar subquery (parameter `user_id`), for the menu's
+# one statement (`moraspar.web.badges`).
+UNREAD_COUNT = _UNREAD.scalar_subquery()
+
+
 def mark_read(session: Session, *, user_id: int, notification_id: int) -> bool:
     """Mark one of the user's notifications read; False if it is not theirs."""
     notification = session.get(Notification, notification_id)
