@@ -119,23 +119,16 @@ def for_user(user_id: int) -> Any:
     )
 
 
-# Built once: the badge counts on every page, and building the statement
-# costs more than running it.
-_UNREAD = (
+# The menu's unread count, as a scalar subquery with the user as a parameter
+# (`user_id`): `moraspar.web.badges` selects it beside the bookings' counts on
+# every page. Built once: building the statement costs more than running it.
+UNREAD_COUNT = (
     select(func.count())
     .select_from(Notification)
     .where(Notification.user_id == bindparam("user_id"))
     .where(col(Notification.read_at).is_(None))
+    .scalar_subquery()
 )
-
-
-def unread_count(session: Session, *, user_id: int) -> int:
-    return int(session.exec(_UNREAD, params={"user_id": user_id}).one())
-
-
-# The same count as a scalar subquery (parameter `user_id`), for the menu's
-# one statement (`moraspar.web.badges`).
-UNREAD_COUNT = _UNREAD.scalar_subquery()
 
 
 def mark_read(session: Session, *, user_id: int, notification_id: int) -> bool:
