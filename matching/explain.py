@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -24,10 +26,72 @@ RELATED_SKILL_MIN = 0.5
 one of the need's skills (the ``related_skills`` reason)."""
 
 
+@dataclass(frozen=True)
+class SkillLabels:
+    """Skill labels numbered as rows, with their unit vectors in the paired
+    space (for the related-skills reason)."""
+
+    names: list[str]
+    row: dict[str, int]
+    vectors: FloatMatrix
+
+    @classmethod
+    def of(
+        cls, labels: Sequence[str], vectors: Callable[[Sequence[str]], FloatMatrix]
+    ) -> SkillLabels:
+        names = sorted(set(labels))
+        return cls(names, {s: r for r, s in enumerate(names)}, vectors(names))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Postings' skills as numbers, each skill key once, in order of first
+    listing: the key (a number of a `KeyIndex`) and the row of its first
+    label; posting i's run from ``starts[i]`` to ``starts[i + 1]``."""
+
+    starts: I64
+    keys: I64
+    rows: I64
+
+    @classmethod
+    def of(
+        cls, postings: Sequence[Posting], keys: KeyIndex, row: Callable[[str], int]
+    ) -> Listing:
+        """`keys` must know every label (a label with no key is left out)."""
+        of_label = keys.of_label
+        labels = [s for p in postings for s in p.skills]
+        owner = np.repeat(np.arange(len(postings)), [len(p.skills) for p in postings])
+        key = np.array([of_label[s] for s in labels], dtype=np.int64)
+        rows = np.array([row(s) for s in labels], dtype=np.int64)
+        # The first label of each (posting, key), in listing order.
+        code = owner * max(1, len(keys.ids)) + key
+        _, first = np.unique(np.where(key >= 0, code, -1), return_index=True)
+        first = np.sort(first[key[first] >= 0])
+        starts = np.searchsorted(owner[first], np.arange(len(postings) + 1))
+        return cls(starts, key[first], rows[first])
+
+    def take(self, which: I64) -> tuple[I64, I64, I64]:
+        """(place in `which`, key, row) of every skill of the postings
+        `which`, posting by posting."""
+        lo = self.starts[which]
+        lengths = self.starts[which + 1] - lo
+        owner = np.repeat(np.arange(which.size), lengths)
+        before = np.cumsum(lengths) - lengths
+        at = np.arange(int(lengths.sum())) + np.repeat(lo - before, lengths)
+        return owner, self.keys[at], self.rows[at]
+
+    def subset(self, which: I64) -> Listing:
+        """The listing of the postings `which`, in that order."""
+        owner, key, row = self.take(which)
+        return Listing(np.searchsorted(owner, np.arange(which.size + 1)), key, row)
+
+
 class Explainer:
     """Builds the `Match`es of ranked pairs with their reasons, all pairs at
     once; caches per posting and per value, since the same offer and the same
-    distances recur across needs."""
+    distances recur across needs. The offers' skills come prepared (`labels`,
+    `listing`, made once per `OfferIndex`); a need's labels that no offer
+    lists are read in the paired space per call (`label_vectors`)."""
 
     def __init__(
         self,
@@ -35,11 +99,15 @@ class Explainer:
         ns: Side,
         os_: Side,
         keys: KeyIndex,
+        labels: SkillLabels,
+        listing: Listing,
     ) -> None:
         self.label_vectors = label_vectors
         self.ns = ns
         self.os = os_
         self.keys = keys
+        self.labels = labels
+        self.listing = listing
         self.offer_stems: dict[int, dict[str, str]] = {}
         self.values: dict[tuple[str, float], Reason] = {}
         self.any_time = Reason("any_time")
@@ -117,84 +185,84 @@ class Explainer:
         """Per pair (grouped by need): the offer's skill labels that the need
         also lists, in the offer's order; and up to 3 of its other labels that
         lie closest to one of the need's skills (at least `RELATED_SKILL_MIN`),
-        closest first. Each label stands for its skill key (the first label
-        with it); each need's skills meet its offers' in one matrix product."""
-        label_row: dict[str, int] = {}
-        of_need = self._keyed(self.ns.postings, dict.fromkeys(need), label_row)
-        of_offer = self._keyed(self.os.postings, dict.fromkeys(offer), label_row)
+        closest first, then in the offer's order. Each label stands for its
+        skill key (the first label with it); each need's skills meet its
+        offers' in one matrix product."""
+        base, extra = self.labels.row, dict[str, int]()
+        first_new = len(self.labels.names)
+
+        def row(label: str) -> int:
+            found = base.get(label)
+            if found is None:
+                found = extra.setdefault(label, first_new + len(extra))
+            return found
+
+        needs = np.unique(np.asarray(need, dtype=np.int64))
+        own = Listing.of([self.ns.postings[i] for i in needs.tolist()], self.keys, row)
+        names = [*self.labels.names, *extra]
         n_keys = max(1, len(self.keys.ids))
         # Each (pair, offer key) is an entry, in pair order.
-        lengths = np.array([of_offer[j][0].size for j in offer], dtype=np.int64)
-        entry_pair = np.repeat(np.arange(len(offer)), lengths)
-        entry_key = np.concatenate(
-            [of_offer[j][0] for j in offer] or [np.zeros(0, np.int64)]
+        pair, entry_key, entry_label = self.listing.take(
+            np.asarray(offer, dtype=np.int64)
         )
-        entry_label = np.concatenate(
-            [of_offer[j][1] for j in offer] or [np.zeros(0, np.int64)]
-        )
-        position = place_in_group(entry_pair)
-        entry_need = np.asarray(need, dtype=np.int64)[entry_pair]
-        own_codes = np.concatenate(
-            [i * n_keys + keys for i, (keys, _) in of_need.items()]
-            or [np.zeros(0, np.int64)]
-        )
-        mutual = np.isin(entry_need * n_keys + entry_key, own_codes)
-        labels = sorted(label_row, key=label_row.__getitem__)
-        in_common: list[tuple[str, ...]] = [() for _ in offer]
-        for e in np.flatnonzero(mutual).tolist():
-            p = int(entry_pair[e])
-            in_common[p] = (*in_common[p], labels[entry_label[e]])
-        related: list[tuple[str, ...]] = [() for _ in offer]
+        entry_need = np.searchsorted(needs, np.asarray(need, dtype=np.int64))[pair]
+        own_owner = np.repeat(np.arange(needs.size), np.diff(own.starts))
+        mutual = np.isin(entry_need * n_keys + entry_key, own_owner * n_keys + own.keys)
+        shown = np.flatnonzero(mutual)
+        in_common = _grouped(pair[shown], entry_label[shown], len(offer), names)
         other = np.flatnonzero(~mutual)
         if other.size == 0:
-            return in_common, related
-        vectors = self.label_vectors(labels)
+            return in_common, [()] * len(offer)
+        vectors = self.labels.vectors
+        if extra:
+            vectors = np.vstack([vectors, self.label_vectors(list(extra))])
         best = np.full(other.size, -np.inf, dtype=np.float32)
         other_need = entry_need[other]
         starts = np.flatnonzero(np.r_[True, other_need[1:] != other_need[:-1]])
         ends = np.r_[starts[1:], other.size]
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            own = of_need[int(other_need[a])][1]
-            if own.size:
-                sims = vectors[entry_label[other[a:b]]] @ vectors[own].T
+            i = int(other_need[a])
+            rows = own.rows[own.starts[i] : own.starts[i + 1]]
+            if rows.size:
+                sims = vectors[entry_label[other[a:b]]] @ vectors[rows].T
                 best[a:b] = sims.max(axis=1)
-        close = np.flatnonzero(best >= RELATED_SKILL_MIN)
-        pair, first = entry_pair[other[close]], position[other[close]]
-        # By pair, then most similar first, then the offer's order.
-        order = np.lexsort((first, -best[close], pair))
-        for e in order[place_in_group(pair[order]) < 3].tolist():
-            p = int(pair[e])
-            related[p] = (*related[p], labels[entry_label[other[close[e]]]])
+        near = best >= RELATED_SKILL_MIN
+        close, close_pair = other[near], pair[other[near]]
+        order = closest_first(close_pair, best[near])
+        top = close[order[place_in_group(close_pair[order]) < 3]]
+        related = _grouped(pair[top], entry_label[top], len(offer), names)
         return in_common, related
 
-    def _keyed(
-        self,
-        postings: Sequence[Posting],
-        which: Iterable[int],
-        label_row: dict[str, int],
-    ) -> dict[int, tuple[I64, I64]]:
-        """For each posting index in `which`: its skill keys (numbers of
-        `self.keys`) in order of first listing, and the row in `label_row` of
-        the first label with each (a label with no letters or digits has no
-        key)."""
-        of_label = self.keys.of_label
-        index = list(which)
-        labels = [s for i in index for s in postings[i].skills]
-        lengths = [len(postings[i].skills) for i in index]
-        owner = np.repeat(np.arange(len(index)), lengths)
-        key = np.array([of_label[s] for s in labels], dtype=np.int64)
-        row = np.array(
-            [label_row.setdefault(s, len(label_row)) for s in labels], dtype=np.int64
-        )
-        # The first label of each (posting, key), in listing order.
-        code = owner * max(1, len(self.keys.ids)) + key
-        _, first = np.unique(np.where(key >= 0, code, -1), return_index=True)
-        first = np.sort(first[key[first] >= 0])
-        starts = np.searchsorted(owner[first], np.arange(len(index) + 1))
-        return {
-            i: (key[first[a:b]], row[first[a:b]])
-            for i, a, b in zip(index, starts[:-1], starts[1:], strict=True)
-        }
+
+def closest_first(pair: I64, nearness: npt.NDArray[np.float32]) -> I64:
+    """The order of entries by `pair` (sorted), then by `nearness` (float32
+    cosines, at least 0.5) from high to low, equals in their given order.
+
+    One stable sort of a float64 key that holds both exactly: 2 * pair +
+    (1 - nearness), where 1 - nearness lies in [-1e-6, 0.5] and needs 25
+    bits below the point, so the sum is exact while the pair numbers stay
+    below 2**27. Eight times faster than `np.lexsort` on the speed data
+    (673,000 entries: 0.03 s against 0.27 s)."""
+    if pair.size and int(pair[-1]) >= 1 << 27:
+        return np.lexsort((-nearness, pair))
+    key = 2.0 * pair + (1.0 - nearness.astype(np.float64))
+    return np.argsort(key, kind="stable")
+
+
+def _grouped(
+    group: I64, row: I64, n: int, names: Sequence[str]
+) -> list[tuple[str, ...]]:
+    """For groups 0 to n - 1: the names of the rows of each group, in order
+    (`group` sorted)."""
+    out: list[tuple[str, ...]] = [()] * n
+    if group.size == 0:
+        return out
+    labels = [names[r] for r in row.tolist()]
+    bounds = np.flatnonzero(np.r_[True, group[1:] != group[:-1], True]).tolist()
+    of_group = group.tolist()
+    for a, b in itertools.pairwise(bounds):
+        out[of_group[a]] = tuple(labels[a:b])
+    return out
 
 
 def _cached(

@@ -10,8 +10,9 @@ that keeps the top k exact (`matching.score`), then the reasons
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from os import PathLike
 
 import numpy as np
@@ -24,7 +25,7 @@ from matching.errors import (
     InvalidWeights,
     MatchingError,
 )
-from matching.explain import Explainer
+from matching.explain import Explainer, Listing, SkillLabels
 from matching.fit import Spaces, choose_mix, document, halves
 from matching.fit import units as split_units
 from matching.keys import KeyIndex
@@ -75,8 +76,8 @@ class OfferIndex:
     keys: KeyIndex
     kinds: dict[str, I64]  # offer rows of each kind, in id order
     blocks: dict[str, Block]  # per kind, before the neighbourhood steps
-    label_row: dict[str, int]  # the offers' skill labels, rows of label_vectors
-    label_vectors: FloatMatrix  # their unit rows in the paired space
+    labels: SkillLabels  # the offers' skill labels, for the related-skills reason
+    listing: Listing  # each offer's skill keys and label rows, for the reasons
 
     def __len__(self) -> int:
         return len(self.side.ids)
@@ -97,7 +98,7 @@ class OfferIndex:
         if np.unique(at).size != at.size:
             raise InvalidArgument("subset rows must be distinct")
         return self.ranker._index(
-            side_rows(self.side, at), self.keys, (self.label_row, self.label_vectors)
+            side_rows(self.side, at), self.keys, self.labels, self.listing.subset(at)
         )
 
 
@@ -373,7 +374,8 @@ class Ranker:
         self,
         os_: Side,
         keys: KeyIndex,
-        labels: tuple[dict[str, int], FloatMatrix] | None = None,
+        labels: SkillLabels | None = None,
+        listing: Listing | None = None,
     ) -> OfferIndex:
         kinds: dict[str, list[int]] = {}
         for j in sorted(range(len(os_.ids)), key=os_.ids.__getitem__):
@@ -383,11 +385,11 @@ class Ranker:
             # The related-skills reason compares labels in the paired space:
             # the offers' labels once here, so that a call reads only the
             # needs'.
-            listed = sorted({s for p in os_.postings for s in p.skills})
-            labels = (
-                {label: r for r, label in enumerate(listed)},
-                self._label_vectors(listed),
+            labels = SkillLabels.of(
+                [s for p in os_.postings for s in p.skills], self._label_vectors
             )
+        if listing is None:
+            listing = Listing.of(os_.postings, keys, labels.row.__getitem__)
         return OfferIndex(
             ranker=self,
             weights=self.weights_,
@@ -398,8 +400,8 @@ class Ranker:
                 kind: Block.of(os_, oi, os_.search[oi], np.zeros(oi.size, np.float32))
                 for kind, oi in rows.items()
             },
-            label_row=labels[0],
-            label_vectors=labels[1],
+            labels=labels,
+            listing=listing,
         )
 
     def rank(
@@ -515,23 +517,6 @@ class Ranker:
         read = self.chars_.read([[label] for label in labels])
         return self.paired_.transform(self._spaces().base(read))
 
-    def _label_lookup(
-        self, index: OfferIndex
-    ) -> Callable[[Sequence[str]], FloatMatrix]:
-        """`_label_vectors`, reading the index's labels from its cache."""
-
-        def vectors(labels: Sequence[str]) -> FloatMatrix:
-            if not index.label_row:
-                return self._label_vectors(labels)
-            rows = np.array([index.label_row.get(s, -1) for s in labels], np.int64)
-            out = index.label_vectors[np.maximum(rows, 0)]
-            new = np.flatnonzero(rows < 0)
-            if new.size:
-                out[new] = self._label_vectors([labels[i] for i in new.tolist()])
-            return out
-
-        return vectors
-
     def _rank(
         self, k: int, ns: Side, index: OfferIndex, keys: KeyIndex
     ) -> dict[str, list[Match]]:
@@ -586,7 +571,9 @@ class Ranker:
                         None if hood.text is None else hood.text[start : start + step],
                     )
                 )
-        explainer = Explainer(self._label_lookup(index), ns, os_, keys)
+        explainer = Explainer(
+            self._label_vectors, ns, os_, keys, index.labels, index.listing
+        )
         result.update(explainer.matches(Picks.join(picked)))
         return result
 
@@ -596,8 +583,14 @@ def reads_as_skill_list(p: Posting) -> bool:
     least as many words as its title and text."""
     if len(p.skills) < 3:
         return False
-    listed = sum(len(words(s)) for s in p.skills)
+    listed = sum(_word_count(s) for s in p.skills)
     return listed >= len(words(f"{p.title} {p.text}"))
+
+
+@lru_cache(maxsize=100_000)
+def _word_count(label: str) -> int:
+    # Labels recur across postings: each is split once.
+    return len(words(label))
 
 
 def _check_k(k: int) -> None:

@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from matching import InvalidArgument, Posting, Ranker, Weights, search
+from matching import InvalidArgument, Posting, Ranker, Weights, explain, search
 from matching.fit import document
 from matching.geo import haversine_km
 from matching.keys import KeyIndex, skill_key
@@ -202,11 +202,14 @@ def test_an_index_serves_many_calls_without_growing():
     assert index.keys.ids == keys_before
     assert ranker.rank([stranger], index, k=3) == first
     assert len(index) == len(offers)
-    # The offers' label vectors come from the index's cache, a need's new
-    # labels are read per call: the same vectors either way.
-    labels = ["Takläggning", *SKILLS[:4], "Svetsning"]
+    # The offers' label vectors are kept in the index, a need's new labels
+    # are read per call: the same vectors either way.
+    listed = [s for s in SKILLS[:4] if s in index.labels.row]
+    assert listed
     np.testing.assert_allclose(
-        ranker._label_lookup(index)(labels), ranker._label_vectors(labels), atol=1e-6
+        index.labels.vectors[[index.labels.row[s] for s in listed]],
+        ranker._label_vectors(listed),
+        atol=1e-6,
     )
 
 
@@ -257,6 +260,11 @@ def test_a_subset_of_an_index_ranks_as_its_offers(seed):
     for n, ms in got.items():
         for m, (_, score) in zip(ms, every[n], strict=False):
             assert m.score == pytest.approx(score, abs=1e-6)
+    # The subset's prepared skills give the reasons ranking its offers gives.
+    direct = ranker.rank(needs, [offers[r] for r in rows], k=3)
+    assert {n: [m.reasons for m in ms] for n, ms in got.items()} == {
+        n: [m.reasons for m in ms] for n, ms in direct.items()
+    }
     with pytest.raises(InvalidArgument, match="positions"):
         index.subset([len(offers)])
     with pytest.raises(InvalidArgument, match="distinct"):
@@ -264,3 +272,53 @@ def test_a_subset_of_an_index_ranks_as_its_offers(seed):
     ranker.weights_ = Weights(latent=1.0, paired=0.0)
     with pytest.raises(InvalidArgument, match="weights changed"):
         index.subset(rows)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_related_skills_are_the_closest_other_labels_of_the_offer(seed):
+    # Checked label by label against cosines computed directly: each reason
+    # lists the offer's closest labels that the need does not list (at least
+    # RELATED_SKILL_MIN), closest first, at most three.
+    needs, offers = _instance(seed, n_needs=20, n_offers=60)
+    ranker = Ranker().fit([*needs, *offers])
+    by_id = {p.id: p for p in [*needs, *offers]}
+    seen = 0
+    for need_id, matches in ranker.rank(needs, offers, k=5).items():
+        need = by_id[need_id]
+        own = {skill_key(s) for s in need.skills} - {""}
+        for m in matches:
+            reasons = {r.code: r.values for r in m.reasons}
+            listed = reasons.get("related_skills", ())
+            firsts: dict[str, str] = {}
+            for s in by_id[m.offer_id].skills:
+                if skill_key(s) and skill_key(s) not in own:
+                    firsts.setdefault(skill_key(s), s)
+            labels = list(firsts.values())
+            if not need.skills or not labels:
+                assert listed == ()
+                continue
+            near = (
+                ranker._label_vectors(labels) @ ranker._label_vectors(need.skills).T
+            ).max(axis=1)
+            cosine = dict(zip(labels, near.tolist(), strict=True))
+            expected = sorted(
+                (s for s in labels if cosine[s] >= explain.RELATED_SKILL_MIN),
+                key=lambda s: -cosine[s],
+            )[:3]
+            assert len(listed) == len(expected)
+            for got, want in zip(listed, expected, strict=True):
+                assert cosine[got] == pytest.approx(cosine[want], abs=1e-5)
+            seen += len(listed)
+    assert seen > 0
+
+
+def test_closest_first_orders_by_pair_then_nearness_then_given_order():
+    rng = np.random.default_rng(0)
+    pair = np.sort(rng.integers(0, 50, 2_000))
+    # Few distinct values, so that ties are many.
+    nearness = rng.choice(np.float32([0.5, 0.6, 0.6000001, 0.75, 1.0]), 2_000)
+    expected = np.lexsort((-nearness, pair))
+    np.testing.assert_array_equal(explain.closest_first(pair, nearness), expected)
+    # Pair numbers too large for the float64 key take the plain sort.
+    far = pair + (1 << 27)
+    np.testing.assert_array_equal(explain.closest_first(far, nearness), expected)
