@@ -118,7 +118,7 @@ def rank_block(
         last = place_in_group(row) == c - 1
         cut[row[last]] = value[kept][last]
     # Skill keys each need of the block shares with each offer.
-    shared = sp.csr_matrix(ns.keys[block] @ offers.keys)
+    shared = SharedKeys.of(ns.keys[block] @ offers.keys)
     # Scores with the block's float32 cosines first (off by less than
     # APPROX), then in float64 for the pairs that may be in the top k.
     approx = text[row, pos].astype(np.float64)
@@ -172,14 +172,15 @@ def score_pairs(
     offers: Block,
     block: I64,
     vectors: FloatMatrix,
-    shared: sp.csr_matrix,
+    shared: SharedKeys,
     row: I64,
     pos: I64,
     cosine: F64 | None = None,
 ) -> tuple[I64, F64, I64, F64, F64, I64]:
     """Every part for the pairs (block[row], offers.index[pos]) that pass
     the exact distance rule: (row, score, offer, parts, km, pos).
-    `shared` is the (block, offers) count of shared skill keys; `cosine`,
+    `shared` counts the skill keys each need of the block shares with each
+    offer; `cosine`,
     when given, the pairs' searched cosines less the hub penalty (else
     they are computed exactly)."""
     w = weights
@@ -218,7 +219,7 @@ def score_pairs(
             + m_chars
             * np.asarray(ns.chars[need].multiply(os_.chars[offer]).sum(axis=1)).ravel()
         )
-    in_common = entries(shared, row, pos)
+    in_common = shared.at(row, pos)
     lo = np.maximum(ns.start[need], os_.start[offer])
     hi = np.minimum(ns.end[need], os_.end[offer])
     need_full = np.isfinite(ns.start[need]) & np.isfinite(ns.end[need])
@@ -240,19 +241,30 @@ def score_pairs(
     return row, score, offer, parts, km, pos
 
 
-def entries(x: sp.csr_matrix, row: I64, col: I64) -> F64:
-    """x[row[i], col[i]] for every i, 0 where x stores nothing (by binary search
-    over the stored entries, without densifying x)."""
-    x = sp.csr_matrix(x)
-    x.sum_duplicates()
-    stored = (
-        np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)) * x.shape[1] + x.indices
-    )
-    wanted = np.asarray(row, dtype=np.int64) * x.shape[1] + col
-    at = np.minimum(np.searchsorted(stored, wanted), max(stored.size - 1, 0))
-    if stored.size == 0:
-        return np.zeros(wanted.size)
-    return np.where(stored[at] == wanted, x.data[at], 0.0).astype(np.float64)
+@dataclass(frozen=True)
+class SharedKeys:
+    """How many skill keys each need of a block shares with each offer: the
+    stored entries of the (block, offers) count matrix, read by binary search
+    (built once per block, without densifying it)."""
+
+    code: I64  # row * columns + column of every stored entry, sorted
+    count: F64
+    columns: int
+
+    @classmethod
+    def of(cls, x: sp.csr_matrix) -> SharedKeys:
+        x = sp.csr_matrix(x)
+        x.sum_duplicates()
+        code = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr)) * x.shape[1]
+        return cls(code + x.indices, x.data.astype(np.float64), x.shape[1])
+
+    def at(self, row: I64, col: I64) -> F64:
+        """The counts of (row[i], col[i]) for every i, 0 where none is stored."""
+        wanted = np.asarray(row, dtype=np.int64) * self.columns + col
+        if self.code.size == 0:
+            return np.zeros(wanted.size)
+        at = np.minimum(np.searchsorted(self.code, wanted), self.code.size - 1)
+        return np.where(self.code[at] == wanted, self.count[at], 0.0)
 
 
 def kth_best(row: I64, score: F64, n_rows: int, k: int) -> F64:
