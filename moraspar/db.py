@@ -1,5 +1,6 @@
 """The database engine, and one Session per request on flask.g."""
 
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,10 @@ from moraspar.notifications.unsubscribe import SIGNING_INFO
 from moraspar.web.links import external_url
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+PING_AFTER_IDLE_S = 5.0
+"""A pooled database-server connection idle this long is tested before use."""
+_RETURNED = "moraspar.db.returned"
 
 # Every committed write raises the change counter, in every process.
 watch_sessions()
@@ -37,9 +42,9 @@ def make_engine(
         if in_memory:
             # One shared connection, or every session would see its own empty DB.
             kwargs["poolclass"] = StaticPool
-    else:
-        kwargs["pool_pre_ping"] = True
     engine = sa.create_engine(url, **kwargs)
+    if not url.startswith("sqlite"):
+        _ping_after_idle(engine)
     if url.startswith("sqlite"):
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     if url.startswith("sqlite") and not in_memory:
@@ -49,6 +54,33 @@ def make_engine(
         sa.event.listen(engine, "connect", _sqlite_manual_transactions)
         sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _ping_after_idle(engine: sa.Engine) -> None:
+    """Test a pooled connection before use when it has lain idle for
+    `PING_AFTER_IDLE_S` or longer, and hand out a new one if the server
+    dropped it (a restart, a network cut, an idle timeout): SQLAlchemy's
+    pessimistic disconnect handling, less the round trip its pre-ping costs
+    every request. A connection returned moments ago is used as it is; if the
+    server went away in those moments, the request on it fails once and the
+    pool replaces every connection it holds (the optimistic handling)."""
+    dialect = engine.dialect
+
+    def fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_RETURNED, 0.0) < PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # The pool retries the checkout with a new connection.
+            raise sa.exc.DisconnectionError(str(error)) from error
+
+    sa.event.listen(engine, "connect", fresh)
+    sa.event.listen(engine, "checkin", fresh)
+    sa.event.listen(engine, "checkout", checkout)
 
 
 def _writes_expected() -> bool:
