@@ -153,3 +153,27 @@ def test_every_form_of_the_app_is_built_on_the_kit(app: Flask) -> None:
     assert len(forms) > 20  # the scan found the app's forms
     outside = sorted(f.__qualname__ for f in forms if not issubclass(f, FlaskForm))
     assert not outside, f"forms not built on moraspar.formkit.base: {outside}"
+
+
+def test_wtforms_own_messages_follow_the_language_read_once_each(app: Flask) -> None:
+    from flask_babel import force_locale
+    from wtforms import IntegerField
+
+    from moraspar.formkit.base import wtforms_messages
+
+    class Count(FlaskForm):
+        n = IntegerField()
+
+    wtforms_messages.cache_clear()
+    expected = {"sv": "Inte ett giltigt heltal", "en": "Not a valid integer value."}
+    for _ in range(3):
+        for locale, message in expected.items():
+            with (
+                app.test_request_context(method="POST", data={"n": "x"}),
+                force_locale(locale),
+            ):
+                form = Count(meta={"csrf": False})
+                assert not form.validate()
+                assert form.n.errors == [message]
+    # One read of each language's catalogue, not one per form or request.
+    assert wtforms_messages.cache_info().misses == 2
