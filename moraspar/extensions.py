@@ -1,15 +1,14 @@
 """Flask extensions, created unbound and initialised in create_app, and the
 password hasher's profile."""
 
-from typing import Any
-
-from flask import Flask, g, session
-from flask_babel import Babel, get_locale, get_translations
-from flask_babel import lazy_gettext as _l
+from flask import Flask, session
+from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from moraspar import db
+from moraspar.i18n import lazy_gettext as _l
+from moraspar.i18n import translations
 from moraspar.models import User
 from moraspar.reference.locales import format_locale
 
@@ -31,37 +30,15 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
 
 
-def _translations() -> Any:
-    """The catalogue for the request's locale, found once per request.
-
-    flask_babel's own template callables look the domain, the locale and the
-    catalogue up again for every string, and a busy page translates a few
-    hundred. The catalogue is kept on g beside the locale object flask_babel
-    chose for the request; after a change of language (flask_babel's refresh
-    drops that locale) the next string finds the new catalogue. Plain
-    attribute reads on the one g object: each read through the g proxy costs
-    as much as the look-up it saves."""
-    try:
-        ctx = g._get_current_object()
-    except RuntimeError:  # no app context: flask_babel's untranslated fallback
-        return get_translations()
-    chosen = getattr(ctx.__dict__.get("_flask_babel"), "babel_locale", None)
-    cached = ctx.__dict__.get("_template_translations")
-    if cached is not None and chosen is not None and cached[0] is chosen:
-        return cached[1]
-    translations = get_translations()
-    ctx._template_translations = (get_locale(), translations)
-    return translations
-
-
 def install_template_translations(app: Flask) -> None:
-    """Templates' _(), ngettext() and pgettext() through _translations()."""
+    """Templates' _(), ngettext() and pgettext() through the request's
+    catalogue, found once (`moraspar.i18n.translations`)."""
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
         newstyle=True,
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
 
 

@@ -1,6 +1,5 @@
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, RadioField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
@@ -12,6 +11,7 @@ from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import NOT_AN_OPTION, IdMultipleField, IdSelectField
 from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.models import PostingKind
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import KIND_LABELS, ROUTE_LABELS

@@ -13,7 +13,6 @@ from flask import (
     url_for,
 )
 from flask_babel import force_locale, ngettext
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from moraspar.admin import forms, services
@@ -25,6 +24,7 @@ from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.formkit.ids import NOT_AN_OPTION
+from moraspar.i18n import gettext as _
 from moraspar.imports import messages as import_messages
 from moraspar.imports import services as imports
 from moraspar.models import Council, Organisation, OrgKind, User

@@ -1,7 +1,6 @@
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
@@ -10,6 +9,7 @@ from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.notifications.services import Kind
 from moraspar.reference.gazetteer import LOCALITIES
 

@@ -17,8 +17,6 @@ from flask import (
     url_for,
 )
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import (
     current_user,
     login_required,
@@ -31,6 +29,8 @@ from werkzeug.wrappers import Response
 from moraspar.auth import forms, services, sessions, totp
 from moraspar.db import get_session
 from moraspar.extensions import csrf
+from moraspar.i18n import gettext as _
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.models import User, utcnow
 from moraspar.notifications import mail
 from moraspar.notifications import services as notifications

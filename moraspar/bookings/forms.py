@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -11,6 +10,7 @@ from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.models import CancelReason
 from moraspar.reference.labels import DECLINE_REASON_LABELS
 

@@ -13,8 +13,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -24,6 +22,8 @@ from moraspar.bookings import forms, links, services
 from moraspar.bookings.services import Side, When
 from moraspar.council.scope import scope_of
 from moraspar.db import get_session
+from moraspar.i18n import gettext as _
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.models import Attendance, LinkPurpose, PostingKind, ProposalStatus, Role
 from moraspar.reference.labels import label
 from moraspar.web import downloads, ratelimit

@@ -4,9 +4,8 @@ when the download is made."""
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from moraspar.companies.services import need_distance
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.reference.labels import (
     HORIZON_LABELS,
     KIND_LABELS,

@@ -3,7 +3,6 @@
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -36,6 +35,7 @@ from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.reference.labels import HORIZON_LABELS, KIND_LABELS, LEVEL_LABELS

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     HiddenField,
     SelectField,
@@ -17,6 +16,7 @@ from moraspar.formkit.base import FlaskForm
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import IdMultipleField
 from moraspar.formkit.validators import NoPersonalNumber
+from moraspar.i18n import lazy_gettext as _l
 
 TOO_LONG = _l("At most %(max)d characters.")
 COMMENT_MAX = 2000

@@ -15,7 +15,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
@@ -25,6 +24,7 @@ from moraspar.council import forms, learning, runs, scope, services
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.formkit.ids import parse_id
+from moraspar.i18n import gettext as _
 from moraspar.jobs import tasks
 from moraspar.models import (
     MatchProposal,

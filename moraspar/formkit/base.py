@@ -18,11 +18,12 @@ from typing import Any
 from babel import support
 from flask import current_app, request
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm as _FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import FileField
 from wtforms.i18n import messages_path
+
+from moraspar.i18n import lazy_gettext as _l
 
 NOT_A_FILE = _l("This field takes text, not a file.")
 

@@ -3,11 +3,11 @@
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 
 from moraspar.formkit.validators import NoPersonalNumber
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.reference.vocabulary import parse_tags
 
 MAX_TAGS = 30

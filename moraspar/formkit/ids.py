@@ -9,9 +9,8 @@ query strings and ticked lists, where a bad id is simply ignored.
 from collections.abc import Iterable
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from moraspar.formkit.select import SelectField, SelectMultipleField
+from moraspar.i18n import lazy_gettext as _l
 
 MAX_ID = 2**31 - 1
 NOT_AN_OPTION = _l("Choose one of the options in the list.")

@@ -3,11 +3,11 @@
 from typing import Any
 
 from flask import flash, g, render_template
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import Field, Form
 from wtforms.validators import ValidationError
 
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.privacy import personal_data
 from moraspar.reference import orgnumber
 

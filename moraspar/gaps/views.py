@@ -3,12 +3,12 @@
 from datetime import date
 
 from flask import Blueprint, render_template, request
-from flask_babel import lazy_gettext as _l
 
 from moraspar.auth.current import signed_in_user
 from moraspar.council.scope import scope_of
 from moraspar.db import get_session
 from moraspar.gaps import services
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.reference.labels import HORIZON_LABELS
 from moraspar.web.pagecache import cached_page
 

@@ -3,8 +3,7 @@ imports no flask)."""
 
 from collections.abc import Sequence
 
-from flask_babel import gettext as _
-
+from moraspar.i18n import gettext as _
 from moraspar.imports.services import MAX_PLACES, Problem, RowError
 
 

@@ -11,14 +11,14 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
+from moraspar.i18n import gettext as _
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.jobs import records, tasks
 from moraspar.jobs.queue import queue
 from moraspar.models import MailStatus, MatchRun, RunStatus, utcnow

@@ -16,12 +16,12 @@ import re
 from collections.abc import Sequence
 
 from flask_babel import format_date, format_percent
-from flask_babel import gettext as _
 from odf import teletype
 from odf.opendocument import OpenDocumentText
 from odf.style import ParagraphProperties, Style, TextProperties
 from odf.text import H, P
 
+from moraspar.i18n import gettext as _
 from moraspar.meetings.services import HELD, AgendaItem
 from moraspar.models import Council, Meeting
 from moraspar.reference.labels import HORIZON_LABELS, PROPOSAL_STATUS_LABELS, label

@@ -1,6 +1,5 @@
 """Forms of council meetings: the meeting itself and a decision per item."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -16,6 +15,7 @@ from moraspar.formkit.choices import as_choices
 from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber
+from moraspar.i18n import lazy_gettext as _l
 
 TOO_LONG = _l("At most %(max)d characters.")
 

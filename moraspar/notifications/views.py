@@ -3,11 +3,11 @@
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from moraspar.db import get_session
+from moraspar.i18n import gettext as _
 from moraspar.notifications import services
 from moraspar.web.pagination import page_number, paginate
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import flash
 from flask_babel import format_date
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice
 
 from moraspar.formkit.select import SelectField
+from moraspar.i18n import gettext as _
 from moraspar.organisations import StaleEdit
 
 

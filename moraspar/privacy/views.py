@@ -12,8 +12,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import logout_user
 from werkzeug.wrappers import Response
 from wtforms import PasswordField
@@ -23,6 +21,8 @@ from moraspar.auth.current import signed_in_user
 from moraspar.auth.services import WrongPassword, verify_password
 from moraspar.db import get_session
 from moraspar.formkit.base import FlaskForm
+from moraspar.i18n import gettext as _
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.privacy import services
 from moraspar.web import downloads, ratelimit
 

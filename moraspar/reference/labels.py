@@ -15,8 +15,8 @@ from flask_babel import (
     format_percent,
     get_locale,
 )
-from flask_babel import lazy_gettext as _l
 
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.models import (
     BookingStatus,
     DeclineReason,

@@ -1,8 +1,7 @@
 """The columns of school staff's downloads (CSV and Excel): their needs and the
 placement search. Headers are translated when the download is made."""
 
-from flask_babel import lazy_gettext as _l
-
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.reference.labels import KIND_LABELS, STATUS_LABELS, label
 from moraspar.reference.vocabulary import industry_label
 from moraspar.web.export import Columns

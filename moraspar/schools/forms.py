@@ -3,7 +3,6 @@
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -20,6 +19,7 @@ from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.select import SelectField
 from moraspar.formkit.validators import NoPersonalNumber
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.models import Level, PostingKind
 from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES

@@ -13,7 +13,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
@@ -24,6 +23,7 @@ from moraspar.bookings.services import NotFound
 from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.confirm import ConfirmForm
+from moraspar.i18n import gettext as _
 from moraspar.lifecycle import InvalidTransition
 from moraspar.models import (
     Need,

@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.web import access
 
 

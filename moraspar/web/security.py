@@ -5,10 +5,10 @@ static/js/*.js and CSS in static/css/, both from our own origin.
 """
 
 from flask import Flask, current_app, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from moraspar.i18n import lazy_gettext as _l
 from moraspar.web.errors import render_error
 
 CONTENT_SECURITY_POLICY = "; ".join(
