@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from babel import support
-from flask import current_app, request
+from flask import request
 from flask_babel import get_locale
 from flask_wtf import FlaskForm as _FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
@@ -38,8 +38,6 @@ def wtforms_messages(locale: str) -> support.NullTranslations:
 class FlaskForm(_FlaskForm):
     class Meta(_FlaskForm.Meta):
         def get_translations(self, form: Any) -> Any:
-            if not current_app.config.get("WTF_I18N_ENABLED", True):
-                return super().get_translations(form)
             return wtforms_messages(str(get_locale()))
 
         def wrap_formdata(self, form: Any, formdata: Any) -> Any:
