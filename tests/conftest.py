@@ -390,6 +390,23 @@ class QueryCounter:
 
 
 @pytest.fixture
+def translation_lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per time flask_babel looks a catalogue up while the test runs
+    (clear it between requests)."""
+    import flask_babel
+
+    calls: list[int] = []
+    original = flask_babel.Domain.get_translations
+
+    def counted(self: Any) -> Any:
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(flask_babel.Domain, "get_translations", counted)
+    return calls
+
+
+@pytest.fixture
 def count_queries(engine: sa.Engine) -> Iterator[QueryCounter]:
     """Counts the SQL statements run while the test runs (for N+1 checks)."""
     counter = QueryCounter()

@@ -5,7 +5,6 @@ user's language."""
 from typing import Any
 
 import flask_babel
-import pytest
 from flask import Flask
 from sqlmodel import Session
 
@@ -14,17 +13,10 @@ from moraspar.models import Role
 
 
 def test_a_form_page_looks_its_translations_up_once(
-    client: Any, auth: Any, db: Session, monkeypatch: pytest.MonkeyPatch
+    client: Any, auth: Any, db: Session, translation_lookups: list[int]
 ) -> None:
     user = auth.login(Role.TEACHER)
-    calls = []
-    original = flask_babel.Domain.get_translations
-
-    def counted(self: Any) -> Any:
-        calls.append(1)
-        return original(self)
-
-    monkeypatch.setattr(flask_babel.Domain, "get_translations", counted)
+    calls = translation_lookups
     pages = {}
     for language in ("sv", "en"):
         user.language = language
