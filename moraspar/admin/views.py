@@ -33,12 +33,14 @@ from moraspar.organisations import OrgNumberTaken
 from moraspar.reference.labels import org_kind_label
 from moraspar.web.export import export_response
 from moraspar.web.links import external_url
+from moraspar.web.pagecache import cached_page
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("admin", __name__)
 
 
 @bp.route("/")
+@cached_page
 def home() -> str:
     overview = services.overview(get_session())
     return render_template(
@@ -51,6 +53,7 @@ def home() -> str:
 
 
 @bp.route("/users")
+@cached_page
 def users() -> str:
     search = request.args.get("q", "")[:100]
     role = request.args.get("role", "")
@@ -73,6 +76,7 @@ def users() -> str:
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
+@cached_page
 def invite() -> Response | str:
     db = get_session()
     form = forms.InviteForm()
@@ -129,6 +133,7 @@ def invite() -> Response | str:
 
 
 @bp.route("/users/<int:user_id>/active", methods=["GET", "POST"])
+@cached_page
 def user_active(user_id: int) -> Response | str:
     db = get_session()
     user = db.get(User, user_id)
@@ -203,6 +208,7 @@ def user_two_factor_off(user_id: int) -> Response | str:
 
 
 @bp.route("/organisations")
+@cached_page
 def organisations() -> str:
     kind = request.args.get("kind", "")
     if kind not in ("", *OrgKind):
@@ -223,6 +229,7 @@ def organisations() -> str:
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
+@cached_page
 def organisation_new() -> Response | str:
     form = forms.OrganisationForm()
     if form.validate_on_submit():
@@ -260,12 +267,14 @@ def approve_company(organisation_id: int) -> Response:
 
 
 @bp.route("/councils")
+@cached_page
 def councils() -> str:
     summaries = council_services.area_summaries(get_session())
     return render_template("admin/councils.html", summaries=summaries)
 
 
 @bp.route("/councils/<int:council_id>", methods=["GET", "POST"])
+@cached_page
 def council_area(council_id: int) -> Response | str:
     db = get_session()
     council = db.get(Council, council_id)
@@ -341,6 +350,7 @@ def _area_message(council: Council, change: council_services.AreaChange) -> str:
 
 
 @bp.route("/unanswered")
+@cached_page
 def unanswered() -> str:
     page = reminders.unanswered(
         get_session(),
@@ -357,6 +367,7 @@ def unanswered() -> str:
 
 
 @bp.route("/routing", methods=["GET", "POST"])
+@cached_page
 def routing() -> Response | str:
     """Per kind: whether teachers' requests go through the council first."""
     db = get_session()
@@ -377,6 +388,7 @@ def routing() -> Response | str:
 
 
 @bp.route("/audit")
+@cached_page
 def audit() -> str:
     entity = request.args.get("entity", "")[:40]
     page = paginate(
@@ -393,6 +405,7 @@ IMPORT_REPORT_LIMIT = 200
 
 
 @bp.route("/import", methods=["GET", "POST"])
+@cached_page
 def import_csv() -> Response | str:
     form = forms.ImportForm()
     errors: list[imports.RowError] = []

@@ -37,6 +37,7 @@ from moraspar.notifications import services as notifications
 from moraspar.notifications import unsubscribe as unsubscribe_links
 from moraspar.web import ratelimit
 from moraspar.web.links import external_url
+from moraspar.web.pagecache import cached_page
 from moraspar.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -176,9 +177,16 @@ def login_code() -> Response | str:
 
 
 @bp.route("/profile/two-factor", methods=["GET", "POST"])
+@cached_page
 @login_required
 def two_factor() -> Response | str:
-    """Show the state of the second factor; set it up with a new secret."""
+    """Show the state of the second factor; set it up with a new secret.
+
+    The set-up page shows the session's pending secret, which the page cache
+    does not key on: it is safe to serve again because only this view sets
+    the secret, on the view that files the page, and it changes only when
+    the factor is turned on (a write, which empties the cache) or the
+    session ends (a new form token, so a new key)."""
     db = get_session()
     user = db.get(User, current_user.id)
     if user is None:
@@ -271,6 +279,7 @@ def logout() -> Response:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@cached_page
 @login_required
 def change_password() -> Response | str:
     form = forms.ChangePasswordForm()
@@ -312,6 +321,7 @@ def change_password() -> Response | str:
 
 
 @bp.route("/profile", methods=["GET", "POST"])
+@cached_page
 @login_required
 def profile() -> Response | str:
     db = get_session()

@@ -93,6 +93,7 @@ def index() -> str:
 
 
 @bp.route("/proposals/<int:proposal_id>", methods=["GET", "POST"])
+@cached_page
 def respond(proposal_id: int) -> BaseResponse | str:
     db = get_session()
     user = signed_in_user()
@@ -557,6 +558,7 @@ def show(booking_id: int) -> str:
 
 
 @bp.route("/<int:booking_id>/cancel", methods=["GET", "POST"])
+@cached_page
 def cancel(booking_id: int) -> BaseResponse | str:
     db = get_session()
     user = signed_in_user()

@@ -197,6 +197,7 @@ def home() -> str:
 
 
 @bp.route("/profile", methods=["GET", "POST"])
+@cached_page
 def profile() -> Response | str:
     db = get_session()
     company = _own_company()
@@ -266,6 +267,7 @@ def placements() -> Response | str:
 
 
 @bp.route("/placements/new", methods=["GET", "POST"])
+@cached_page
 def placement_new() -> Response | str | tuple[str, int]:
     db = get_session()
     company = _own_company()
@@ -299,6 +301,7 @@ def placement_new() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/placements/<int:placement_id>/edit", methods=["GET", "POST"])
+@cached_page
 def placement_edit(placement_id: int) -> Response | str:
     db = get_session()
     placement, company = _owned(Placement, placement_id)
@@ -370,6 +373,7 @@ def placement_status(placement_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/placements/<int:placement_id>/close", methods=["GET", "POST"])
+@cached_page
 def placement_close(placement_id: int) -> Response | str:
     placement, company = _owned(Placement, placement_id)
     return _confirm_close(
@@ -404,6 +408,7 @@ def placement_copy(placement_id: int) -> Response | tuple[str, int]:
 
 
 @bp.route("/skill-gaps")
+@cached_page
 def skill_gaps() -> Response | str:
     company = _own_company()
     assert company.id is not None
@@ -424,6 +429,7 @@ def skill_gaps() -> Response | str:
 
 
 @bp.route("/skill-gaps/new", methods=["GET", "POST"])
+@cached_page
 def skill_gap_new() -> Response | str | tuple[str, int]:
     db = get_session()
     company = _own_company()
@@ -452,6 +458,7 @@ def skill_gap_new() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/skill-gaps/<int:gap_id>/edit", methods=["GET", "POST"])
+@cached_page
 def skill_gap_edit(gap_id: int) -> Response | str:
     db = get_session()
     gap, company = _owned(SkillGap, gap_id)
@@ -479,6 +486,7 @@ def skill_gap_edit(gap_id: int) -> Response | str:
 
 
 @bp.route("/skill-gaps/<int:gap_id>/close", methods=["GET", "POST"])
+@cached_page
 def skill_gap_close(gap_id: int) -> Response | str:
     gap, company = _owned(SkillGap, gap_id)
     return _confirm_close(
@@ -603,6 +611,7 @@ def _offer_error(error: requests.RequestError) -> str:
 
 
 @bp.route("/needs/<int:need_id>/offer", methods=["GET", "POST"])
+@cached_page
 def offer(need_id: int) -> Response | str:
     """Offer places on one of the company's placements for a school's need."""
     db = get_session()

@@ -169,6 +169,7 @@ def home() -> str:
 
 
 @bp.route("/runs")
+@cached_page
 def runs_list() -> str:
     db = get_session()
     mine = _scope()
@@ -215,6 +216,7 @@ def run_start() -> Response:
 
 
 @bp.route("/runs/<int:run_id>")
+@cached_page
 def run(run_id: int) -> str:
     db = get_session()
     match_run = db.get(MatchRun, run_id)
@@ -478,6 +480,7 @@ def allocation() -> str:
 
 
 @bp.route("/ranker")
+@cached_page
 def ranker() -> str:
     db = get_session()
     return render_template(

@@ -19,6 +19,7 @@ from moraspar.auth.services import set_language
 from moraspar.db import get_session
 from moraspar.models import Role, User
 from moraspar.reference.vocabulary import suggest_skills
+from moraspar.web.pagecache import cached_page
 from moraspar.web.redirects import safe_next
 
 bp = Blueprint("main", __name__)
@@ -70,10 +71,12 @@ def skill_suggestions() -> Response:
 
 
 @bp.route("/privacy")
+@cached_page
 def privacy() -> str:
     return render_template("main/privacy.html")
 
 
 @bp.route("/accessibility")
+@cached_page
 def accessibility() -> str:
     return render_template("main/accessibility.html")

@@ -27,6 +27,7 @@ from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
 from moraspar.reference.gazetteer import LOCALITIES
 from moraspar.web import downloads
 from moraspar.web.export import FORMATS, export_response
+from moraspar.web.pagecache import cached_page
 from moraspar.web.pagination import page_number, paginate
 from moraspar.web.redirects import safe_next
 
@@ -82,6 +83,7 @@ def _held_refusal(meeting: Meeting) -> BaseResponse:
 
 
 @bp.route("/")
+@cached_page
 def index() -> str:
     db = get_session()
     user = signed_in_user()
@@ -99,6 +101,7 @@ def index() -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@cached_page
 def new() -> str | BaseResponse:
     user = signed_in_user()
     choices = _council_choices(user)
@@ -125,6 +128,7 @@ def new() -> str | BaseResponse:
 
 
 @bp.route("/<int:meeting_id>")
+@cached_page
 def show(meeting_id: int) -> str:
     meeting, council = _meeting(meeting_id)
     items = services.agenda(get_session(), meeting=meeting)
@@ -141,6 +145,7 @@ def show(meeting_id: int) -> str:
 
 
 @bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
+@cached_page
 def edit(meeting_id: int) -> str | BaseResponse:
     meeting, _council = _meeting(meeting_id)
     user = signed_in_user()
@@ -190,6 +195,7 @@ def _add_ticked(
 
 
 @bp.route("/<int:meeting_id>/proposals", methods=["GET", "POST"])
+@cached_page
 def pick_proposals(meeting_id: int) -> str | BaseResponse:
     meeting, council = _meeting(meeting_id)
     db = get_session()
@@ -237,6 +243,7 @@ def pick_proposals(meeting_id: int) -> str | BaseResponse:
 
 
 @bp.route("/<int:meeting_id>/gaps", methods=["GET", "POST"])
+@cached_page
 def pick_gaps(meeting_id: int) -> str | BaseResponse:
     meeting, council = _meeting(meeting_id)
     db = get_session()
@@ -382,6 +389,7 @@ def decide(meeting_id: int, item_id: int) -> str | BaseResponse:
 
 
 @bp.route("/<int:meeting_id>/held", methods=["GET", "POST"])
+@cached_page
 def held(meeting_id: int) -> str | BaseResponse:
     meeting, council = _meeting(meeting_id)
     form = ConfirmForm()

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from moraspar.db import get_session
 from moraspar.i18n import gettext as _
 from moraspar.notifications import services
+from moraspar.web.pagecache import cached_page
 from moraspar.web.pagination import page_number, paginate
 
 bp = Blueprint("notifications", __name__)
@@ -17,6 +18,7 @@ PAGE_SIZE = 20
 
 
 @bp.route("/")
+@cached_page
 def index() -> str:
     db = get_session()
     page = paginate(

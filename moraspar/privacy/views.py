@@ -25,6 +25,7 @@ from moraspar.i18n import gettext as _
 from moraspar.i18n import lazy_gettext as _l
 from moraspar.privacy import services
 from moraspar.web import downloads, ratelimit
+from moraspar.web.pagecache import cached_page
 
 bp = Blueprint("privacy", __name__)
 
@@ -37,6 +38,7 @@ class DeleteAccountForm(FlaskForm):
 
 
 @bp.route("/")
+@cached_page
 def my_data() -> str:
     return render_template("privacy/my_data.html", form=DeleteAccountForm())
 

@@ -111,6 +111,7 @@ def home() -> str:
 
 
 @bp.route("/programmes")
+@cached_page
 def programmes() -> str:
     school = _school()
     page = paginate(
@@ -123,6 +124,7 @@ def programmes() -> str:
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
+@cached_page
 def programme_new() -> Response | str:
     school = _school()
     form = forms.ProgrammeForm()
@@ -142,6 +144,7 @@ def programme_new() -> Response | str:
 
 
 @bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
+@cached_page
 def programme_edit(programme_id: int) -> Response | str:
     programme = _owned(Programme, programme_id)
     form = forms.ProgrammeForm(obj=programme)
@@ -168,6 +171,7 @@ def programme_edit(programme_id: int) -> Response | str:
 
 
 @bp.route("/programmes/<int:programme_id>/active", methods=["GET", "POST"])
+@cached_page
 def programme_active(programme_id: int) -> Response | str:
     programme = _owned(Programme, programme_id)
     activate = not programme.active
@@ -282,6 +286,7 @@ def _need_error(form: forms.NeedForm, error: services.SchoolError) -> None:
 
 
 @bp.route("/needs/new", methods=["GET", "POST"])
+@cached_page
 def need_new() -> Response | str:
     school = _school()
     assert school.id is not None
@@ -437,6 +442,7 @@ def placement_request(placement_id: int) -> Response | str:
 
 
 @bp.route("/needs/<int:need_id>/edit", methods=["GET", "POST"])
+@cached_page
 def need_edit(need_id: int) -> Response | str:
     need = _owned(Need, need_id)
     if need.status == PostingStatus.CLOSED:
@@ -501,6 +507,7 @@ def need_resume(need_id: int) -> Response:
 
 
 @bp.route("/needs/<int:need_id>/close", methods=["GET", "POST"])
+@cached_page
 def need_close(need_id: int) -> Response | str:
     need = _owned(Need, need_id)
     if need.status == PostingStatus.CLOSED:

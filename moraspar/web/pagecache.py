@@ -1,10 +1,15 @@
 """Whole pages a signed-in user has just been shown, served again while
 nothing in the database has changed.
 
-The busiest pages (the review board, the placement search, the lists and
-home pages; views marked `@cached_page`) are read far more often than the
-data under them is written: a council member reloads the board, a teacher
-pages back through the same search. Such a page is filed under everything
+Pages are read far more often than the data under them is written: a
+council member reloads the board, a teacher pages back through the same
+search or opens the same form again. The views marked `@cached_page` are the
+signed-in pages whose GET writes nothing: the lists and home pages, the
+forms and the confirm-first pages. Not marked: the job queue's page (its
+rows change without raising the counter), answers that are not HTML, and
+the links that come by mail. A test follows every link of the demo as each
+role and checks that every marked view is served again and writes nothing.
+Such a page is filed under everything
 it depends on besides the data (the user, the browser session, the address
 with its query, the language, the day) and the change counter
 (`moraspar.changes`), read before the view reads anything. While the

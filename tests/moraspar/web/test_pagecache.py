@@ -1,7 +1,9 @@
 """Whole pages served again while the database is unchanged: a hit is the
 page the view would render now, for this user and session only."""
 
+import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -10,7 +12,10 @@ from flask import Flask
 from sqlmodel import Session, col, select
 
 from moraspar import changes
+from moraspar.council.runs import create_run
+from moraspar.council.services import councils_of
 from moraspar.demo import DEMO_PASSWORD, load_demo
+from moraspar.meetings.services import MeetingData, create_meeting
 from moraspar.models import (
     Booking,
     ChangeCounter,
@@ -368,3 +373,88 @@ def test_the_heavier_read_only_pages_are_cached_and_write_nothing(
             assert _cache(app).hits == hits + 1, url
             assert _counter(db) == before, url
         client.post_form("/logout")
+
+
+_HOMES = {
+    "teacher@moraspar.example": "/school/",
+    "company@moraspar.example": "/company/",
+    "council@moraspar.example": "/council/",
+    "admin@moraspar.example": "/admin/",
+}
+# Links a crawl does not follow: sign-out, files, and one-time token links.
+_NOT_FOLLOWED = re.compile(
+    r"^/(logout|static/|unsubscribe/|invite/|reset/|bookings/(answer|evaluate)/)"
+    r"|\.(ics|odt|json|csv|xlsx|txt)$|/export"
+)
+_HREF = re.compile(r'href="(/[^"#?]*)')
+
+
+def _crawl(client: Any, start: str, limit: int = 150) -> list[str]:
+    """The HTML pages a signed-in user reaches by following links from start,
+    one address per route shape, breadth first."""
+    shape = re.compile(r"\d+")
+    seen: set[str] = set()
+    pages: list[str] = []
+    queue = [start]
+    while queue and len(pages) < limit:
+        path = queue.pop(0)
+        if shape.sub("<n>", path) in seen or _NOT_FOLLOWED.search(path):
+            continue
+        seen.add(shape.sub("<n>", path))
+        answer = client.get(path)
+        if answer.status_code == 200 and answer.mimetype == "text/html":
+            pages.append(path)
+            queue.extend(_HREF.findall(answer.get_data(as_text=True)))
+    return pages
+
+
+def test_every_cached_view_serves_its_page_again_and_writes_nothing(
+    client: Any, app: Flask, db: Session
+) -> None:
+    """Each role of the demo follows every link it is shown; every page of a
+    view marked @cached_page is served again from the cache, byte for byte,
+    and showing it raised no change counter. Every marked view is reached, so
+    a newly marked view is checked here too."""
+    load_demo(db)
+    council_member = db.exec(
+        select(User).where(User.email == "council@moraspar.example")
+    ).one()
+    council_id = councils_of(db, user=council_member)[0].id
+    assert council_id is not None
+    # a meeting and a queued run, so that their pages are linked
+    create_meeting(
+        db,
+        actor=council_member,
+        data=MeetingData(
+            title="Kompetensrådet i december",
+            held_on=date(2027, 12, 8),
+            council_id=council_id,
+        ),
+    )
+    create_run(db, actor=council_member, council_id=council_id)
+    db.commit()
+    marked = {
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if getattr(view, "_moraspar_cached_page", False)
+    }
+    adapter = app.url_map.bind("localhost")
+    reached: set[str] = set()
+    for email, home in _HOMES.items():
+        client.post_form("/login", {"email": email, "password": DEMO_PASSWORD})
+        for path in _crawl(client, home):
+            endpoint = adapter.match(path)[0]
+            if endpoint not in marked:
+                continue
+            reached.add(endpoint)
+            first = client.get(path)
+            before, hits = _counter(db), _cache(app).hits
+
+            again = client.get(path)
+
+            assert first.status_code == again.status_code == 200, path
+            assert again.get_data() == first.get_data(), path
+            assert _cache(app).hits == hits + 1, path
+            assert _counter(db) == before, path
+        client.post_form("/logout")
+    assert not marked - reached, sorted(marked - reached)
