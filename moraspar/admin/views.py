@@ -12,7 +12,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale
 from werkzeug.wrappers import Response
 
 from moraspar.admin import forms, services
@@ -25,6 +25,7 @@ from moraspar.formkit.choices import as_choices
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.formkit.ids import NOT_AN_OPTION
 from moraspar.i18n import gettext as _
+from moraspar.i18n import ngettext
 from moraspar.imports import messages as import_messages
 from moraspar.imports import services as imports
 from moraspar.models import Council, Organisation, OrgKind, User

@@ -14,7 +14,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -26,6 +25,7 @@ from moraspar.companies import exports, forms, services
 from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.i18n import gettext as _
+from moraspar.i18n import ngettext
 from moraspar.models import (
     Need,
     Organisation,

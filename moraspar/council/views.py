@@ -15,7 +15,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from matching import Weights
@@ -25,6 +24,7 @@ from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.formkit.ids import parse_id
 from moraspar.i18n import gettext as _
+from moraspar.i18n import ngettext
 from moraspar.jobs import tasks
 from moraspar.models import (
     MatchProposal,

@@ -11,7 +11,6 @@ from flask import (
     render_template,
     url_for,
 )
-from flask_babel import ngettext
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
@@ -19,6 +18,7 @@ from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.i18n import gettext as _
 from moraspar.i18n import lazy_gettext as _l
+from moraspar.i18n import ngettext
 from moraspar.jobs import records, tasks
 from moraspar.jobs.queue import queue
 from moraspar.models import MailStatus, MatchRun, RunStatus, utcnow

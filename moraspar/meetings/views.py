@@ -12,7 +12,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from moraspar.auth.current import signed_in_user
@@ -22,6 +21,7 @@ from moraspar.db import get_session
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.formkit.ids import parse_ids
 from moraspar.i18n import gettext as _
+from moraspar.i18n import ngettext
 from moraspar.meetings import documents, forms, services
 from moraspar.models import Council, Meeting, MeetingItem, ProposalStatus, User
 from moraspar.reference.gazetteer import LOCALITIES

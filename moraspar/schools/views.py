@@ -13,7 +13,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from moraspar.auth.current import signed_in_user
@@ -24,6 +23,7 @@ from moraspar.db import get_session
 from moraspar.formkit.choices import as_choices
 from moraspar.formkit.confirm import ConfirmForm
 from moraspar.i18n import gettext as _
+from moraspar.i18n import ngettext
 from moraspar.lifecycle import InvalidTransition
 from moraspar.models import (
     Need,
