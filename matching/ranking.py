@@ -386,7 +386,7 @@ class Ranker:
             # the offers' labels once here, so that a call reads only the
             # needs'.
             labels = SkillLabels.of(
-                [s for p in os_.postings for s in p.skills], self._label_vectors
+                [s for p in os_.postings for s in p.skills], self.skill_vectors
             )
         if listing is None:
             listing = Listing.of(os_.postings, keys, labels.row.__getitem__)
@@ -510,8 +510,10 @@ class Ranker:
         )
         return out
 
-    def _label_vectors(self, labels: Sequence[str]) -> FloatMatrix:
-        """Unit rows of single skill labels in the paired space."""
+    def skill_vectors(self, labels: Sequence[str]) -> FloatMatrix:
+        """Unit rows of single skill labels in the paired space: the dot
+        product of two rows is the cosine the related-skills reason compares
+        with `RELATED_SKILL_MIN`."""
         if not labels:
             return np.zeros((0, self.paired_.projection_.shape[1]), dtype=np.float32)
         read = self.chars_.read([[label] for label in labels])
@@ -572,7 +574,7 @@ class Ranker:
                     )
                 )
         explainer = Explainer(
-            self._label_vectors, ns, os_, keys, index.labels, index.listing
+            self.skill_vectors, ns, os_, keys, index.labels, index.listing
         )
         result.update(explainer.matches(Picks.join(picked)))
         return result

@@ -18,7 +18,7 @@ class Reason:
       offer's order.
     - ``"related_skills"``: `values` = up to three of the offer's other skill
       labels that lie closest to one of the need's (cosine >= 0.5 in the paired
-      space, see `matching.ranking.RELATED_SKILL_MIN`), closest first.
+      space, see `matching.explain.RELATED_SKILL_MIN`), closest first.
     - ``"shared_terms"``: `values` = words of the offer whose stems the need shares
       (title and text, words over three letters), in the offer's order, at most five.
     - ``"distance_km"``: `value` = great-circle distance in km, one decimal.

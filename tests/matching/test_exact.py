@@ -208,7 +208,7 @@ def test_an_index_serves_many_calls_without_growing():
     assert listed
     np.testing.assert_allclose(
         index.labels.vectors[[index.labels.row[s] for s in listed]],
-        ranker._label_vectors(listed),
+        ranker.skill_vectors(listed),
         atol=1e-6,
     )
 
@@ -298,7 +298,7 @@ def test_related_skills_are_the_closest_other_labels_of_the_offer(seed):
                 assert listed == ()
                 continue
             near = (
-                ranker._label_vectors(labels) @ ranker._label_vectors(need.skills).T
+                ranker.skill_vectors(labels) @ ranker.skill_vectors(need.skills).T
             ).max(axis=1)
             cosine = dict(zip(labels, near.tolist(), strict=True))
             expected = sorted(
