@@ -6,8 +6,10 @@ council member reloads the board, a teacher pages back through the same
 search or opens the same form again. The views marked `@cached_page` are the
 signed-in pages whose GET writes nothing: the lists and home pages, the
 forms and the confirm-first pages. Not marked: the job queue's page (its
-rows change without raising the counter), answers that are not HTML, and
-the links that come by mail. A test follows every link of the demo as each
+rows change without raising the counter), answers that are not HTML, the
+links that come by mail, and the few pages the demo links nowhere (turning
+a second factor off, a booking's evaluation, the ranker's versions, a
+meeting item's decision). A test follows every link of the demo as each
 role and checks that every marked view is served again and writes nothing.
 Such a page is filed under everything
 it depends on besides the data (the user, the browser session, the address
