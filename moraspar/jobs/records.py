@@ -150,6 +150,21 @@ def last_runs(session: Session, names: Sequence[str]) -> dict[str, JobRun]:
     return {row.name: row for row in rows}
 
 
+def state(session: Session) -> tuple[object, ...]:
+    """One cheap read that changes with every write to the runs (a quiet
+    table, see `moraspar.changes`): an insert or a prune moves the count or
+    the last id, a claim the latest start, a finish the latest end."""
+    row = session.exec(
+        select(
+            sa.func.count(),
+            sa.func.max(JobRun.id),
+            sa.func.max(JobRun.started_at),
+            sa.func.max(JobRun.finished_at),
+        ).select_from(JobRun)
+    ).one()
+    return tuple(row)
+
+
 def failures(session: Session, *, limit: int = 50) -> Sequence[JobRun]:
     return session.exec(
         select(JobRun)

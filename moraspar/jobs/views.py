@@ -1,5 +1,6 @@
 """The admin's view of the jobs: periodic jobs, failures, undelivered mail."""
 
+from collections.abc import Hashable
 from datetime import timedelta
 
 from flask import (
@@ -23,6 +24,7 @@ from moraspar.jobs import records, tasks
 from moraspar.jobs.queue import queue
 from moraspar.models import MailStatus, MatchRun, RunStatus, utcnow
 from moraspar.notifications import mail
+from moraspar.web.pagecache import cached_page_also
 
 bp = Blueprint("jobs", __name__)
 
@@ -58,7 +60,21 @@ def _schedule_text(schedule: tasks.Schedule) -> str:
     return _("Weekly on Sundays at %(time)s", time=time)
 
 
+def _state() -> Hashable:
+    """What the page shows beyond the counted tables: the runs and the
+    queue's length."""
+    return (records.state(get_session()), _queued())
+
+
+def _queued() -> int | None:
+    try:
+        return int(queue(current_app).pending_count())
+    except Exception:  # the queue is down: say so rather than fail the page
+        return None
+
+
 @bp.route("/")
+@cached_page_also(_state)
 def index() -> str:
     db = get_session()
     now = utcnow()
@@ -80,10 +96,6 @@ def index() -> str:
         .order_by(col(MatchRun.id).desc())
         .limit(20)
     ).all()
-    try:
-        queued: int | None = int(queue(current_app).pending_count())
-    except Exception:  # the queue is down: say so rather than fail the page
-        queued = None
     return render_template(
         "jobs/index.html",
         periodic=periodic,
@@ -91,7 +103,7 @@ def index() -> str:
         failed_runs=failed_runs,
         undelivered=mail.undelivered(db),
         waiting=mail.waiting_count(db),
-        queued=queued,
+        queued=_queued(),
         job_labels=JOB_LABELS,
         mail_status_labels=MAIL_STATUS_LABELS,
         retry_form=ConfirmForm(),

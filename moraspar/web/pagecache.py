@@ -5,9 +5,10 @@ Pages are read far more often than the data under them is written: a
 council member reloads the board, a teacher pages back through the same
 search or opens the same form again. The views marked `@cached_page` are the
 signed-in pages whose GET writes nothing: the lists and home pages, the
-forms and the confirm-first pages. Not marked: the job queue's page (its
-rows change without raising the counter), answers that are not HTML, the
-links that come by mail, and the few pages the demo links nowhere (turning
+forms and the confirm-first pages. The job queue's page shows rows that
+change without raising the counter, so its key also holds their state
+(`cached_page_also`). Not marked: answers that are not HTML, the links
+that come by mail, and the few pages the demo links nowhere (turning
 a second factor off, a booking's evaluation, the ranker's versions, a
 meeting item's decision). A test follows every link of the demo as each
 role and checks that every marked view is served again and writes nothing.
@@ -48,6 +49,7 @@ from moraspar.web.memo import Memo
 
 EXTENSION = "moraspar.pagecache"
 _MARK = "_moraspar_cached_page"
+_ALSO = "_moraspar_cached_page_also"
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -85,6 +87,21 @@ def cached_page(view: Callable[_P, _R]) -> Callable[_P, _R]:
     return view
 
 
+def cached_page_also(
+    also: Callable[[], Hashable],
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """`cached_page` for a view that also shows data whose changes do not
+    raise the change counter (the job runs, the queue): `also()`, a cheap
+    read of that data's state, is part of the key, so the page is served
+    again only while it stands still too."""
+
+    def mark(view: Callable[_P, _R]) -> Callable[_P, _R]:
+        setattr(view, _ALSO, also)
+        return cached_page(view)
+
+    return mark
+
+
 def _key() -> tuple[Any, ...] | None:
     """What the page depends on besides the data, or None when it may not be
     cached."""
@@ -102,7 +119,9 @@ def _key() -> tuple[Any, ...] | None:
     if counter is None or token is None:
         return None
     clock = current_app.extensions.get("moraspar.clock", utcnow)
+    also = getattr(view, _ALSO, None)
     return (
+        also() if also is not None else None,
         counter,
         current_user.get_id(),
         token,

@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlmodel import Session
 
-from moraspar.jobs import tasks
+from moraspar.jobs import records, tasks
 from moraspar.models import JobRun, MailStatus, MatchRun, OutboxMessage, Role, RunStatus
+from moraspar.web.pagecache import EXTENSION
 
 
 @pytest.fixture
@@ -112,3 +114,29 @@ def test_every_job_has_a_label() -> None:
     from moraspar.jobs.views import JOB_LABELS
 
     assert {job.name for job in tasks.JOBS} <= set(JOB_LABELS)
+
+
+def test_the_page_is_served_again_until_a_run_starts_or_ends(
+    client: Any, auth: Any, app: Flask, db: Session
+) -> None:
+    """Job runs change without raising the change counter, so the cached
+    page also keys on their state: a run that starts or fails shows at once."""
+    cache = app.extensions[EXTENSION]
+    auth.login(Role.ADMIN, language="en")
+    client.get("/admin/jobs/")  # the session gets its form token
+    client.get("/admin/jobs/")
+    hits = cache.hits
+    assert "OperationalError: disk full" not in client.get("/admin/jobs/").get_data(
+        as_text=True
+    )
+    assert cache.hits == hits + 1
+
+    run_id = records.start(db, name="purge", slot="2026-12-01")
+    assert run_id is not None
+    started = client.get("/admin/jobs/").get_data(as_text=True)
+    records.finish(db, run_id, error="OperationalError: disk full")
+    finished = client.get("/admin/jobs/").get_data(as_text=True)
+
+    assert cache.hits == hits + 1  # both rendered afresh
+    assert "OperationalError: disk full" not in started
+    assert "OperationalError: disk full" in finished
