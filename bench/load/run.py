@@ -241,6 +241,10 @@ def closed(args: argparse.Namespace) -> None:
                 connections=args.connections,
                 seconds=args.seconds,
                 every=args.every_page,
+                pages=[
+                    (r, p) for r, _, p in (page.partition(":") for page in args.page)
+                ]
+                or None,
             )
             ceiling = sum(c.rate for c in ceilings) / len(ceilings)
             name = _database_name(url)
@@ -308,6 +312,14 @@ def main() -> None:
         "--every-page",
         action="store_true",
         help="closed loop: every page each role reaches by links, not the busy ones",
+    )
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        metavar="ROLE:PATH",
+        help="closed loop: measure these pages (e.g. admin:/admin/jobs/) instead "
+        "of the busy pages",
     )
     parser.add_argument(
         "--signins", type=int, default=50, help="closed loop: sign-ins in the burst"
