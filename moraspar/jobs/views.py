@@ -61,9 +61,10 @@ def _schedule_text(schedule: tasks.Schedule) -> str:
 
 
 def _state() -> Hashable:
-    """What the page shows beyond the counted tables: the runs and the
-    queue's length."""
-    return (records.state(get_session()), _queued())
+    """What the page shows beyond the counted tables: the runs, the queue's
+    length and the minute (the next runs are shown to the minute)."""
+    minute = utcnow().replace(second=0, microsecond=0)
+    return (records.state(get_session()), _queued(), minute)
 
 
 def _queued() -> int | None:

@@ -140,3 +140,26 @@ def test_the_page_is_served_again_until_a_run_starts_or_ends(
     assert cache.hits == hits + 1  # both rendered afresh
     assert "OperationalError: disk full" not in started
     assert "OperationalError: disk full" in finished
+
+
+def test_the_next_runs_are_rendered_again_when_the_minute_turns(
+    client: Any, auth: Any, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next runs are shown to the minute: a cached page lasts no longer."""
+    cache = app.extensions[EXTENSION]
+    clock = [datetime(2026, 12, 3, 14, 9, 5, tzinfo=UTC)]
+    monkeypatch.setattr("moraspar.jobs.views.utcnow", lambda: clock[0])
+    auth.login(Role.ADMIN, language="en")
+    client.get("/admin/jobs/")  # the session gets its form token
+    before = client.get("/admin/jobs/").get_data(as_text=True)
+    hits = cache.hits
+    assert client.get("/admin/jobs/").get_data(as_text=True) == before
+    assert cache.hits == hits + 1
+
+    clock[0] = datetime(2026, 12, 3, 14, 10, 2, tzinfo=UTC)
+    after = client.get("/admin/jobs/").get_data(as_text=True)
+
+    assert cache.hits == hits + 1  # rendered again in the next minute
+    # email delivery runs every minute: its next run moved on (Stockholm time)
+    assert "15:10" in before and "15:11" not in before
+    assert "15:11" in after
