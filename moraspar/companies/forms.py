@@ -16,7 +16,6 @@ from wtforms import (
     URLField,
 )
 from wtforms.validators import (
-    URL,
     DataRequired,
     Email,
     InputRequired,
@@ -34,7 +33,7 @@ from moraspar.formkit.choices import as_choices
 from moraspar.formkit.fields import EndDate, TagsField
 from moraspar.formkit.ids import IdSelectField
 from moraspar.formkit.select import SelectField
-from moraspar.formkit.validators import NoPersonalNumber, OrgNumber
+from moraspar.formkit.validators import NoPersonalNumber, OrgNumber, WebAddress
 from moraspar.i18n import lazy_gettext as _l
 from moraspar.organisations.forms import VersionField
 from moraspar.reference.gazetteer import LOCALITIES
@@ -207,12 +206,7 @@ class ProfileForm(FlaskForm):
         _l("Website"),
         validators=[
             Optional(),
-            Regexp(
-                r"^https?://",
-                flags=re.IGNORECASE,
-                message=_l("Enter a web address starting with https://."),
-            ),
-            URL(message=_l("Enter a web address starting with https://.")),
+            WebAddress(),
             _too_long(200),
             NoPersonalNumber(),
         ],

@@ -1,11 +1,12 @@
 """WTForms validators shared by several features' forms."""
 
+import re
 from typing import Any
 
 from flask import flash, g, render_template
 from markupsafe import Markup
 from wtforms import Field, Form
-from wtforms.validators import ValidationError
+from wtforms.validators import URL, ValidationError
 
 from moraspar.i18n import lazy_gettext as _l
 from moraspar.privacy import personal_data
@@ -26,6 +27,23 @@ class OrgNumber:
             raise ValidationError(
                 _l("Write the organisation number as ten digits, e.g. 556036-0793.")
             ) from exc
+
+
+class WebAddress:
+    """An http:// or https:// address with a host (WTForms' URL check), with
+    one message whichever part is wrong: two validators in a chain would each
+    add theirs."""
+
+    _SCHEME = re.compile(r"^https?://", re.IGNORECASE)
+
+    def __init__(self) -> None:
+        self.message = _l("Enter a web address starting with https://.")
+        self._url = URL(message=self.message)
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not self._SCHEME.match(field.data or ""):
+            raise ValidationError(self.message)
+        self._url(form, field)
 
 
 class NoPersonalNumber:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from moraspar.models import AuditEvent, Organisation, Placement, Role
@@ -139,3 +140,13 @@ def test_teacher_may_not_edit_a_company_profile(client: Any, auth: Any) -> None:
     auth.login(Role.TEACHER, language="en")
     assert client.get(URL).status_code == 403
     assert client.post_form(URL, _valid()).status_code == 403
+
+
+@pytest.mark.parametrize("website", ["notaurl", "ftp://mora.example", "https://"])
+def test_a_bad_web_address_says_so_once(
+    client: Any, auth: Any, db: Any, website: str
+) -> None:
+    user = auth.login(Role.COMPANY, language="en")
+    page = _refused(client, db, user, _valid(website=website))
+    # once under the field and once in the error summary
+    assert page.count("Enter a web address starting with https://.") == 2
