@@ -2,7 +2,14 @@ from typing import Any
 
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, RadioField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from moraspar.admin import services
 from moraspar.council import services as council_services
@@ -48,7 +55,14 @@ class InviteForm(FlaskForm):
         ],
     )
     role = SelectField(_l("Role"), choices=as_choices(ROLE_CHOICES))
-    organisation_id = IdSelectField(_l("Organisation"), choices=[])
+    # No organisation is picked for the admin: the first of the list would
+    # rarely fit the role.
+    organisation_id = IdSelectField(
+        _l("Organisation"),
+        choices=[],
+        optional=True,
+        validators=[InputRequired(message=_l("Choose the user's organisation."))],
+    )
     language = SelectField(
         _l("Language"), choices=as_choices([("sv", "Svenska"), ("en", "English")])
     )

@@ -85,7 +85,10 @@ def invite() -> Response | str:
     # each kind's label looked up once: a region has hundreds of organisations
     kinds = {kind: org_kind_label(kind) for kind in {o.kind for o in organisations}}
     form.organisation_id.choices = as_choices(
-        (o.id, f"{o.name} ({kinds[o.kind]})") for o in organisations
+        [
+            ("", _("Choose an organisation")),
+            *((o.id, f"{o.name} ({kinds[o.kind]})") for o in organisations),
+        ]
     )
     if form.validate_on_submit():
         organisation = db.get(Organisation, form.organisation_id.data)

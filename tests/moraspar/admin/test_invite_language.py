@@ -59,3 +59,32 @@ def test_password_reset_is_in_the_account_language(
         select(OutboxMessage).where(OutboxMessage.to_address == user.email)
     ).one()
     assert message.subject == "Reset your Moraspår password"
+
+
+def test_the_invite_form_picks_no_organisation_and_asks_for_one(
+    client: Any, auth: Any, db: Session, make_school: Any
+) -> None:
+    make_school(name="Noretskolan")
+    auth.login(Role.ADMIN, language="sv")
+    form = client.get("/admin/users/invite").get_data(as_text=True)
+    assert '<option selected value="">Välj en organisation</option>' in form
+
+    response = client.post_form(
+        "/admin/users/invite",
+        {
+            "email": INVITED,
+            "display_name": "Ny Lärare",
+            "role": "teacher",
+            "organisation_id": "",
+            "language": "sv",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Välj användarens organisation." in response.get_data(as_text=True)
+    assert (
+        db.exec(
+            select(OutboxMessage).where(OutboxMessage.to_address == INVITED)
+        ).first()
+        is None
+    )
