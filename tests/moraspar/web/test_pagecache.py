@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from moraspar import changes
 from moraspar.council.runs import create_run
@@ -17,14 +17,10 @@ from moraspar.council.services import councils_of
 from moraspar.demo import DEMO_PASSWORD, load_demo
 from moraspar.meetings.services import MeetingData, create_meeting
 from moraspar.models import (
-    Booking,
     ChangeCounter,
     LoginAttempt,
-    MatchProposal,
-    Need,
     Organisation,
     Placement,
-    PostingStatus,
     Role,
     User,
 )
@@ -41,12 +37,6 @@ CACHED = {
     ],
     Role.COMPANY: ["/company/", "/company/placements"],
     Role.COUNCIL: ["/council/", "/council/board", "/gaps/"],
-}
-
-DEMO_EMAILS = {
-    Role.TEACHER: "teacher@moraspar.example",
-    Role.COMPANY: "company@moraspar.example",
-    Role.COUNCIL: "council@moraspar.example",
 }
 
 
@@ -313,66 +303,6 @@ def test_a_savepoint_rolled_back_keeps_the_writes_before_it(
 
     after = _counter(db)
     assert start is not None and after is not None and after > start
-
-
-def _demo_pages(db: Session) -> dict[str, list[str]]:
-    """The heavier read-only pages of each demo role, with ids from the demo."""
-    teacher = db.exec(select(User).where(User.email == DEMO_EMAILS[Role.TEACHER])).one()
-    company = db.exec(select(User).where(User.email == DEMO_EMAILS[Role.COMPANY])).one()
-    need = db.exec(
-        select(Need).where(Need.school_id == teacher.organisation_id).order_by(Need.id)
-    ).first()
-    placement = db.exec(
-        select(Placement)
-        .where(Placement.status == PostingStatus.OPEN)
-        .order_by(Placement.id)
-    ).first()
-    booking = db.exec(
-        select(Booking)
-        .join(Need, col(Need.id) == Booking.need_id)
-        .where(Need.school_id == teacher.organisation_id)
-        .order_by(col(Booking.id))
-    ).first()
-    proposal = db.exec(select(MatchProposal).order_by(col(MatchProposal.id))).first()
-    assert need and placement and booking and proposal
-    return {
-        Role.TEACHER: [
-            f"/school/needs/{need.id}",
-            f"/school/placements/{placement.id}",
-            "/bookings/",
-            f"/bookings/{booking.id}",
-        ],
-        Role.COMPANY: ["/company/needs", f"/company/{company.organisation_id}"],
-        Role.COUNCIL: [
-            "/council/allocation",
-            f"/council/proposals/{proposal.id}",
-            "/bookings/",
-        ],
-    }
-
-
-def test_the_heavier_read_only_pages_are_cached_and_write_nothing(
-    client: Any, app: Flask, db: Session
-) -> None:
-    load_demo(db)
-    db.commit()
-    pages = _demo_pages(db)
-    for role, urls in pages.items():
-        client.post_form(
-            "/login", {"email": DEMO_EMAILS[role], "password": DEMO_PASSWORD}
-        )
-        for url in urls:
-            client.get(url)  # the session gets its form token
-            first = client.get(url)
-            before, hits = _counter(db), _cache(app).hits
-
-            again = client.get(url)
-
-            assert first.status_code == again.status_code == 200, url
-            assert again.get_data() == first.get_data(), url
-            assert _cache(app).hits == hits + 1, url
-            assert _counter(db) == before, url
-        client.post_form("/logout")
 
 
 _HOMES = {
