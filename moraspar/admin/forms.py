@@ -51,7 +51,7 @@ class InviteForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter a name.")),
             Length(max=200),
-            NoPersonalNumber(),
+            NoPersonalNumber(in_a_name=True),
         ],
     )
     role = SelectField(_l("Role"), choices=as_choices(ROLE_CHOICES))
@@ -92,7 +92,8 @@ class OrganisationForm(FlaskForm):
         default="Mora",
     )
     contact_name = StringField(
-        _l("Contact person"), validators=[Length(max=200), NoPersonalNumber()]
+        _l("Contact person"),
+        validators=[Length(max=200), NoPersonalNumber(in_a_name=True)],
     )
     contact_email = EmailField(
         _l("Contact email"),

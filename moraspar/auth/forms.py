@@ -112,7 +112,7 @@ class ProfileForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter your name.")),
             Length(max=200),
-            NoPersonalNumber(),
+            NoPersonalNumber(in_a_name=True),
         ],
     )
     language = SelectField(
@@ -169,7 +169,7 @@ class RegisterCompanyForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter a contact person.")),
             Length(max=200),
-            NoPersonalNumber(),
+            NoPersonalNumber(in_a_name=True),
         ],
     )
     email = _email()

@@ -188,7 +188,7 @@ class ProfileForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the contact person's name.")),
             _too_long(200),
-            NoPersonalNumber(),
+            NoPersonalNumber(in_a_name=True),
         ],
     )
     contact_email = EmailField(
@@ -289,7 +289,7 @@ class PlacementForm(FlaskForm):
         validators=[
             DataRequired(message=_l("Enter the supervisor's name.")),
             _too_long(200),
-            NoPersonalNumber(),
+            NoPersonalNumber(in_a_name=True),
         ],
     )
     supervisor_contact = StringField(

@@ -46,6 +46,9 @@ class WebAddress:
         self._url(form, field)
 
 
+IN_A_NAME = _l("This looks like a personal identity number. Write the name only.")
+
+
 class NoPersonalNumber:
     """Refuse a personal identity number; warn about a student's health data.
 
@@ -55,9 +58,16 @@ class NoPersonalNumber:
     the user gets a warning with the reason and may edit the text.
     """
 
+    def __init__(self, *, in_a_name: bool = False) -> None:
+        # A person's name field (a user, a contact, a supervisor) says so
+        # plainly; the students' advice is for the postings' texts.
+        self.in_a_name = in_a_name
+
     def __call__(self, form: Form, field: Field) -> None:
         texts = _texts(field)
         if personal_data.any_personal_number(texts):
+            if self.in_a_name:
+                raise ValidationError(IN_A_NAME)
             raise ValidationError(
                 _l(
                     "This looks like a personal identity number. Describe students "

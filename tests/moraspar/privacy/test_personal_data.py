@@ -374,6 +374,18 @@ def test_placement_title_tags_and_names_refuse_a_number(
     assert db.exec(select(Placement)).all() == []
 
 
+def test_a_name_field_refuses_a_number_without_speaking_of_students(
+    client: Any, auth: Any, db: Session
+) -> None:
+    auth.login(Role.COMPANY, language="en")
+    response = client.post_form(
+        "/company/placements/new", {**PLACEMENT, "supervisor_name": "Kim 050101/2384"}
+    )
+    page = response.get_data(as_text=True)
+    assert "This looks like a personal identity number. Write the name only." in page
+    assert "Describe students" not in page
+
+
 def test_placement_with_phone_and_org_number_is_saved(
     client: Any, auth: Any, db: Session
 ) -> None:
