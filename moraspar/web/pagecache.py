@@ -1,26 +1,25 @@
 """Whole pages a signed-in user has just been shown, served again while
 nothing in the database has changed.
 
-Pages are read far more often than the data under them is written: a
-council member reloads the board, a teacher pages back through the same
-search or opens the same form again. The views marked `@cached_page` are the
-signed-in pages whose GET writes nothing: the lists and home pages, the
-forms and the confirm-first pages. The job queue's page shows rows that
-change without raising the counter, so its key also holds their state
-(`cached_page_also`). Not marked: answers that are not HTML, the links
-that come by mail, and the few pages the demo links nowhere (turning
-a second factor off, a booking's evaluation, the ranker's versions, a
-meeting item's decision). A test follows every link of the demo as each
-role and checks that every marked view is served again and writes nothing.
-Such a page is filed under everything
-it depends on besides the data (the user, the browser session, the address
-with its query, the language, the day) and the change counter
-(`moraspar.changes`), read before the view reads anything. While the
-counter stands still the page is served from the memo, with no view, no
-queries beyond the user's and the counter's, and no rendering; any
-committed write anywhere raises the counter and the next view renders
-afresh. A page also ages out after PAGE_CACHE_SECONDS, so that its form
-tokens and its "today" stay fresh.
+Pages are read far more often than the data under them is written: a council
+member reloads the board, a teacher pages back through the same search or
+opens the same form again. The views marked `@cached_page` are the signed-in
+pages whose GET writes nothing: the lists and home pages, the forms and the
+confirm-first pages. The job queue's page shows rows that change without
+raising the counter, so its key also holds their state (`cached_page_also`).
+Not marked: answers that are not HTML, the links that come by mail, and the
+few pages the demo links nowhere (turning a second factor off, a booking's
+evaluation, the ranker's versions, a meeting item's decision). A test
+follows every link of the demo as each role and checks that every marked
+view is served again and writes nothing. Such a page is filed under
+everything it depends on besides the data (the user, the browser session,
+the address with its query, the language, the day) and the change counter
+(`moraspar.changes`), read before the view reads anything. While the counter
+stands still the page is served from the memo, with no view, no queries
+beyond the user's and the counter's, and no rendering; any committed write
+anywhere raises the counter and the next view renders afresh. A page also
+ages out after PAGE_CACHE_SECONDS, so that its form tokens and its "today"
+stay fresh.
 
 Never cached: anything but a GET answered 200 with HTML, a request with
 flashed messages waiting (the page would show them again), a session that
