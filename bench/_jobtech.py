@@ -152,6 +152,56 @@ def title_definition_postings(
     return needs, offers
 
 
+def occupation_postings() -> tuple[
+    list[Posting], list[Posting], dict[str, dict[str, int]]
+]:
+    """Protocol "title -> occupation titles": a need is an occupation name
+    that another one can substitute or be substituted by; the offers are all
+    2,412 occupation names (titles only). Relevance from the curated
+    substitutability, either way: 2 for 75 %, 1 for 25 % (the larger when
+    both are given). The need's own name is among the offers and is left out
+    of its ranking (`ndcg_judged`). No randomness."""
+    concepts = _concepts("substitutability-relations-between-occupations.json")
+    label = {str(c["id"]): str(c["preferred_label"]) for c in concepts}
+    judged: dict[str, dict[str, int]] = {}
+    for c in concepts:
+        for side in ("substitutes", "substituted_by"):
+            related = c.get(side) or []
+            assert isinstance(related, list)
+            for r in related:
+                grade = 2 if int(r["substitutability_percentage"]) >= 75 else 1
+                own = judged.setdefault(str(c["id"]), {})
+                own[str(r["id"])] = max(grade, own.get(str(r["id"]), 0))
+    ids = sorted(label)
+    needs = [Posting(id=i, kind="apl", title=label[i]) for i in ids if judged.get(i)]
+    offers = [Posting(id=i, kind="apl", title=label[i]) for i in ids]
+    return needs, offers, judged
+
+
+def ndcg_judged(
+    ranked: dict[str, list[str]],
+    judged: dict[str, dict[str, int]],
+    k: int = 10,
+    *,
+    gain: str = "linear",
+) -> float:
+    """Mean nDCG@k over needs with graded judgements {need: {offer: grade}};
+    the offer with the need's own id is dropped from its ranking."""
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+
+    def g(rel: int) -> float:
+        return float(rel) if gain == "linear" else float(2**rel - 1)
+
+    scores = []
+    for need_id, offer_ids in ranked.items():
+        grades = judged[need_id]
+        kept = [o for o in offer_ids if o != need_id][:k]
+        dcg = float(np.dot([g(grades.get(o, 0)) for o in kept], discounts[: len(kept)]))
+        ideal = sorted((g(v) for v in grades.values()), reverse=True)[:k]
+        scores.append(dcg / float(np.dot(ideal, discounts[: len(ideal)])))
+    return float(np.mean(scores))
+
+
 def relevance(code_a: str, code_b: str) -> int:
     """3 same SSYK-4 code, 2 same first three digits, 1 same first two, else 0."""
     if code_a == code_b:

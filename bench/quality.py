@@ -7,7 +7,9 @@ Protocols (each group is a need and an offer; relevance 3/2/1 for the same
 - "title -> skills": the group's label (at most five words) with 0-2 of its
   skills against the halves;
 - "title -> titles+definitions": the label against the other groups' labels
-  with definitions (the need's own group is left out).
+  with definitions (the need's own group is left out);
+- "title -> occupation titles": an occupation name against all 2,412 names,
+  graded by the curated substitutability (not by SSYK groups; no seeds).
 Seeds re-split the same groups at random; they are not held-out data.
 
 Prints a markdown table: protocol, method, seed, nDCG@10 with linear gain (the
@@ -81,20 +83,25 @@ METHODS: dict[str, Method] = {
         Weights(latent=0.0, paired=0.0, chars=1.0, skills=0.0)
     ),
     "latent only (LSA of chars)": ours(
-        Weights(latent=1.0, paired=0.0, chars=0.0, skills=0.0)
+        Weights(latent=1.0, paired=0.0, chars=0.0, skills=0.0), text_chars=0.0
     ),
     "paired only (self-supervised CCA)": ours(
-        Weights(latent=0.0, paired=1.0, chars=0.0, skills=0.0)
+        Weights(latent=0.0, paired=1.0, chars=0.0, skills=0.0), text_chars=0.0
     ),
     "skills only (shared labels)": ours(
         Weights(text=0.0, skills=1.0, period=0.0, distance=0.0, capacity=0.0)
     ),
     "default without neighbourhood steps": ours(expand_weight=0, hub_k=0),
+    "default without raw characters (text_chars=0)": ours(text_chars=0.0),
     "matching.rank (default)": ours(),
 }
 
 
-CORE = ("baseline: char 3-5 TF-IDF", "matching.rank (default)")
+CORE = (
+    "baseline: char 3-5 TF-IDF",
+    "default without raw characters (text_chars=0)",
+    "matching.rank (default)",
+)
 
 PROTOCOLS: dict[str, tuple[Build, bool]] = {
     "T1 skills -> skills": (jt.t1_postings, False),
@@ -105,6 +112,8 @@ PROTOCOLS: dict[str, tuple[Build, bool]] = {
     "title -> skills": (jt.title_postings, False),
     "title -> titles+definitions": (jt.title_definition_postings, True),
 }
+OCCUPATIONS = "title -> occupation titles"
+"""Judged by substitutability instead of SSYK codes (`jt.occupation_postings`)."""
 
 
 def main() -> None:
@@ -139,26 +148,29 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     methods = {k: v for k, v in METHODS.items() if args.all or k in CORE}
     means: dict[str, dict[str, float]] = {}
-    for protocol, (build, exclude_self) in PROTOCOLS.items():
+    for protocol, (build, exclude_self) in [
+        *PROTOCOLS.items(),
+        (OCCUPATIONS, (lambda groups, seed: jt.occupation_postings()[:2], True)),
+    ]:
         if args.protocol and protocol not in args.protocol:
             continue
+        judged = jt.occupation_postings()[2] if protocol == OCCUPATIONS else None
         for name, method in methods.items():
-            lin, exp = [], []
-            for seed in seeds:
+            lin: list[float] = []
+            exp: list[float] = []
+            for seed in seeds if judged is None else seeds[:1]:
                 needs, offers = build(groups, seed)
                 t0 = time.perf_counter()
                 ranked = method(needs, offers, 11 if exclude_self else 10)
                 took = time.perf_counter() - t0
-                lin.append(
-                    jt.ndcg_at_k(
-                        ranked, codes, gain="linear", exclude_self=exclude_self
+                for out, gain in ((lin, "linear"), (exp, "exponential")):
+                    out.append(
+                        jt.ndcg_at_k(
+                            ranked, codes, gain=gain, exclude_self=exclude_self
+                        )
+                        if judged is None
+                        else jt.ndcg_judged(ranked, judged, gain=gain)
                     )
-                )
-                exp.append(
-                    jt.ndcg_at_k(
-                        ranked, codes, gain="exponential", exclude_self=exclude_self
-                    )
-                )
                 print(
                     f"| {protocol} | {name} | {seed} | {lin[-1]:.4f} | {exp[-1]:.4f} "
                     f"| {took:.1f} |",

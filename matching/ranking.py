@@ -33,6 +33,7 @@ from matching.postings import Posting, check_unique
 from matching.results import Match
 from matching.score import Picks, rank_block
 from matching.search import (
+    F64,
     I64,
     Block,
     Side,
@@ -132,6 +133,14 @@ class Ranker:
     reads as a skill list (`reads_as_skill_list`), in place of the learned
     mix's: a list of skills is best read through which skills go together
     (the paired space), a title or a free text also through its own wording.
+
+    `text_chars` is the raw character cosine's share of the text similarity
+    of a need that does not read as a skill list (a title, a free text), the
+    rest going to the paired cosine: titles and free texts carry their
+    meaning in their wording (a compound's head, "plåtslagare"), which the
+    latent and paired spaces blur, and with the raw characters in the mix
+    such a need does not fall below the character baseline
+    (`bench/README.md`). 0 turns it off.
     """
 
     def __init__(
@@ -146,6 +155,7 @@ class Ranker:
         expand_weight: float = 0.5,
         hub_k: int = 10,
         list_latent: float = 0.15,
+        text_chars: float = 0.9,
         random_state: int = 0,
     ) -> None:
         self.weights = weights
@@ -157,6 +167,7 @@ class Ranker:
         self.expand_weight = expand_weight
         self.hub_k = hub_k
         self.list_latent = list_latent
+        self.text_chars = text_chars
         self.random_state = random_state
 
     def fit(
@@ -292,15 +303,16 @@ class Ranker:
             raise InvalidArgument(
                 f"expand_weight must be a finite number >= 0, got {weight!r}"
             )
-        share = self.list_latent
-        if (
-            isinstance(share, bool)
-            or not isinstance(share, int | float)
-            or not 0 <= share <= 1
-        ):
-            raise InvalidArgument(
-                f"list_latent must be a number in [0, 1], got {share!r}"
-            )
+        for name in ("list_latent", "text_chars"):
+            share = getattr(self, name)
+            if (
+                isinstance(share, bool)
+                or not isinstance(share, int | float)
+                or not 0 <= share <= 1
+            ):
+                raise InvalidArgument(
+                    f"{name} must be a number in [0, 1], got {share!r}"
+                )
 
     def _fit(
         self,
@@ -465,7 +477,7 @@ class Ranker:
             search,
             (
                 self.chars_.weigh(read.rows(np.arange(len(read))[rows]))
-                if self.weights_.text_mix()[2] > 0
+                if self.weights_.text_mix()[2] > 0 or self.text_chars > 0
                 else None
             ),
             keys.incidence(postings),
@@ -494,20 +506,43 @@ class Ranker:
 
     def lean(self, needs: Sequence[Posting]) -> FloatMatrix:
         """(n, 2) factors of the latent and paired blocks of each need's search
-        vector: ones, except for a need that reads as a skill list, whose
-        blocks are scaled so that its dot product with an offer is
-        `list_latent` * latent cosine + (1 - `list_latent`) * paired cosine.
-        (Only when the learned mix has both cosines; the offers keep it.)"""
+        vector (see `matching.search.reweigh`).
+
+        A need that reads as a skill list (`reads_as_skill_list`): its dot
+        product with an offer is `list_latent` * latent cosine + (1 -
+        `list_latent`) * paired cosine (only when the learned mix has both
+        cosines; the offers keep it). Any other need: (1 - `text_chars`) *
+        paired cosine, its other `text_chars` being the raw character cosine
+        (`char_shares`); without a paired space, (1 - `text_chars`) * the
+        learned mix."""
         out = np.ones((len(needs), 2), dtype=np.float32)
         m_latent, m_paired, _ = self.weights_.text_mix()
-        if m_latent <= 0 or m_paired <= 0:
+        if m_latent + m_paired <= 0:
             return out
         share = m_latent / (m_latent + m_paired)
-        listed = [i for i, p in enumerate(needs) if reads_as_skill_list(p)]
-        out[listed] = (
-            self.list_latent / share,
-            (1.0 - self.list_latent) / (1.0 - share),
-        )
+        listed = [reads_as_skill_list(p) for p in needs]
+        if m_latent > 0 and m_paired > 0:
+            out[[i for i, is_list in enumerate(listed) if is_list]] = (
+                self.list_latent / share,
+                (1.0 - self.list_latent) / (1.0 - share),
+            )
+        if self.text_chars > 0:
+            rest = 1.0 - self.text_chars
+            out[[i for i, is_list in enumerate(listed) if not is_list]] = (
+                (0.0, rest / (1.0 - share)) if m_paired > 0 else (rest, rest)
+            )
+        return out
+
+    def char_shares(self, needs: Sequence[Posting]) -> F64:
+        """(n,): the raw character cosine's share of each need's text
+        similarity beside its search vector's dot product: `text_chars` for a
+        need that does not read as a skill list, else 0 (see `lean`)."""
+        out = np.zeros(len(needs), dtype=np.float64)
+        m_latent, m_paired, _ = self.weights_.text_mix()
+        if self.text_chars > 0 and m_latent + m_paired > 0:
+            out[[i for i, p in enumerate(needs) if not reads_as_skill_list(p)]] = (
+                self.text_chars
+            )
         return out
 
     def skill_vectors(self, labels: Sequence[str]) -> FloatMatrix:
@@ -527,7 +562,9 @@ class Ranker:
         if not ns.ids or not os_.ids:
             return result
         n_keys = len(keys.ids)
-        ns = replace(ns, keys=keys.widen(ns.keys))
+        ns = replace(
+            ns, keys=keys.widen(ns.keys), char_share=self.char_shares(ns.postings)
+        )
         os_ = replace(os_, keys=keys.widen(os_.keys))
         kinds: dict[str, list[int]] = {}
         for i in sorted(range(len(ns.ids)), key=ns.ids.__getitem__):
@@ -609,6 +646,7 @@ _PARAMS = (
     "expand_weight",
     "hub_k",
     "list_latent",
+    "text_chars",
     "random_state",
 )
 _ARRAYS = (

@@ -97,6 +97,7 @@ def rank_block(
     # Stage 1: text scores for the whole block, hard rules as masks.
     if text is None:
         text = vectors @ offers.search.T
+    add_char_cosines(text, ns, offers, block)
     text -= offers.penalty[None, :]
     # Scores lie in [-2, 1]; a pair the rules forbid is pushed below -8.
     # Shifting rather than setting one value keeps the scores distinct,
@@ -165,6 +166,35 @@ def rank_block(
     return best(block, k, *found)
 
 
+def add_char_cosines(text: FloatMatrix, ns: Side, offers: Block, block: I64) -> None:
+    """Add to the rows of `text` (block x offers) whose need has a share of
+    the raw character cosine (`Side.char_share`) that share times the cosine
+    of the needs' and the offers' TF-IDF rows (one sparse product)."""
+    if ns.char_share is None or ns.chars is None or offers.chars is None:
+        return
+    share = ns.char_share[block]
+    rows = np.flatnonzero(share > 0)
+    if rows.size == 0:
+        return
+    cosines = (ns.chars[block[rows]] @ offers.chars).toarray()
+    text[rows] += share[rows, None].astype(np.float32) * cosines
+
+
+def char_cosines(ns: Side, os_: Side, need: I64, offer: I64) -> F64:
+    """The raw character cosine of each pair (need[i], offer[i]) times the
+    need's share of it (`Side.char_share`), in float64."""
+    out = np.zeros(need.size)
+    if ns.char_share is None or ns.chars is None or os_.chars is None:
+        return out
+    share = ns.char_share[need]
+    some = np.flatnonzero(share > 0)
+    if some.size:
+        a = ns.chars[need[some]].astype(np.float64)
+        b = os_.chars[offer[some]].astype(np.float64)
+        out[some] = share[some] * np.asarray(a.multiply(b).sum(axis=1)).ravel()
+    return out
+
+
 def score_pairs(
     weights: Weights,
     ns: Side,
@@ -181,7 +211,8 @@ def score_pairs(
     the exact distance rule: (row, score, offer, parts, km, pos).
     `shared` counts the skill keys each need of the block shares with each
     offer; `cosine`,
-    when given, the pairs' searched cosines less the hub penalty (else
+    when given, the pairs' searched cosines (with the need's share of the
+    raw character cosine, `add_char_cosines`) less the hub penalty (else
     they are computed exactly)."""
     w = weights
     pw = np.array(w.part_weights(), dtype=np.float64)
@@ -207,11 +238,15 @@ def score_pairs(
         # The cosine again in float64, pair by pair: the float32 block
         # product can differ in the last bits by where a row sits, and
         # equal texts must get equal scores for ties to go by offer id.
-        cosine = np.einsum(
-            "ij,ij->i",
-            vectors[row].astype(np.float64),
-            offers.search[pos].astype(np.float64),
-        ) - offers.penalty[pos].astype(np.float64)
+        cosine = (
+            np.einsum(
+                "ij,ij->i",
+                vectors[row].astype(np.float64),
+                offers.search[pos].astype(np.float64),
+            )
+            - offers.penalty[pos].astype(np.float64)
+            + char_cosines(ns, os_, need, offer)
+        )
     text_part = (m_latent + m_paired) * cosine
     if m_chars > 0 and ns.chars is not None and os_.chars is not None:
         text_part = (

@@ -50,6 +50,9 @@ class Side:
     chars: sp.csr_matrix | None  # TF-IDF rows, kept only when chars weigh > 0
     keys: sp.csr_matrix  # (n, n_keys) skill-key incidence, for the skills part
     n_skills: F64  # distinct skill keys per posting
+    # a need's share of the raw character cosine in its text similarity,
+    # beside its search vector (`Ranker.char_shares`); None: 0 for all
+    char_share: F64 | None = None
 
 
 def _ordinal(d: date | None, open_value: float) -> float:
@@ -105,6 +108,7 @@ def side_rows(side: Side, rows: I64) -> Side:
         chars=None if side.chars is None else sp.csr_matrix(side.chars[rows]),
         keys=sp.csr_matrix(side.keys[rows]),
         n_skills=side.n_skills[rows],
+        char_share=None if side.char_share is None else side.char_share[rows],
     )
 
 
@@ -121,6 +125,7 @@ class Block:
     any_period: bool
     any_position: bool
     keys: sp.csr_matrix  # (n_keys, offers): the offers' skill keys, by column
+    chars: sp.csr_matrix | None  # (n_grams, offers): TF-IDF rows, by column
 
     @classmethod
     def of(cls, side: Side, index: I64, search: FloatMatrix, penalty: F32) -> Block:
@@ -135,6 +140,7 @@ class Block:
             any_period=bool(np.isfinite(start).any() or np.isfinite(end).any()),
             any_position=bool(np.isfinite(side.lat[index]).any()),
             keys=sp.csr_matrix(side.keys[index].T),
+            chars=None if side.chars is None else sp.csr_matrix(side.chars[index].T),
         )
 
 

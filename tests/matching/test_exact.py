@@ -25,6 +25,7 @@ def reference_rank(ranker, needs, offers):
     ns, os_ = ranker._side(needs, keys), ranker._side(offers, keys)
     pw = np.array(w.part_weights()) / sum(w.part_weights())
     m_latent, m_paired, m_chars = w.text_mix()
+    shares = ranker.char_shares(needs)
     chars = ranker.chars_.transform([document(p) for p in [*needs, *offers]])
     chars = chars.astype(np.float64)
     out = {n.id: [] for n in needs}
@@ -67,6 +68,8 @@ def reference_rank(ranker, needs, offers):
                     penalty[b]
                 )
                 char = float((chars[i] @ chars[len(needs) + j].T).toarray()[0, 0])
+                # A title or a free text reads its raw characters too.
+                cosine += shares[i] * char
                 o_keys = {skill_key(s) for s in o.skills}
                 full = n.start is not None and n.end is not None
                 parts = [

@@ -599,12 +599,73 @@ def test_a_skill_list_need_reads_through_the_paired_space_more():
         )["need-list"],
         abs=1e-6,
     )
-    # A title keeps the learned mix (half and half).
+    # A title reads its raw characters (text_chars) and the paired space.
     assert shaped["need-title"] == pytest.approx(
-        text_parts(Ranker(weights=Weights(latent=0.5, paired=0.5), **plain))[
-            "need-title"
-        ],
+        text_parts(
+            Ranker(
+                weights=Weights(latent=0.0, paired=0.1, chars=0.9),
+                text_chars=0.0,
+                **plain,
+            )
+        )["need-title"],
+        abs=1e-6,
+    )
+    # Without text_chars, a title keeps the learned mix (half and half).
+    assert text_parts(Ranker(list_latent=0.25, text_chars=0.0, **plain))[
+        "need-title"
+    ] == pytest.approx(
+        text_parts(
+            Ranker(weights=Weights(latent=0.5, paired=0.5), text_chars=0.0, **plain)
+        )["need-title"],
         abs=1e-6,
     )
     with pytest.raises(InvalidArgument, match="list_latent"):
         Ranker(list_latent=1.5).fit(corpus)
+    with pytest.raises(InvalidArgument, match="text_chars"):
+        Ranker(text_chars=-0.1).fit(corpus)
+
+
+TITLES = (
+    "Ventilationsplåtslagare",
+    "Flygplåtslagare",
+    "Fasadmontör",
+    "Undersköterska, hemtjänst",
+    "Undersköterska, akutsjukvård",
+    "Barnskötare",
+    "Elevassistent",
+    "Fritidsledare",
+    "Kock, restaurang",
+    "Pizzabagare",
+    "Bagare och konditor",
+    "Frisör, barberare",
+    "Hudterapeut",
+    "Lastbilsförare, fjärrtrafik",
+    "Bussförare, linjetrafik",
+    "Truckförare, lager",
+    "Snickare, bygg",
+    "Träarbetare, inredning",
+    "Elektriker, installation",
+    "Drifttekniker, kraftvärme",
+    "Sjuksköterska, geriatrik",
+    "Butikssäljare, dagligvaror",
+    "Kassapersonal, butik",
+    "Lagerarbetare, terminal",
+    "Skogsmaskinförare, avverkning",
+    "Motorsågsförare, gallring",
+    "Redovisningsekonom, byrå",
+    "Lönekonsult, byrå",
+)
+
+
+def test_a_title_finds_the_titles_that_share_its_wording():
+    # Occupation names relate through their heads ("plåtslagare"): the raw
+    # characters carry that, which the latent and paired spaces of a corpus
+    # of short titles blur.
+    offers = [Posting(f"t{i}", "apl", t) for i, t in enumerate(TITLES)]
+    need = Posting("need", "apl", "Tunnplåtslagare")
+
+    def top_two(ranker):
+        got = ranker.fit([need, *offers]).rank([need], offers, k=2)["need"]
+        return {m.offer_id for m in got}
+
+    assert top_two(Ranker()) == {"t0", "t1"}
