@@ -83,23 +83,27 @@ METHODS: dict[str, Method] = {
         Weights(latent=0.0, paired=0.0, chars=1.0, skills=0.0)
     ),
     "latent only (LSA of chars)": ours(
-        Weights(latent=1.0, paired=0.0, chars=0.0, skills=0.0), text_chars=0.0
+        Weights(latent=1.0, paired=0.0, chars=0.0, skills=0.0),
+        text_chars=0.0,
+        title_chars=0.0,
     ),
     "paired only (self-supervised CCA)": ours(
-        Weights(latent=0.0, paired=1.0, chars=0.0, skills=0.0), text_chars=0.0
+        Weights(latent=0.0, paired=1.0, chars=0.0, skills=0.0),
+        text_chars=0.0,
+        title_chars=0.0,
     ),
     "skills only (shared labels)": ours(
         Weights(text=0.0, skills=1.0, period=0.0, distance=0.0, capacity=0.0)
     ),
     "default without neighbourhood steps": ours(expand_weight=0, hub_k=0),
-    "default without raw characters (text_chars=0)": ours(text_chars=0.0),
+    "default without raw characters": ours(text_chars=0.0, title_chars=0.0),
     "matching.rank (default)": ours(),
 }
 
 
 CORE = (
     "baseline: char 3-5 TF-IDF",
-    "default without raw characters (text_chars=0)",
+    "default without raw characters",
     "matching.rank (default)",
 )
 

@@ -136,11 +136,13 @@ class Ranker:
 
     `text_chars` is the raw character cosine's share of the text similarity
     of a need that does not read as a skill list (a title, a free text), the
-    rest going to the paired cosine: titles and free texts carry their
+    rest going to the paired cosine; `title_chars` its share when the offer is
+    a bare title too (no skills, at most five words,
+    `matching.search.is_bare_title`). Titles and free texts carry their
     meaning in their wording (a compound's head, "plåtslagare"), which the
-    latent and paired spaces blur, and with the raw characters in the mix
-    such a need does not fall below the character baseline
-    (`bench/README.md`). 0 turns it off.
+    latent and paired spaces blur most when both sides are bare titles; with
+    the raw characters in the mix such a need does not fall below the
+    character baseline (`bench/README.md`). 0 turns each off.
     """
 
     def __init__(
@@ -155,7 +157,8 @@ class Ranker:
         expand_weight: float = 0.5,
         hub_k: int = 10,
         list_latent: float = 0.15,
-        text_chars: float = 0.9,
+        text_chars: float = 0.5,
+        title_chars: float = 0.9,
         random_state: int = 0,
     ) -> None:
         self.weights = weights
@@ -168,6 +171,7 @@ class Ranker:
         self.hub_k = hub_k
         self.list_latent = list_latent
         self.text_chars = text_chars
+        self.title_chars = title_chars
         self.random_state = random_state
 
     def fit(
@@ -303,7 +307,7 @@ class Ranker:
             raise InvalidArgument(
                 f"expand_weight must be a finite number >= 0, got {weight!r}"
             )
-        for name in ("list_latent", "text_chars"):
+        for name in ("list_latent", "text_chars", "title_chars"):
             share = getattr(self, name)
             if (
                 isinstance(share, bool)
@@ -477,7 +481,9 @@ class Ranker:
             search,
             (
                 self.chars_.weigh(read.rows(np.arange(len(read))[rows]))
-                if self.weights_.text_mix()[2] > 0 or self.text_chars > 0
+                if self.weights_.text_mix()[2] > 0
+                or self.text_chars > 0
+                or self.title_chars > 0
                 else None
             ),
             keys.incidence(postings),
@@ -534,14 +540,16 @@ class Ranker:
         return out
 
     def char_shares(self, needs: Sequence[Posting]) -> F64:
-        """(n,): the raw character cosine's share of each need's text
-        similarity beside its search vector's dot product: `text_chars` for a
-        need that does not read as a skill list, else 0 (see `lean`)."""
-        out = np.zeros(len(needs), dtype=np.float64)
+        """(n, 2): the raw character cosine's share of each need's text
+        similarity beside its search vector's dot product, with an offer and
+        with a bare-title offer: `text_chars` and `title_chars` for a need
+        that does not read as a skill list, else 0 (see `lean`)."""
+        out = np.zeros((len(needs), 2), dtype=np.float64)
         m_latent, m_paired, _ = self.weights_.text_mix()
-        if self.text_chars > 0 and m_latent + m_paired > 0:
+        if m_latent + m_paired > 0:
             out[[i for i, p in enumerate(needs) if not reads_as_skill_list(p)]] = (
-                self.text_chars
+                self.text_chars,
+                self.title_chars,
             )
         return out
 
@@ -647,6 +655,7 @@ _PARAMS = (
     "hub_k",
     "list_latent",
     "text_chars",
+    "title_chars",
     "random_state",
 )
 _ARRAYS = (

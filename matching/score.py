@@ -97,8 +97,8 @@ def rank_block(
     # Stage 1: text scores for the whole block, hard rules as masks.
     if text is None:
         text = vectors @ offers.search.T
-    add_char_cosines(text, ns, offers, block)
     text -= offers.penalty[None, :]
+    add_char_cosines(text, ns, offers, block)
     # Scores lie in [-2, 1]; a pair the rules forbid is pushed below -8.
     # Shifting rather than setting one value keeps the scores distinct,
     # which selection needs to stay fast (many equal keys slow it down).
@@ -167,32 +167,53 @@ def rank_block(
 
 
 def add_char_cosines(text: FloatMatrix, ns: Side, offers: Block, block: I64) -> None:
-    """Add to the rows of `text` (block x offers) whose need has a share of
-    the raw character cosine (`Side.char_share`) that share times the cosine
-    of the needs' and the offers' TF-IDF rows (one sparse product)."""
+    """Mix the raw character cosine into the rows of `text` (block x offers,
+    the search vectors' dot products less the hub penalty) whose need has a share of it
+    (`Side.char_share`): share times the cosine of the TF-IDF rows (one sparse
+    product), plus the dot product rescaled where the share is larger against
+    a bare-title offer (`char_mix`)."""
     if ns.char_share is None or ns.chars is None or offers.chars is None:
         return
     share = ns.char_share[block]
-    rows = np.flatnonzero(share > 0)
+    rows = np.flatnonzero((share > 0).any(axis=1))
     if rows.size == 0:
         return
     cosines = (ns.chars[block[rows]] @ offers.chars).toarray()
-    text[rows] += share[rows, None].astype(np.float32) * cosines
+    own, bare = share[rows, :1], share[rows, 1:]
+    if offers.bare.any():
+        cols = np.flatnonzero(offers.bare)
+        sub = text[np.ix_(rows, cols)] * _rescale(own, bare).astype(np.float32)
+        text[np.ix_(rows, cols)] = sub + bare.astype(np.float32) * cosines[:, cols]
+        cosines[:, cols] = 0.0
+    text[rows] += own.astype(np.float32) * cosines
 
 
-def char_cosines(ns: Side, os_: Side, need: I64, offer: I64) -> F64:
-    """The raw character cosine of each pair (need[i], offer[i]) times the
-    need's share of it (`Side.char_share`), in float64."""
-    out = np.zeros(need.size)
+def _rescale(own: F64, bare: F64) -> F64:
+    """The factor that turns a dot product scaled for share `own` of the raw
+    characters into one scaled for share `bare` ((1 - bare) / (1 - own); 0
+    when `own` is 1, where the dot product is 0 anyway)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(own < 1.0, (1.0 - bare) / (1.0 - own), 0.0)
+
+
+def char_mix(ns: Side, os_: Side, need: I64, offer: I64) -> tuple[F64, F64]:
+    """For each pair (need[i], offer[i]), in float64: the factor of its
+    search vectors' dot product less the hub penalty, and its share times
+    the raw character cosine (1 and 0 for a need with no share; see
+    `add_char_cosines`)."""
+    factor, term = np.ones(need.size), np.zeros(need.size)
     if ns.char_share is None or ns.chars is None or os_.chars is None:
-        return out
+        return factor, term
     share = ns.char_share[need]
-    some = np.flatnonzero(share > 0)
+    some = np.flatnonzero((share > 0).any(axis=1))
     if some.size:
+        bare = os_.bare[offer[some]]
+        own = np.where(bare, share[some, 1], share[some, 0])
+        factor[some] = np.where(bare, _rescale(share[some, 0], share[some, 1]), 1.0)
         a = ns.chars[need[some]].astype(np.float64)
         b = os_.chars[offer[some]].astype(np.float64)
-        out[some] = share[some] * np.asarray(a.multiply(b).sum(axis=1)).ravel()
-    return out
+        term[some] = own * np.asarray(a.multiply(b).sum(axis=1)).ravel()
+    return factor, term
 
 
 def score_pairs(
@@ -238,14 +259,18 @@ def score_pairs(
         # The cosine again in float64, pair by pair: the float32 block
         # product can differ in the last bits by where a row sits, and
         # equal texts must get equal scores for ties to go by offer id.
+        factor, term = char_mix(ns, os_, need, offer)
         cosine = (
-            np.einsum(
-                "ij,ij->i",
-                vectors[row].astype(np.float64),
-                offers.search[pos].astype(np.float64),
+            factor
+            * (
+                np.einsum(
+                    "ij,ij->i",
+                    vectors[row].astype(np.float64),
+                    offers.search[pos].astype(np.float64),
+                )
+                - offers.penalty[pos].astype(np.float64)
             )
-            - offers.penalty[pos].astype(np.float64)
-            + char_cosines(ns, os_, need, offer)
+            + term
         )
     text_part = (m_latent + m_paired) * cosine
     if m_chars > 0 and ns.chars is not None and os_.chars is not None:

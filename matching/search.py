@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from matching.geo import EARTH_RADIUS_KM
 from matching.postings import Posting
-from matching.text import FloatMatrix, unit_rows
+from matching.text import FloatMatrix, unit_rows, words
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -50,8 +50,10 @@ class Side:
     chars: sp.csr_matrix | None  # TF-IDF rows, kept only when chars weigh > 0
     keys: sp.csr_matrix  # (n, n_keys) skill-key incidence, for the skills part
     n_skills: F64  # distinct skill keys per posting
-    # a need's share of the raw character cosine in its text similarity,
-    # beside its search vector (`Ranker.char_shares`); None: 0 for all
+    bare: npt.NDArray[np.bool_]  # a title alone: no skills, at most five words
+    # (n, 2): a need's share of the raw character cosine in its text
+    # similarity with an offer, and with a bare-title offer (`Ranker.char_shares`);
+    # None: 0 for all
     char_share: F64 | None = None
 
 
@@ -87,7 +89,17 @@ def side_columns(
         chars=chars,
         keys=keys,
         n_skills=np.diff(keys.indptr).astype(np.float64),
+        bare=np.array([is_bare_title(p) for p in postings], dtype=bool).reshape(n),
     )
+
+
+BARE_TITLE_WORDS = 5
+
+
+def is_bare_title(p: Posting) -> bool:
+    """A posting that is a title alone: no skills and at most
+    `BARE_TITLE_WORDS` words of title and text."""
+    return not p.skills and len(words(f"{p.title} {p.text}")) <= BARE_TITLE_WORDS
 
 
 def side_rows(side: Side, rows: I64) -> Side:
@@ -108,6 +120,7 @@ def side_rows(side: Side, rows: I64) -> Side:
         chars=None if side.chars is None else sp.csr_matrix(side.chars[rows]),
         keys=sp.csr_matrix(side.keys[rows]),
         n_skills=side.n_skills[rows],
+        bare=side.bare[rows],
         char_share=None if side.char_share is None else side.char_share[rows],
     )
 
@@ -126,6 +139,7 @@ class Block:
     any_position: bool
     keys: sp.csr_matrix  # (n_keys, offers): the offers' skill keys, by column
     chars: sp.csr_matrix | None  # (n_grams, offers): TF-IDF rows, by column
+    bare: npt.NDArray[np.bool_]  # bare-title offers (`is_bare_title`)
 
     @classmethod
     def of(cls, side: Side, index: I64, search: FloatMatrix, penalty: F32) -> Block:
@@ -141,6 +155,7 @@ class Block:
             any_position=bool(np.isfinite(side.lat[index]).any()),
             keys=sp.csr_matrix(side.keys[index].T),
             chars=None if side.chars is None else sp.csr_matrix(side.chars[index].T),
+            bare=side.bare[index],
         )
 
 

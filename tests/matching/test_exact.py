@@ -12,7 +12,7 @@ from matching import InvalidArgument, Posting, Ranker, Weights, explain, search
 from matching.fit import document
 from matching.geo import haversine_km
 from matching.keys import KeyIndex, skill_key
-from matching.search import transduce
+from matching.search import is_bare_title, transduce
 
 MORA = (61.004, 14.537)
 
@@ -64,12 +64,18 @@ def reference_rank(ranker, needs, offers):
                     km = float(haversine_km(n.lat, n.lon, o.lat, o.lon))
                     if n.max_km is not None and km > n.max_km:
                         continue
-                cosine = float(nv[a].astype(float) @ ov[b].astype(float)) - float(
+                dot = float(nv[a].astype(float) @ ov[b].astype(float)) - float(
                     penalty[b]
                 )
                 char = float((chars[i] @ chars[len(needs) + j].T).toarray()[0, 0])
-                # A title or a free text reads its raw characters too.
-                cosine += shares[i] * char
+                # A title or a free text reads its raw characters too, more
+                # against a bare title (its search vector was scaled for the
+                # first share).
+                own, bare = shares[i]
+                if is_bare_title(o):
+                    dot *= (1 - bare) / (1 - own) if own < 1 else 0.0
+                    own = bare
+                cosine = dot + own * char
                 o_keys = {skill_key(s) for s in o.skills}
                 full = n.start is not None and n.end is not None
                 parts = [

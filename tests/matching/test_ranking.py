@@ -603,8 +603,9 @@ def test_a_skill_list_need_reads_through_the_paired_space_more():
     assert shaped["need-title"] == pytest.approx(
         text_parts(
             Ranker(
-                weights=Weights(latent=0.0, paired=0.1, chars=0.9),
+                weights=Weights(latent=0.0, paired=0.5, chars=0.5),
                 text_chars=0.0,
+                title_chars=0.0,
                 **plain,
             )
         )["need-title"],
@@ -623,6 +624,8 @@ def test_a_skill_list_need_reads_through_the_paired_space_more():
         Ranker(list_latent=1.5).fit(corpus)
     with pytest.raises(InvalidArgument, match="text_chars"):
         Ranker(text_chars=-0.1).fit(corpus)
+    with pytest.raises(InvalidArgument, match="title_chars"):
+        Ranker(title_chars=2).fit(corpus)
 
 
 TITLES = (
