@@ -372,7 +372,7 @@ class Ranker:
         os_ = self._side(offers, keys, read, latent, slice(n, len(everything)))
         index = self._index(os_, keys)
         # The offers' keys were numbered first: the needs' go on from there.
-        ns = self._side(needs, keys, read, latent, slice(0, n))
+        ns = self._side(needs, keys, read, latent, slice(0, n), needs=True)
         return self._rank(k, ns, index, keys)
 
     def index(self, offers: Sequence[Posting]) -> OfferIndex:
@@ -446,7 +446,7 @@ class Ranker:
             index = self.index(offers)
         # A copy, so that the needs' keys never grow the shared index.
         keys = index.keys.copy()
-        return self._rank(k, self._side(needs, keys), index, keys)
+        return self._rank(k, self._side(needs, keys, needs=True), index, keys)
 
     def _side(
         self,
@@ -455,10 +455,14 @@ class Ranker:
         read: Ngrams | None = None,
         latent: FloatMatrix | None = None,
         rows: slice = slice(None),
+        *,
+        needs: bool = False,
     ) -> Side:
         """The side's columns; `read` and `latent`, when given, are the n-grams
         and latent coordinates of a larger set of postings of which `rows` are
-        these."""
+        these. The TF-IDF rows are kept when the text mix reads them, or, on
+        the offers' side, when a need may (`char_shares`); on the `needs`
+        side, only when one of them does."""
         docs = [posting_units(p.title, p.text, p.skills) for p in postings]
         if read is None or latent is None:
             read = self.chars_.read(docs)
@@ -476,14 +480,15 @@ class Ranker:
         search = self._search_vectors(latent[[first[d] for d in distinct]])[
             [slot[d] for d in docs]
         ]
+        shared = self.text_chars > 0 or self.title_chars > 0
+        if needs and shared:
+            shared = not all(reads_as_skill_list(p) for p in postings)
         return side_columns(
             postings,
             search,
             (
                 self.chars_.weigh(read.rows(np.arange(len(read))[rows]))
-                if self.weights_.text_mix()[2] > 0
-                or self.text_chars > 0
-                or self.title_chars > 0
+                if self.weights_.text_mix()[2] > 0 or shared
                 else None
             ),
             keys.incidence(postings),

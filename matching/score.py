@@ -168,10 +168,10 @@ def rank_block(
 
 def add_char_cosines(text: FloatMatrix, ns: Side, offers: Block, block: I64) -> None:
     """Mix the raw character cosine into the rows of `text` (block x offers,
-    the search vectors' dot products less the hub penalty) whose need has a share of it
-    (`Side.char_share`): share times the cosine of the TF-IDF rows (one sparse
-    product), plus the dot product rescaled where the share is larger against
-    a bare-title offer (`char_mix`)."""
+    the search vectors' dot products less the hub penalty) whose need has a
+    share of it (`Side.char_share`): share times the cosine of the TF-IDF rows
+    (one sparse product), plus the dot product rescaled where the share is
+    larger against a bare-title offer (`char_mix`)."""
     if ns.char_share is None or ns.chars is None or offers.chars is None:
         return
     share = ns.char_share[block]
@@ -208,11 +208,11 @@ def char_mix(ns: Side, os_: Side, need: I64, offer: I64) -> tuple[F64, F64]:
     some = np.flatnonzero((share > 0).any(axis=1))
     if some.size:
         bare = os_.bare[offer[some]]
-        own = np.where(bare, share[some, 1], share[some, 0])
+        used = np.where(bare, share[some, 1], share[some, 0])
         factor[some] = np.where(bare, _rescale(share[some, 0], share[some, 1]), 1.0)
         a = ns.chars[need[some]].astype(np.float64)
         b = os_.chars[offer[some]].astype(np.float64)
-        term[some] = own * np.asarray(a.multiply(b).sum(axis=1)).ravel()
+        term[some] = used * np.asarray(a.multiply(b).sum(axis=1)).ravel()
     return factor, term
 
 
