@@ -6,6 +6,7 @@ relations and the SSYK codes are evaluation ground truth).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -152,6 +153,7 @@ def title_definition_postings(
     return needs, offers
 
 
+@functools.cache
 def occupation_postings() -> tuple[
     list[Posting], list[Posting], dict[str, dict[str, int]]
 ]:
@@ -160,7 +162,7 @@ def occupation_postings() -> tuple[
     2,412 occupation names (titles only). Relevance from the curated
     substitutability, either way: 2 for 75 %, 1 for 25 % (the larger when
     both are given). The need's own name is among the offers and is left out
-    of its ranking (`ndcg_judged`). No randomness."""
+    of its ranking (`ndcg_judged`). No randomness; read once per process."""
     concepts = _concepts("substitutability-relations-between-occupations.json")
     label = {str(c["id"]): str(c["preferred_label"]) for c in concepts}
     judged: dict[str, dict[str, int]] = {}

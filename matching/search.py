@@ -47,7 +47,7 @@ class Side:
     max_km: F64  # +inf when none
     xyz: F64  # (n, 4): unit vector on the sphere, or (0, 0, 0, 1) when unknown
     search: FloatMatrix  # rows whose dot is the latent+paired text cosine
-    chars: sp.csr_matrix | None  # TF-IDF rows, kept only when chars weigh > 0
+    chars: sp.csr_matrix | None  # TF-IDF rows, when the mix or a share reads them
     keys: sp.csr_matrix  # (n, n_keys) skill-key incidence, for the skills part
     n_skills: F64  # distinct skill keys per posting
     bare: npt.NDArray[np.bool_]  # a title alone: no skills, at most five words
