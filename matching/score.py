@@ -118,8 +118,13 @@ def rank_block(
         cut = np.full(block.size, lowest, dtype=np.float32)
         last = place_in_group(row) == c - 1
         cut[row[last]] = value[kept][last]
-    # Skill keys each need of the block shares with each offer.
-    shared = SharedKeys.of(ns.keys[block] @ offers.keys)
+    # Skill keys each need of the block shares with each offer, where they
+    # weigh in the score; else only the final pairs' are counted (their
+    # part is still reported), and the selections read none.
+    counted = pw[1] > 0
+    shared = (
+        SharedKeys.of(ns.keys[block] @ offers.keys) if counted else SharedKeys.none()
+    )
     # Scores with the block's float32 cosines first (off by less than
     # APPROX), then in float64 for the pairs that may be in the top k.
     approx = text[row, pos].astype(np.float64)
@@ -161,7 +166,15 @@ def rank_block(
     kth = kth_best(found[0], found[1], block.size, k)
     near = found[1] >= kth[found[0]] - 2 * APPROX
     found = score_pairs(
-        weights, ns, os_, offers, block, vectors, shared, found[0][near], found[5][near]
+        weights,
+        ns,
+        os_,
+        offers,
+        block,
+        vectors,
+        shared if counted else None,
+        found[0][near],
+        found[5][near],
     )
     return best(block, k, *found)
 
@@ -223,7 +236,7 @@ def score_pairs(
     offers: Block,
     block: I64,
     vectors: FloatMatrix,
-    shared: SharedKeys,
+    shared: SharedKeys | None,
     row: I64,
     pos: I64,
     cosine: F64 | None = None,
@@ -231,8 +244,8 @@ def score_pairs(
     """Every part for the pairs (block[row], offers.index[pos]) that pass
     the exact distance rule: (row, score, offer, parts, km, pos).
     `shared` counts the skill keys each need of the block shares with each
-    offer; `cosine`,
-    when given, the pairs' searched cosines (with the need's share of the
+    offer (None: count them for these pairs); `cosine`, when given, the
+    pairs' searched cosines (with the need's share of the
     raw character cosine, `add_char_cosines`) less the hub penalty (else
     they are computed exactly)."""
     w = weights
@@ -279,7 +292,12 @@ def score_pairs(
             + m_chars
             * np.asarray(ns.chars[need].multiply(os_.chars[offer]).sum(axis=1)).ravel()
         )
-    in_common = shared.at(row, pos)
+    if shared is not None:
+        in_common = shared.at(row, pos)
+    else:
+        in_common = np.asarray(
+            ns.keys[need].multiply(os_.keys[offer]).sum(axis=1), dtype=np.float64
+        ).ravel()
     lo = np.maximum(ns.start[need], os_.start[offer])
     hi = np.minimum(ns.end[need], os_.end[offer])
     need_full = np.isfinite(ns.start[need]) & np.isfinite(ns.end[need])
@@ -310,6 +328,11 @@ class SharedKeys:
     code: I64  # row * columns + column of every stored entry, sorted
     count: F64
     columns: int
+
+    @classmethod
+    def none(cls) -> SharedKeys:
+        """Counts that read 0 for every pair."""
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0), 1)
 
     @classmethod
     def of(cls, x: sp.csr_matrix) -> SharedKeys:

@@ -182,6 +182,12 @@ def widen_rows(x: sp.csr_matrix, rows: int) -> sp.csr_matrix:
     return sp.csr_matrix((x.data, x.indices, indptr), shape=(rows, x.shape[1]))
 
 
+SLAB_ENTRIES = 1 << 25
+"""Entries of one slab of rows of a neighbourhood product (128 MB of
+float32): rows enough that the chunks of `largest` pay by columns too."""
+CHUNK = 16
+"""Entries of one chunk of `largest`."""
+
 KEEP_ENTRIES = 1 << 26
 """Largest (needs x offers) text product kept from the hub step for the
 search (256 MB of float32); a larger one is computed again block by block."""
@@ -232,10 +238,15 @@ def transduce(
     k, weight = expand_k, expand_weight
     grow_needs = weight > 0 and k > 0 and m >= 2 * k
     grow_offers = weight > 0 and k > 0 and n >= 2 * k
+    hub = hub_k > 0 and n >= 2 * hub_k
+    keep = keep and n * m <= KEEP_ENTRIES
+    # The kept product's memory serves the first product too: fresh memory
+    # costs more than the product itself here (`bench/README.md`).
+    text = np.empty((n, m), dtype=np.float32) if keep else None
     new_needs, new_offers = needs, offers
     if grow_needs or grow_offers:
-        need_top, offer_top, _ = _nearest_both(
-            needs, offers, k if grow_needs else 0, k if grow_offers else 0, False
+        need_top, offer_top = _nearest_both(
+            needs, offers, k if grow_needs else 0, k if grow_offers else 0, text
         )
         if need_top is not None:
             new_needs = _moved(needs, offers, need_top, weight)
@@ -244,13 +255,8 @@ def transduce(
     if lean is not None:
         new_needs = reweigh(new_needs, lean, split)
     penalty = np.zeros(m, dtype=np.float32)
-    hub = hub_k > 0 and n >= 2 * hub_k
-    keep = keep and n * m <= KEEP_ENTRIES
-    text = None
     if hub or keep:
-        _, crowd, text = _nearest_both(
-            new_needs, new_offers, 0, hub_k if hub else 0, keep
-        )
+        _, crowd = _nearest_both(new_needs, new_offers, 0, hub_k if hub else 0, text)
         if crowd is not None:
             hubness = _mean_dot(new_offers, new_needs, crowd)
             # Measured from the least crowded offer, so it never adds: within
@@ -284,76 +290,76 @@ def _neighbour_mean(top: I64, b: npt.NDArray[np.floating]) -> npt.NDArray[np.flo
 
 
 def _nearest_both(
-    a: FloatMatrix, b: FloatMatrix, k_rows: int, k_columns: int, keep: bool
-) -> tuple[I64 | None, I64 | None, FloatMatrix | None]:
-    """From the product a @ b.T, block by block: each row's `k_rows` largest
-    columns, each column's `k_columns` largest rows (each in index order, so
-    that the same neighbours always sum the same way; None when 0) and, when
-    `keep`, the product itself."""
+    a: FloatMatrix,
+    b: FloatMatrix,
+    k_rows: int,
+    k_columns: int,
+    out: FloatMatrix | None = None,
+) -> tuple[I64 | None, I64 | None]:
+    """From the product a @ b.T: each row's `k_rows` largest columns and each
+    column's `k_columns` largest rows, each in index order, so that the same
+    neighbours always sum the same way (None when 0). The product is written
+    to `out` when given, else made slab by slab of rows."""
     n, m = a.shape[0], b.shape[0]
     rows = np.empty((n, k_rows), dtype=np.int64) if k_rows else None
-    product = np.empty((n, m), dtype=np.float32) if keep else None
     value: FloatMatrix | None = None
     index: I64 | None = None
-    step = block_rows(m)
+    step = n if out is not None else max(1, SLAB_ENTRIES // max(1, m))
     for start in range(0, n, step):
-        sims = a[start : start + step] @ b.T
-        if rows is not None:
-            rows[start : start + step] = _nearest(sims, k_rows)
-        if product is not None:
-            product[start : start + step] = sims
-        if k_columns:
-            value, index = _merge_columns(sims, k_columns, start, value, index)
-    columns = np.sort(index, axis=1) if index is not None else None
-    return rows, columns, product
-
-
-def _merge_columns(
-    sims: FloatMatrix,
-    k: int,
-    offset: int,
-    value: FloatMatrix | None,
-    index: I64 | None,
-) -> tuple[FloatMatrix, I64]:
-    """The `k` largest entries of each column seen so far, as (columns, k)
-    values and row numbers: the best of block `sims` (rows from `offset`)
-    merged with the best before it (`value`, `index`)."""
-    if value is None or index is None or value.shape[1] < k:
-        by_column = np.ascontiguousarray(sims.T)
-        r = by_column.shape[1]
-        if r > k:
-            top = np.argpartition(by_column, r - k, axis=1)[:, r - k :]
+        if out is not None:
+            sims = np.matmul(a, b.T, out=out)
         else:
-            top = np.broadcast_to(np.arange(r), by_column.shape).copy()
-        block_value = np.take_along_axis(by_column, top, axis=1)
-        block_index = top + offset
-        if value is None or index is None:
-            return block_value, block_index
-        return _keep_best(
-            np.hstack([value, block_value]), np.hstack([index, block_index]), k
-        )
-    # Once every column has k, only entries above a column's k-th best can
-    # enter: after the first blocks they are few, and a comparison is much
-    # cheaper than partitioning the block.
-    row, col = np.nonzero(sims > value.min(axis=1)[None, :])
-    if row.size == 0:
-        return value, index
-    order = np.argsort(col, kind="stable")
-    row, col = row[order], col[order]
-    columns, first, counts = np.unique(col, return_index=True, return_counts=True)
-    width = k + int(counts.max())
-    merged_value = np.full((columns.size, width), -np.inf, dtype=value.dtype)
-    merged_index = np.zeros((columns.size, width), dtype=np.int64)
-    merged_value[:, :k] = value[columns]
-    merged_index[:, :k] = index[columns]
-    slot = k + np.arange(row.size) - np.repeat(first, counts)
-    at = np.repeat(np.arange(columns.size), counts)
-    merged_value[at, slot] = sims[row, col]
-    merged_index[at, slot] = row + offset
-    best_value, best_index = _keep_best(merged_value, merged_index, k)
-    value, index = value.copy(), index.copy()
-    value[columns], index[columns] = best_value, best_index
-    return value, index
+            sims = a[start : start + step] @ b.T
+        if rows is not None:
+            rows[start : start + step] = np.sort(largest(sims, k_rows, 1)[1], axis=1)
+        if k_columns:
+            found, at = largest(sims, min(k_columns, sims.shape[0]), 0)
+            at += start
+            if value is None or index is None:
+                value, index = found, at
+            else:
+                value, index = _keep_best(
+                    np.hstack([value, found]), np.hstack([index, at]), k_columns
+                )
+    columns = np.sort(index, axis=1) if index is not None else None
+    return rows, columns
+
+
+def largest(x: FloatMatrix, k: int, axis: int) -> tuple[FloatMatrix, I64]:
+    """The `k` largest entries of each row (`axis` 1) or each column (`axis`
+    0) of `x`, k at most their number: (values, positions along `axis`), one
+    row of k per row or column of `x`, in no order. A tie with the k-th
+    largest may go either way.
+
+    Exact, by chunk maxima: the entries along the axis are dealt into chunks
+    (entry i into chunk i mod c, `CHUNK` entries each; the few left over are
+    always read), and only the k chunks with the largest maxima are read. An
+    entry of another chunk is at most its chunk's maximum, so at most the
+    k-th largest maximum, while the k chunks read hold k entries at least as
+    large; each chunk's maximum is one pass over `x` (`bench/README.md`)."""
+    y = x if axis == 1 else x.T
+    n, m = y.shape
+    c = m // CHUNK
+    if c < 4 * k:
+        top = np.argpartition(y, m - k, axis=1)[:, m - k :]
+        return np.take_along_axis(y, top, axis=1), top
+    if axis == 1:
+        maxima = x[:, : c * CHUNK].reshape(n, CHUNK, c).max(axis=1)
+    else:
+        maxima = np.ascontiguousarray(x[: c * CHUNK].reshape(CHUNK, c, n).max(axis=0).T)
+    chunk = np.argpartition(maxima, c - k, axis=1)[:, c - k :]
+    at = np.hstack(
+        [
+            (chunk[:, :, None] + c * np.arange(CHUNK)).reshape(n, k * CHUNK),
+            np.broadcast_to(np.arange(c * CHUNK, m), (n, m - c * CHUNK)),
+        ]
+    )
+    if axis == 1:
+        found = np.take_along_axis(x, at, axis=1)
+    else:
+        found = x[at, np.arange(n)[:, None]]
+    top = np.argpartition(found, found.shape[1] - k, axis=1)[:, found.shape[1] - k :]
+    return np.take_along_axis(found, top, axis=1), np.take_along_axis(at, top, axis=1)
 
 
 def _keep_best(value: FloatMatrix, index: I64, k: int) -> tuple[FloatMatrix, I64]:
@@ -377,13 +383,6 @@ def _moved(a: FloatMatrix, b: FloatMatrix, top: I64, weight: float) -> FloatMatr
 def block_rows(columns: int) -> int:
     """Rows per block of a similarity matrix with `columns` columns."""
     return max(1, BLOCK_ENTRIES // max(1, columns))
-
-
-def _nearest(sims: FloatMatrix, k: int) -> I64:
-    """(rows, k): the columns of each row's k largest entries (k <= columns),
-    in column order, so that the same neighbours always sum the same way."""
-    m = sims.shape[1]
-    return np.sort(np.argpartition(sims, m - k, axis=1)[:, m - k :], axis=1)
 
 
 def top_entries(x: FloatMatrix, k: int) -> tuple[I64, I64, FloatMatrix]:

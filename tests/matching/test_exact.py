@@ -17,10 +17,11 @@ from matching.search import is_bare_title, transduce
 MORA = (61.004, 14.537)
 
 
-def reference_rank(ranker, needs, offers):
+def reference_rank(ranker, needs, offers, *, skills=False):
     """Every (need, offer) pair scored directly in float64 from the ranker's
     text vectors: hard rules, the five parts, the weighted mean; all pairs
-    that pass the rules, best first, ties by offer id."""
+    that pass the rules, best first, ties by offer id, as (offer id, score)
+    or, with `skills`, (offer id, score, skills part)."""
     w, keys = ranker.weights_, KeyIndex()
     ns, os_ = ranker._side(needs, keys), ranker._side(offers, keys)
     pw = np.array(w.part_weights()) / sum(w.part_weights())
@@ -88,8 +89,11 @@ def reference_rank(ranker, needs, offers):
                     min(o.count / n.count, 1.0),
                 ]
                 score = float(np.clip(pw @ np.clip(parts, 0.0, 1.0), 0.0, 1.0))
-                scored.append((-round(score, 9), o.id, score))
-            out[n.id] = [(oid, s) for _, oid, s in sorted(scored)]
+                scored.append((-round(score, 9), o.id, score, min(parts[1], 1.0)))
+            out[n.id] = [
+                (oid, s, *([part] if skills else []))
+                for _, oid, s, part in sorted(scored)
+            ]
     return out
 
 
@@ -162,15 +166,17 @@ def test_top_k_equals_scoring_every_pair(seed, weights):
     ranker = Ranker(weights=weights, candidates=1).fit([*needs, *offers])
     k = 2 + seed % 4
     got = ranker.rank(needs, offers, k=k)
-    every = reference_rank(ranker, needs, offers)
+    every = reference_rank(ranker, needs, offers, skills=True)
     assert {n: [m.offer_id for m in ms] for n, ms in got.items()} == {
-        n: [oid for oid, _ in ms[:k]] for n, ms in every.items()
+        n: [oid for oid, *_ in ms[:k]] for n, ms in every.items()
     }
     # The raw character cosine is summed in float32, the rest in float64.
     tolerance = 1e-6 if ranker.weights_.chars > 0 else 1e-9
     for n, ms in got.items():
-        for m, (_, score) in zip(ms, every[n], strict=False):
+        for m, (_, score, skills) in zip(ms, every[n], strict=False):
             assert m.score == pytest.approx(score, abs=tolerance)
+            # Reported whether or not the skills part weighs in the score.
+            assert m.parts["skills"] == pytest.approx(skills, abs=1e-12)
     # The instance holds exact ties, which must go by offer id.
     assert any(a[1] == b[1] for ms in every.values() for a, b in itertools.pairwise(ms))
 

@@ -22,10 +22,18 @@ def direct(needs, offers, k, weight, hub_k, lean, split):
     return moved_needs, moved_offers, 0.5 * (hubness - hubness.min())
 
 
-@pytest.mark.parametrize("block", [1 << 22, 7 * 60])
-def test_neighbourhood_steps_equal_the_direct_computation(monkeypatch, block):
-    # Small blocks: the columns' nearest are merged across many blocks.
-    monkeypatch.setattr(search, "BLOCK_ENTRIES", block)
+@pytest.mark.parametrize(
+    ("keep", "slab", "chunk"),
+    [(True, 1 << 25, 16), (False, 7 * 60, 16), (False, 1 << 25, 2), (True, 1, 2)],
+)
+def test_neighbourhood_steps_equal_the_direct_computation(
+    monkeypatch, keep, slab, chunk
+):
+    # A product not kept is made in slabs of rows: small slabs merge the
+    # columns' nearest across many; small chunks take both selections
+    # through the chunk maxima.
+    monkeypatch.setattr(search, "SLAB_ENTRIES", slab)
+    monkeypatch.setattr(search, "CHUNK", chunk)
     rng = np.random.default_rng(3)
     needs = unit_rows(rng.normal(size=(45, 12)))
     offers = unit_rows(rng.normal(size=(60, 12)))
@@ -39,13 +47,16 @@ def test_neighbourhood_steps_equal_the_direct_computation(monkeypatch, block):
         hub_k=5,
         lean=lean,
         split=5,
-        keep=True,
+        keep=keep,
     )
     want_needs, want_offers, want_penalty = direct(needs, offers, 4, 0.5, 5, lean, 5)
     np.testing.assert_allclose(hood.needs, want_needs, atol=1e-5)
     np.testing.assert_allclose(hood.offers, want_offers, atol=1e-5)
     np.testing.assert_allclose(hood.penalty, want_penalty, atol=1e-5)
-    np.testing.assert_allclose(hood.text, want_needs @ want_offers.T, atol=1e-5)
+    if keep:
+        np.testing.assert_allclose(hood.text, want_needs @ want_offers.T, atol=1e-5)
+    else:
+        assert hood.text is None
 
 
 def test_a_product_too_large_to_keep_is_not_kept(monkeypatch):
@@ -58,3 +69,31 @@ def test_a_product_too_large_to_keep_is_not_kept(monkeypatch):
     )
     assert hood.text is None
     assert hood.penalty.min() == 0.0 and hood.penalty.max() > 0.0
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize(
+    ("shape", "k", "chunk"), [((7, 50), 3, 4), ((9, 203), 5, 3), ((4, 30), 2, 16)]
+)
+def test_largest_equals_a_full_sort(monkeypatch, axis, shape, k, chunk):
+    # Chunks of 3 and 4 leave entries over (read always); chunks of 16 over
+    # 30 entries are too few to pay, and a plain partition is used.
+    monkeypatch.setattr(search, "CHUNK", chunk)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=shape if axis == 1 else shape[::-1]).astype(np.float32)
+    values, at = search.largest(x, k, axis)
+    by_row = x if axis == 1 else x.T
+    want = np.sort(np.argsort(-by_row, axis=1)[:, :k], axis=1)
+    np.testing.assert_array_equal(np.sort(at, axis=1), want)
+    np.testing.assert_array_equal(values, np.take_along_axis(by_row, at, axis=1))
+
+
+def test_largest_finds_the_best_when_they_share_a_chunk(monkeypatch):
+    # 8 chunks of 4 (entry i in chunk i mod 8): the two best, entries 0 and
+    # 8, share chunk 0, whose maximum alone must not hide the second.
+    monkeypatch.setattr(search, "CHUNK", 4)
+    x = np.full((2, 32), 0.5, dtype=np.float32)
+    x[:, [0, 8]] = (3.0, 2.0)
+    values, at = search.largest(x, 2, 1)
+    np.testing.assert_array_equal(np.sort(at, axis=1), [[0, 8], [0, 8]])
+    np.testing.assert_array_equal(np.sort(values, axis=1), [[2.0, 3.0], [2.0, 3.0]])
