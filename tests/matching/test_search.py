@@ -97,3 +97,17 @@ def test_largest_finds_the_best_when_they_share_a_chunk(monkeypatch):
     values, at = search.largest(x, 2, 1)
     np.testing.assert_array_equal(np.sort(at, axis=1), [[0, 8], [0, 8]])
     np.testing.assert_array_equal(np.sort(values, axis=1), [[2.0, 3.0], [2.0, 3.0]])
+
+
+@pytest.mark.parametrize(("axis", "chunk"), [(0, 2), (1, 2), (1, 16)])
+def test_largest_with_ties_gives_k_of_the_largest_values(monkeypatch, axis, chunk):
+    # Entries of one decimal in [0, 1]: most rows tie at their k-th value.
+    monkeypatch.setattr(search, "CHUNK", chunk)
+    rng = np.random.default_rng(6)
+    x = np.round(rng.random((40, 60)), 1).astype(np.float32)
+    values, at = search.largest(x, 6, axis)
+    by_row = x if axis == 1 else x.T
+    want = -np.sort(-by_row, axis=1)[:, :6]
+    np.testing.assert_array_equal(-np.sort(-values, axis=1), want)
+    np.testing.assert_array_equal(values, np.take_along_axis(by_row, at, axis=1))
+    assert all(np.unique(row).size == 6 for row in at)
