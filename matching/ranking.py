@@ -405,7 +405,7 @@ class Ranker:
                 [s for p in os_.postings for s in p.skills], self.skill_vectors
             )
         if listing is None:
-            listing = Listing.of(os_.postings, keys, labels.row.__getitem__)
+            listing = Listing.of(os_.postings, keys, labels.row)
         return OfferIndex(
             ranker=self,
             weights=self.weights_,
