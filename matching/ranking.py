@@ -372,8 +372,9 @@ class Ranker:
         os_ = self._side(offers, keys, read, latent, slice(n, len(everything)))
         index = self._index(os_, keys)
         # The offers' keys were numbered first: the needs' go on from there.
-        ns = self._side(needs, keys, read, latent, slice(0, n), needs=True)
-        return self._rank(k, ns, index, keys)
+        listed = [reads_as_skill_list(p) for p in needs]
+        ns = self._side(needs, keys, read, latent, slice(0, n), listed=listed)
+        return self._rank(k, ns, index, keys, listed)
 
     def index(self, offers: Sequence[Posting]) -> OfferIndex:
         """The offers prepared once for this fitted model, to rank many needs
@@ -446,7 +447,10 @@ class Ranker:
             index = self.index(offers)
         # A copy, so that the needs' keys never grow the shared index.
         keys = index.keys.copy()
-        return self._rank(k, self._side(needs, keys, needs=True), index, keys)
+        listed = [reads_as_skill_list(p) for p in needs]
+        return self._rank(
+            k, self._side(needs, keys, listed=listed), index, keys, listed
+        )
 
     def _side(
         self,
@@ -456,13 +460,14 @@ class Ranker:
         latent: FloatMatrix | None = None,
         rows: slice = slice(None),
         *,
-        needs: bool = False,
+        listed: Sequence[bool] | None = None,
     ) -> Side:
         """The side's columns; `read` and `latent`, when given, are the n-grams
         and latent coordinates of a larger set of postings of which `rows` are
         these. The TF-IDF rows are kept when the text mix reads them, or, on
-        the offers' side, when a need may (`char_shares`); on the `needs`
-        side, only when one of them does."""
+        the offers' side, when a need may (`char_shares`); on the needs' side
+        (`listed` given: which of them read as skill lists), only when one of
+        them does."""
         docs = [posting_units(p.title, p.text, p.skills) for p in postings]
         if read is None or latent is None:
             read = self.chars_.read(docs)
@@ -481,8 +486,8 @@ class Ranker:
             [slot[d] for d in docs]
         ]
         shared = self.text_chars > 0 or self.title_chars > 0
-        if needs and shared:
-            shared = not all(reads_as_skill_list(p) for p in postings)
+        if listed is not None and shared:
+            shared = not all(listed)
         return side_columns(
             postings,
             search,
@@ -515,7 +520,9 @@ class Ranker:
         fewer dimensions than `n_components` on a small corpus)."""
         return min(self.n_components, int(self.latent_.columns_.shape[1]))
 
-    def lean(self, needs: Sequence[Posting]) -> FloatMatrix:
+    def lean(
+        self, needs: Sequence[Posting], listed: Sequence[bool] | None = None
+    ) -> FloatMatrix:
         """(n, 2) factors of the latent and paired blocks of each need's search
         vector (see `matching.search.reweigh`).
 
@@ -525,13 +532,15 @@ class Ranker:
         cosines; the offers keep it). Any other need: (1 - `text_chars`) *
         paired cosine, its other `text_chars` being the raw character cosine
         (`char_shares`); without a paired space, (1 - `text_chars`) * the
-        learned mix."""
+        learned mix. `listed`, when given, says which needs read as skill
+        lists."""
         out = np.ones((len(needs), 2), dtype=np.float32)
         m_latent, m_paired, _ = self.weights_.text_mix()
         if m_latent + m_paired <= 0:
             return out
         share = m_latent / (m_latent + m_paired)
-        listed = [reads_as_skill_list(p) for p in needs]
+        if listed is None:
+            listed = [reads_as_skill_list(p) for p in needs]
         if m_latent > 0 and m_paired > 0:
             out[[i for i, is_list in enumerate(listed) if is_list]] = (
                 self.list_latent / share,
@@ -544,7 +553,9 @@ class Ranker:
             )
         return out
 
-    def char_shares(self, needs: Sequence[Posting]) -> F64:
+    def char_shares(
+        self, needs: Sequence[Posting], listed: Sequence[bool] | None = None
+    ) -> F64:
         """(n, 2): the raw character cosine's share of each need's text
         similarity beside its search vector's dot product, with an offer and
         with a bare-title offer: `text_chars` and `title_chars` for a need
@@ -552,7 +563,9 @@ class Ranker:
         out = np.zeros((len(needs), 2), dtype=np.float64)
         m_latent, m_paired, _ = self.weights_.text_mix()
         if m_latent + m_paired > 0:
-            out[[i for i, p in enumerate(needs) if not reads_as_skill_list(p)]] = (
+            if listed is None:
+                listed = [reads_as_skill_list(p) for p in needs]
+            out[[i for i, is_list in enumerate(listed) if not is_list]] = (
                 self.text_chars,
                 self.title_chars,
             )
@@ -568,7 +581,12 @@ class Ranker:
         return self.paired_.transform(self._spaces().base(read))
 
     def _rank(
-        self, k: int, ns: Side, index: OfferIndex, keys: KeyIndex
+        self,
+        k: int,
+        ns: Side,
+        index: OfferIndex,
+        keys: KeyIndex,
+        listed: Sequence[bool],
     ) -> dict[str, list[Match]]:
         result: dict[str, list[Match]] = {i: [] for i in ns.ids}
         os_ = index.side
@@ -576,7 +594,9 @@ class Ranker:
             return result
         n_keys = len(keys.ids)
         ns = replace(
-            ns, keys=keys.widen(ns.keys), char_share=self.char_shares(ns.postings)
+            ns,
+            keys=keys.widen(ns.keys),
+            char_share=self.char_shares(ns.postings, listed),
         )
         os_ = replace(os_, keys=keys.widen(os_.keys))
         kinds: dict[str, list[int]] = {}
@@ -598,7 +618,7 @@ class Ranker:
                 expand_k=self.expand_k,
                 expand_weight=self.expand_weight,
                 hub_k=self.hub_k,
-                lean=self.lean([ns.postings[i] for i in ni]),
+                lean=self.lean([ns.postings[i] for i in ni], [listed[i] for i in ni]),
                 split=self.latent_width(),
                 keep=True,
             )
