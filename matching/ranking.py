@@ -369,23 +369,31 @@ class Ranker:
         latent = self._project(read)
         n = len(needs)
         keys = KeyIndex()
-        os_ = self._side(offers, keys, read, latent, slice(n, len(everything)))
+        # The offers' TF-IDF rows only when a need reads them.
+        listed = [reads_as_skill_list(p) for p in needs]
+        raw = not all(listed)
+        os_ = self._side(offers, keys, read, latent, slice(n, len(everything)), raw=raw)
         index = self._index(os_, keys)
         # The offers' keys were numbered first: the needs' go on from there.
-        listed = [reads_as_skill_list(p) for p in needs]
-        ns = self._side(needs, keys, read, latent, slice(0, n), listed=listed)
+        ns = self._side(needs, keys, read, latent, slice(0, n), raw=raw)
         return self._rank(k, ns, index, keys, listed)
 
     def index(self, offers: Sequence[Posting]) -> OfferIndex:
         """The offers prepared once for this fitted model, to rank many needs
         (or one need at a time) against with `rank(needs, index)`."""
+        return self._offer_index(offers, raw=True)
+
+    def _offer_index(self, offers: Sequence[Posting], *, raw: bool) -> OfferIndex:
+        """`index`; `raw=False` leaves out the offers' TF-IDF rows, which
+        only needs that do not read as skill lists use (`char_shares`), for
+        a call that ranks skill lists alone."""
         self._check_fitted()
         check_unique(offers, "offer")
         for p in offers:
             if not isinstance(p, Posting):
                 raise InvalidPosting(f"offers must be Posting objects, got {type(p)!r}")
         keys = KeyIndex()
-        return self._index(self._side(offers, keys), keys)
+        return self._index(self._side(offers, keys, raw=raw), keys)
 
     def _index(
         self,
@@ -436,6 +444,8 @@ class Ranker:
         _check_k(k)
         self._check_fitted()
         check_unique(needs, "need")
+        listed = [reads_as_skill_list(p) for p in needs]
+        raw = not all(listed)
         if isinstance(offers, OfferIndex):
             if offers.ranker is not self or offers.weights != self.weights_:
                 raise InvalidArgument(
@@ -444,13 +454,12 @@ class Ranker:
                 )
             index = offers
         else:
-            index = self.index(offers)
+            # An index for this call only: the offers' TF-IDF rows only when
+            # a need reads them.
+            index = self._offer_index(offers, raw=raw)
         # A copy, so that the needs' keys never grow the shared index.
         keys = index.keys.copy()
-        listed = [reads_as_skill_list(p) for p in needs]
-        return self._rank(
-            k, self._side(needs, keys, listed=listed), index, keys, listed
-        )
+        return self._rank(k, self._side(needs, keys, raw=raw), index, keys, listed)
 
     def _side(
         self,
@@ -460,14 +469,13 @@ class Ranker:
         latent: FloatMatrix | None = None,
         rows: slice = slice(None),
         *,
-        listed: Sequence[bool] | None = None,
+        raw: bool = True,
     ) -> Side:
         """The side's columns; `read` and `latent`, when given, are the n-grams
         and latent coordinates of a larger set of postings of which `rows` are
-        these. The TF-IDF rows are kept when the text mix reads them, or, on
-        the offers' side, when a need may (`char_shares`); on the needs' side
-        (`listed` given: which of them read as skill lists), only when one of
-        them does."""
+        these. The TF-IDF rows are kept when the text mix reads them, or when
+        `raw` and the ranker has raw character shares (`char_shares`); a
+        caller that knows no need reads them passes `raw=False`."""
         docs = [posting_units(p.title, p.text, p.skills) for p in postings]
         if read is None or latent is None:
             read = self.chars_.read(docs)
@@ -485,9 +493,7 @@ class Ranker:
         search = self._search_vectors(latent[[first[d] for d in distinct]])[
             [slot[d] for d in docs]
         ]
-        shared = self.text_chars > 0 or self.title_chars > 0
-        if listed is not None and shared:
-            shared = not all(listed)
+        shared = raw and (self.text_chars > 0 or self.title_chars > 0)
         return side_columns(
             postings,
             search,

@@ -98,11 +98,19 @@ the two sides use it."""
 
 
 def l2_rows(x: sp.csr_matrix) -> sp.csr_matrix:
-    """`x` with every non-zero row scaled to unit length (in place, returned)."""
-    squares = np.asarray(x.multiply(x).sum(axis=1)).ravel()
-    norms = np.sqrt(squares, dtype=np.float32)
+    """`x` with every non-zero row scaled to unit length (in place, returned);
+    the squares summed in float64 straight from the stored entries (a third
+    of the time of a sparse `x.multiply(x)`)."""
+    lengths = np.diff(x.indptr)
+    squares = np.zeros(x.shape[0])
+    some = np.flatnonzero(lengths)
+    if some.size:
+        squares[some] = np.add.reduceat(
+            np.square(x.data, dtype=np.float64), x.indptr[some]
+        )
+    norms = np.sqrt(squares).astype(x.data.dtype)
     norms[norms == 0.0] = 1.0
-    x.data /= np.repeat(norms, np.diff(x.indptr))
+    x.data /= np.repeat(norms, lengths)
     return x
 
 

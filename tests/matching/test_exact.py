@@ -12,6 +12,7 @@ from matching import InvalidArgument, Posting, Ranker, Weights, explain, search
 from matching.fit import document
 from matching.geo import haversine_km
 from matching.keys import KeyIndex, skill_key
+from matching.ranking import reads_as_skill_list
 from matching.search import is_bare_title, transduce
 
 MORA = (61.004, 14.537)
@@ -337,3 +338,18 @@ def test_closest_first_orders_by_pair_then_nearness_then_given_order():
     # Pair numbers too large for the float64 key take the plain sort.
     far = pair + (1 << 27)
     np.testing.assert_array_equal(explain.closest_first(far, nearness), expected)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_skill_lists_rank_alike_with_or_without_the_offers_raw_characters(seed):
+    # Needs that all read as skill lists read no raw characters, so a call
+    # that ranks only them leaves the offers' TF-IDF rows out: the matches
+    # equal those against a full index, and those of fitting and ranking in
+    # one call.
+    needs, offers = _instance(seed, n_needs=40)
+    needs = [n for n in needs if reads_as_skill_list(n)]
+    assert needs
+    ranker = Ranker(candidates=1).fit([*needs, *offers])
+    full = _ids_and_scores(ranker.rank(needs, ranker.index(offers), k=3))
+    assert _ids_and_scores(ranker.rank(needs, offers, k=3)) == full
+    assert _ids_and_scores(Ranker(candidates=1).fit_rank(needs, offers, k=3)) == full

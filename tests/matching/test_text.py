@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from matching.text import CharNgrams, LatentSpace
+import scipy.sparse as sp
+
+from matching.text import CharNgrams, LatentSpace, l2_rows
 
 DOCS = [
     ("Svetsare", "MIG- och TIG-svetsning, svetsning i rostfritt", "Svetsning"),
@@ -82,3 +84,14 @@ def test_dense_product_equals_the_sparse_one(fitted, monkeypatch, share):
     np.testing.assert_allclose(
         dense_product(x, other), (x @ other.T).toarray(), atol=1e-6
     )
+
+
+def test_l2_rows_scales_each_stored_row_and_leaves_empty_rows_empty():
+    dense = np.array(
+        [[0, 0, 0], [3, 0, 4], [0, 0, 0], [0, 2, 0], [1, 1, 1], [0, 0, 0]],
+        dtype=np.float32,
+    )
+    got = l2_rows(sp.csr_matrix(dense)).toarray()
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    want = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
