@@ -348,18 +348,21 @@ def largest(x: FloatMatrix, k: int, axis: int) -> tuple[FloatMatrix, I64]:
     else:
         maxima = np.ascontiguousarray(x[: c * CHUNK].reshape(CHUNK, c, n).max(axis=0).T)
     chunk = _top_positions(maxima, k)
-    at = np.hstack(
-        [
-            (chunk[:, :, None] + c * np.arange(CHUNK)).reshape(n, k * CHUNK),
-            np.broadcast_to(np.arange(c * CHUNK, m), (n, m - c * CHUNK)),
-        ]
-    )
+    wide = k * CHUNK
+    inside = (chunk[:, :, None] + c * np.arange(CHUNK)).reshape(n, wide)
+    found = np.empty((n, wide + m - c * CHUNK), dtype=x.dtype)
     if axis == 1:
-        found = np.take_along_axis(x, at, axis=1)
+        found[:, :wide] = np.take_along_axis(x, inside, axis=1)
     else:
-        found = x[at, np.arange(n)[:, None]]
+        found[:, :wide] = x[inside, np.arange(n)[:, None]]
+    found[:, wide:] = y[:, c * CHUNK :]
     top = _top_positions(found, k)
-    return np.take_along_axis(found, top, axis=1), np.take_along_axis(at, top, axis=1)
+    at = np.where(
+        top < wide,
+        np.take_along_axis(inside, np.minimum(top, wide - 1), axis=1),
+        top - wide + c * CHUNK,
+    )
+    return np.take_along_axis(found, top, axis=1), at
 
 
 def _top_positions(x: FloatMatrix, k: int) -> I64:
