@@ -192,9 +192,14 @@ class Explainer:
         base = self.labels.row
         needs = np.unique(np.asarray(need, dtype=np.int64))
         postings = [self.ns.postings[i] for i in needs.tolist()]
-        # The needs' labels that no offer lists are numbered after the offers'.
-        extra = dict.fromkeys(s for p in postings for s in p.skills if s not in base)
-        numbered = base | {s: r for r, s in enumerate(extra, start=len(base))}
+        # The needs' labels that no offer lists are numbered after the
+        # offers'; only the needs' labels are looked up, so that a call for
+        # one need does not copy the index's numbering.
+        labels = dict.fromkeys(s for p in postings for s in p.skills)
+        extra = [s for s in labels if s not in base]
+        numbered = {s: base[s] for s in labels if s in base} | {
+            s: r for r, s in enumerate(extra, start=len(base))
+        }
         own = Listing.of(postings, self.keys, numbered)
         names = [*self.labels.names, *extra]
         n_keys = max(1, len(self.keys.ids))

@@ -360,9 +360,10 @@ def kth_best(row: I64, score: F64, n_rows: int, k: int) -> F64:
 
     One sort of a float64 key, 2 * row - score (scores lie in [0, 1]): seven
     times faster than sorting by row, then score. The key rounds scores
-    within about 2 * n_rows * 2**-52 of each other alike, so the k-th may be
-    a neighbour that close, far inside the margin the callers leave
-    (`APPROX`)."""
+    within about 2 * n_rows * 2**-52 of each other alike (under 1e-9 for
+    any block), so the k-th may be a neighbour that close. The callers'
+    margins hold it because `APPROX` is about 100 times the real float32
+    error, not because the margins have room of their own."""
     out = np.full(n_rows, -np.inf)
     order = np.argsort(2.0 * row - score)
     row_sorted = row[order]

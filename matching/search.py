@@ -304,7 +304,7 @@ def _nearest_both(
     rows = np.empty((n, k_rows), dtype=np.int64) if k_rows else None
     value: FloatMatrix | None = None
     index: I64 | None = None
-    step = n if out is not None else max(1, SLAB_ENTRIES // max(1, m))
+    step = max(1, n) if out is not None else max(1, SLAB_ENTRIES // max(1, m))
     for start in range(0, n, step):
         if out is not None:
             sims = np.matmul(a, b.T, out=out)

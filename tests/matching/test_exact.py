@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from matching import InvalidArgument, Posting, Ranker, Weights, explain, search
+from matching import score as score_module
 from matching.fit import document
 from matching.geo import haversine_km
 from matching.keys import KeyIndex, skill_key
@@ -243,10 +244,19 @@ def test_an_index_from_another_model_is_refused():
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_every_neighbourhood_step_and_block_path_stays_exact(monkeypatch, seed):
-    # Enough needs for every step (twice the neighbourhood sizes), and blocks
-    # of a few rows, so that products and nearest columns are merged.
+@pytest.mark.parametrize(("kept", "chunk"), [(True, 2), (False, 2), (False, 1)])
+def test_every_neighbourhood_step_and_block_path_stays_exact(
+    monkeypatch, seed, kept, chunk
+):
+    # Enough needs for every step (twice the neighbourhood sizes); blocks and
+    # slabs of a few rows, so that nearest columns are merged across slabs
+    # when the product is not kept; chunks so small that the selections go
+    # through their maxima (chunks of 1 for the search's 15 candidates).
     monkeypatch.setattr(search, "BLOCK_ENTRIES", 5 * 90)
+    monkeypatch.setattr(search, "SLAB_ENTRIES", 5 * 90)
+    monkeypatch.setattr(search, "CHUNK", chunk)
+    if not kept:
+        monkeypatch.setattr(search, "KEEP_ENTRIES", 0)
     needs, offers = _instance(seed, n_needs=30, n_offers=70)
     ranker = Ranker(candidates=1, expand_k=3, hub_k=4).fit([*needs, *offers])
     index = ranker.index(offers)
@@ -351,5 +361,18 @@ def test_skill_lists_rank_alike_with_or_without_the_offers_raw_characters(seed):
     assert needs
     ranker = Ranker(candidates=1).fit([*needs, *offers])
     full = _ids_and_scores(ranker.rank(needs, ranker.index(offers), k=3))
+    lean = ranker._offer_index(offers, raw=False)
+    assert lean.side.chars is None and ranker.index(offers).side.chars is not None
+    assert _ids_and_scores(ranker.rank(needs, lean, k=3)) == full
     assert _ids_and_scores(ranker.rank(needs, offers, k=3)) == full
     assert _ids_and_scores(Ranker(candidates=1).fit_rank(needs, offers, k=3)) == full
+
+
+def test_kth_best_is_each_rows_kth_score():
+    rng = np.random.default_rng(9)
+    row = rng.integers(0, 30, size=500)
+    score = np.round(rng.random(500), 3)
+    got = score_module.kth_best(row, score, 32, 4)
+    for r in range(32):
+        mine = np.sort(score[row == r])[::-1]
+        assert got[r] == (mine[3] if mine.size >= 4 else -np.inf)

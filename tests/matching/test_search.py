@@ -24,7 +24,7 @@ def direct(needs, offers, k, weight, hub_k, lean, split):
 
 @pytest.mark.parametrize(
     ("keep", "slab", "chunk"),
-    [(True, 1 << 25, 16), (False, 7 * 60, 16), (False, 1 << 25, 2), (True, 1, 2)],
+    [(True, 1 << 25, 16), (False, 7 * 60, 16), (False, 1 << 25, 2), (False, 1, 2)],
 )
 def test_neighbourhood_steps_equal_the_direct_computation(
     monkeypatch, keep, slab, chunk
@@ -73,11 +73,19 @@ def test_a_product_too_large_to_keep_is_not_kept(monkeypatch):
 
 @pytest.mark.parametrize("axis", [0, 1])
 @pytest.mark.parametrize(
-    ("shape", "k", "chunk"), [((7, 50), 3, 4), ((9, 203), 5, 3), ((4, 30), 2, 16)]
+    ("shape", "k", "chunk"),
+    [
+        ((7, 50), 3, 4),
+        ((9, 203), 5, 3),
+        ((4, 30), 2, 16),
+        ((5, 12), 12, 1),
+        ((0, 40), 3, 2),
+    ],
 )
 def test_largest_equals_a_full_sort(monkeypatch, axis, shape, k, chunk):
     # Chunks of 3 and 4 leave entries over (read always); chunks of 16 over
-    # 30 entries are too few to pay, and a plain partition is used.
+    # 30 entries are too few to pay, and a plain partition is used; all
+    # entries (k = 12 of 12); no rows.
     monkeypatch.setattr(search, "CHUNK", chunk)
     rng = np.random.default_rng(5)
     x = rng.normal(size=shape if axis == 1 else shape[::-1]).astype(np.float32)
@@ -111,3 +119,31 @@ def test_largest_with_ties_gives_k_of_the_largest_values(monkeypatch, axis, chun
     np.testing.assert_array_equal(-np.sort(-values, axis=1), want)
     np.testing.assert_array_equal(values, np.take_along_axis(by_row, at, axis=1))
     assert all(np.unique(row).size == 6 for row in at)
+
+
+def test_the_neighbourhood_steps_take_no_needs():
+    offers = unit_rows(np.random.default_rng(7).normal(size=(10, 4)))
+    hood = search.transduce(
+        np.zeros((0, 4), dtype=np.float32),
+        offers,
+        expand_k=2,
+        expand_weight=0.5,
+        hub_k=2,
+        keep=True,
+    )
+    assert hood.needs.shape == (0, 4) and hood.text.shape == (0, 10)
+    assert not hood.penalty.any()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 16])
+def test_top_entries_are_every_entry_up_to_each_rows_kth_with_its_ties(
+    monkeypatch, chunk
+):
+    monkeypatch.setattr(search, "CHUNK", chunk)
+    x = np.round(np.random.default_rng(8).random((6, 40)), 1).astype(np.float32)
+    row, col, value = search.top_entries(x, 5)
+    kth = -np.sort(-x, axis=1)[:, 4]
+    want = sorted(
+        (r, -x[r, c], c) for r in range(6) for c in range(40) if x[r, c] >= kth[r]
+    )
+    assert list(zip(row, -value, col, strict=True)) == want
