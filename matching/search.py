@@ -341,6 +341,9 @@ def largest(x: FloatMatrix, k: int, axis: int) -> tuple[FloatMatrix, I64]:
     n, m = y.shape
     c = m // CHUNK
     if c < 4 * k:
+        # Too few chunks to pay: the whole rows, contiguous (a selection
+        # along strided columns reads a cache line per entry).
+        y = np.ascontiguousarray(y)
         top = _top_positions(y, k)
         return np.take_along_axis(y, top, axis=1), top
     if axis == 1:
@@ -363,6 +366,16 @@ def largest(x: FloatMatrix, k: int, axis: int) -> tuple[FloatMatrix, I64]:
         top - wide + c * CHUNK,
     )
     return np.take_along_axis(found, top, axis=1), at
+
+
+def kth_largest(x: FloatMatrix, k: int) -> FloatMatrix:
+    """(rows,): each row's k-th largest entry (k at most the row's length):
+    through the chunk maxima of `largest` where they pay, else one
+    `np.partition`."""
+    m = x.shape[1]
+    if m // CHUNK < 4 * k:
+        return np.asarray(np.partition(x, m - k, axis=1)[:, m - k], dtype=x.dtype)
+    return np.asarray(largest(x, k, 1)[0].min(axis=1), dtype=x.dtype)
 
 
 def _top_positions(x: FloatMatrix, k: int) -> I64:
@@ -410,7 +423,7 @@ def top_entries(x: FloatMatrix, k: int) -> tuple[I64, I64, FloatMatrix]:
     grouped by row, largest first, then by column."""
     n, m = x.shape
     if k < m:
-        kth = largest(x, k, 1)[0].min(axis=1)
+        kth = kth_largest(x, k)
         row, col = np.nonzero(x >= kth[:, None])
     else:
         row, col = np.divmod(np.arange(n * m), m)
