@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -127,10 +128,8 @@ def rank_block(
     )
     # Scores with the block's float32 cosines first (off by less than
     # APPROX), then in float64 for the pairs that may be in the top k.
-    approx = text[row, pos].astype(np.float64)
-    found = score_pairs(
-        weights, ns, os_, offers, block, vectors, shared, row, pos, approx
-    )
+    score = partial(score_pairs, weights, ns, os_, offers, block, vectors)
+    found = score(shared, row, pos, text[row, pos].astype(np.float64))
 
     # Stage 2: offers below the cut that could still reach the k-th best.
     if scale > 0:
@@ -150,18 +149,7 @@ def rank_block(
             row = row if every else short[row]
             below = text[row, pos] < cut[row]
             row, pos = row[below], pos[below]
-            more = score_pairs(
-                weights,
-                ns,
-                os_,
-                offers,
-                block,
-                vectors,
-                shared,
-                row,
-                pos,
-                text[row, pos].astype(np.float64),
-            )
+            more = score(shared, row, pos, text[row, pos].astype(np.float64))
             found = tuple(  # type: ignore[assignment]
                 np.concatenate([a, b], axis=-1)
                 for a, b in zip(found, more, strict=True)
@@ -170,17 +158,7 @@ def rank_block(
     # the top k whatever the exact cosines.
     kth = kth_best(found[0], found[1], block.size, k)
     near = found[1] >= kth[found[0]] - 2 * APPROX
-    found = score_pairs(
-        weights,
-        ns,
-        os_,
-        offers,
-        block,
-        vectors,
-        shared if counted else None,
-        found[0][near],
-        found[5][near],
-    )
+    found = score(shared if counted else None, found[0][near], found[5][near])
     return best(block, k, *found)
 
 
