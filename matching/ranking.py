@@ -493,13 +493,13 @@ class Ranker:
         search = self._search_vectors(latent[[first[d] for d in distinct]])[
             [slot[d] for d in docs]
         ]
-        shared = raw and (self.text_chars > 0 or self.title_chars > 0)
+        reads_raw = raw and (self.text_chars > 0 or self.title_chars > 0)
         return side_columns(
             postings,
             search,
             (
                 self.chars_.weigh(read.rows(np.arange(len(read))[rows]))
-                if self.weights_.text_mix()[2] > 0 or shared
+                if self.weights_.text_mix()[2] > 0 or reads_raw
                 else None
             ),
             keys.incidence(postings),
