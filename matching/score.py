@@ -208,8 +208,13 @@ def char_mix(ns: Side, os_: Side, need: I64, offer: I64) -> tuple[F64, F64]:
         factor[some] = np.where(bare, _rescale(share[some, 0], share[some, 1]), 1.0)
         a = ns.chars[need[some]].astype(np.float64)
         b = os_.chars[offer[some]].astype(np.float64)
-        term[some] = used * np.asarray(a.multiply(b).sum(axis=1)).ravel()
+        term[some] = used * row_dots(a, b)
     return factor, term
+
+
+def row_dots(a: sp.csr_matrix, b: sp.csr_matrix) -> npt.NDArray[np.floating]:
+    """Row i of `a` dot row i of `b`, for every i, in their dtype."""
+    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
 
 
 def score_pairs(
@@ -270,17 +275,11 @@ def score_pairs(
         )
     text_part = (m_latent + m_paired) * cosine
     if m_chars > 0 and ns.chars is not None and os_.chars is not None:
-        text_part = (
-            text_part
-            + m_chars
-            * np.asarray(ns.chars[need].multiply(os_.chars[offer]).sum(axis=1)).ravel()
-        )
+        text_part = text_part + m_chars * row_dots(ns.chars[need], os_.chars[offer])
     if shared is not None:
         in_common = shared.at(row, pos)
     else:
-        in_common = np.asarray(
-            ns.keys[need].multiply(os_.keys[offer]).sum(axis=1), dtype=np.float64
-        ).ravel()
+        in_common = row_dots(ns.keys[need], os_.keys[offer]).astype(np.float64)
     lo = np.maximum(ns.start[need], os_.start[offer])
     hi = np.minimum(ns.end[need], os_.end[offer])
     need_full = np.isfinite(ns.start[need]) & np.isfinite(ns.end[need])
