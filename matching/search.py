@@ -331,51 +331,49 @@ def largest(x: FloatMatrix, k: int, axis: int) -> tuple[FloatMatrix, I64]:
     row of k per row or column of `x`, in no order. A tie with the k-th
     largest may go either way.
 
-    Exact, by chunk maxima: the entries along the axis are dealt into chunks
-    (entry i into chunk i mod c, `CHUNK` entries each; the few left over are
-    always read), and only the k chunks with the largest maxima are read. An
-    entry of another chunk is at most its chunk's maximum, so at most the
-    k-th largest maximum, while the k chunks read hold k entries at least as
-    large; each chunk's maximum is one pass over `x` (`bench/README.md`)."""
+    Exact, by chunk maxima (`_chunk_reads`): an entry of a chunk not read is
+    at most its chunk's maximum, so at most the k-th largest maximum, while
+    the k chunks read hold k entries at least as large."""
     y = x if axis == 1 else x.T
-    n, m = y.shape
-    c = m // CHUNK
-    if c < 4 * k:
+    if y.shape[1] // CHUNK < 4 * k:
         # Too few chunks to pay: the whole rows, contiguous (a selection
         # along strided columns reads a cache line per entry).
         y = np.ascontiguousarray(y)
         top = _top_positions(y, k)
         return np.take_along_axis(y, top, axis=1), top
+    found, at, _ = _chunk_reads(x, k, axis)
+    top = _top_positions(found, k)
+    return np.take_along_axis(found, top, axis=1), np.take_along_axis(at, top, axis=1)
+
+
+def _chunk_reads(
+    x: FloatMatrix, k: int, axis: int
+) -> tuple[FloatMatrix, I64, FloatMatrix]:
+    """What the chunk maxima leave to read of each row (`axis` 1) or column
+    (`axis` 0) of `x`: (values, their positions along `axis`, every chunk's
+    maximum), one row each. The entries along the axis are dealt into
+    chunks (entry i into chunk i mod c, `CHUNK` entries each); the values
+    are those of the k chunks with the largest maxima, then the few entries
+    left over, which are always read. Each chunk's maximum is one pass over
+    `x` (`bench/README.md`)."""
+    n, m = x.shape if axis == 1 else x.shape[::-1]
+    c = m // CHUNK
     if axis == 1:
         maxima = x[:, : c * CHUNK].reshape(n, CHUNK, c).max(axis=1)
     else:
         maxima = np.ascontiguousarray(x[: c * CHUNK].reshape(CHUNK, c, n).max(axis=0).T)
     chunk = _top_positions(maxima, k)
     wide = k * CHUNK
-    inside = (chunk[:, :, None] + c * np.arange(CHUNK)).reshape(n, wide)
-    found = np.empty((n, wide + m - c * CHUNK), dtype=x.dtype)
+    at = np.empty((n, wide + m - c * CHUNK), dtype=np.int64)
+    at[:, :wide] = (chunk[:, :, None] + c * np.arange(CHUNK)).reshape(n, wide)
+    at[:, wide:] = np.arange(c * CHUNK, m)
+    # One gather by flat positions: on many short columns a pair of index
+    # arrays costs twice as much (`bench/README.md`).
     if axis == 1:
-        found[:, :wide] = np.take_along_axis(x, inside, axis=1)
+        flat = at + m * np.arange(n)[:, None]
     else:
-        found[:, :wide] = x[inside, np.arange(n)[:, None]]
-    found[:, wide:] = y[:, c * CHUNK :]
-    top = _top_positions(found, k)
-    at = np.where(
-        top < wide,
-        np.take_along_axis(inside, np.minimum(top, wide - 1), axis=1),
-        top - wide + c * CHUNK,
-    )
-    return np.take_along_axis(found, top, axis=1), at
-
-
-def kth_largest(x: FloatMatrix, k: int) -> FloatMatrix:
-    """(rows,): each row's k-th largest entry (k at most the row's length):
-    through the chunk maxima of `largest` where they pay, else one
-    `np.partition`."""
-    m = x.shape[1]
-    if m // CHUNK < 4 * k:
-        return np.asarray(np.partition(x, m - k, axis=1)[:, m - k], dtype=x.dtype)
-    return np.asarray(largest(x, k, 1)[0].min(axis=1), dtype=x.dtype)
+        flat = at * n + np.arange(n)[:, None]
+    return np.take(np.ravel(x), flat), at, maxima
 
 
 def _top_positions(x: FloatMatrix, k: int) -> I64:
@@ -422,14 +420,42 @@ def top_entries(x: FloatMatrix, k: int) -> tuple[I64, I64, FloatMatrix]:
     come along; a row with fewer entries gives all): (row, column, value),
     grouped by row, largest first, then by column."""
     n, m = x.shape
-    if k < m:
-        kth = kth_largest(x, k)
-        row, col = np.nonzero(x >= kth[:, None])
-    else:
+    if k >= m:
         row, col = np.divmod(np.arange(n * m), m)
+    elif m // CHUNK < 4 * k:
+        kth = np.partition(x, m - k, axis=1)[:, m - k, None]
+        row, col = np.nonzero(x >= kth)
+    else:
+        row, col = _at_least_kth(x, k)
     value = x[row, col]
     order = np.lexsort((col, -value, row))
     return row[order], col[order], value[order]
+
+
+def _at_least_kth(x: FloatMatrix, k: int) -> tuple[I64, I64]:
+    """(row, column) of every entry of `x` at least as large as its row's
+    k-th largest, read by chunk maxima (`_chunk_reads`), not in a pass over
+    `x`.
+
+    The k-th largest of the entries read is the row's own: an entry not read
+    is at most the k-th largest chunk maximum, and the chunks read hold k
+    entries at least that large. An entry not read can only tie with it, and
+    only where more than k chunk maxima reach it (else every such chunk was
+    read); such a rare row is read whole."""
+    found, at, maxima = _chunk_reads(x, k, 1)
+    w = found.shape[1]
+    kth = np.partition(found, w - k, axis=1)[:, w - k, None]
+    whole = np.count_nonzero(maxima >= kth, axis=1) > k
+    keep = found >= kth
+    keep[whole] = False
+    row, pos = np.nonzero(keep)
+    col = at[row, pos]
+    if whole.any():
+        rows = np.flatnonzero(whole)
+        more, more_col = np.nonzero(x[rows] >= kth[rows])
+        row = np.concatenate([row, rows[more]])
+        col = np.concatenate([col, more_col])
+    return row, col
 
 
 def allowed(ns: Side, offers: Block, block: I64) -> npt.NDArray[np.bool_]:

@@ -135,15 +135,40 @@ def test_the_neighbourhood_steps_take_no_needs():
     assert not hood.penalty.any()
 
 
-@pytest.mark.parametrize("chunk", [1, 3, 16])
+@pytest.mark.parametrize(
+    ("chunk", "decimals"), [(1, 1), (2, 1), (3, 1), (16, 1), (2, 6), (3, 6)]
+)
 def test_top_entries_are_every_entry_up_to_each_rows_kth_with_its_ties(
-    monkeypatch, chunk
+    monkeypatch, chunk, decimals
 ):
+    # Chunks of 1 and 2 (and of 3 over 41 entries, two left over) take the
+    # chunk path, chunks of 16 the plain partition; one decimal makes most
+    # rows tie at their k-th value, also with chunks not read (read whole).
     monkeypatch.setattr(search, "CHUNK", chunk)
-    x = np.round(np.random.default_rng(8).random((6, 40)), 1).astype(np.float32)
+    rng = np.random.default_rng(8)
+    x = np.round(rng.random((30, 41)), decimals).astype(np.float32)
     row, col, value = search.top_entries(x, 5)
     kth = -np.sort(-x, axis=1)[:, 4]
     want = sorted(
-        (r, -x[r, c], c) for r in range(6) for c in range(40) if x[r, c] >= kth[r]
+        (r, -x[r, c], c) for r in range(30) for c in range(41) if x[r, c] >= kth[r]
     )
     assert list(zip(row, -value, col, strict=True)) == want
+
+
+def test_top_entries_read_a_row_whole_where_a_chunk_not_read_ties(monkeypatch):
+    # 10 chunks of 2 (entry i in chunk i mod 10); k = 2. Chunks 0 and 1 hold
+    # the largest maxima (5 and 4 at entries 0 and 1) and are read; the
+    # second of them sets the k-th value 4, which chunk 2 (entry 12) ties
+    # without being read.
+    monkeypatch.setattr(search, "CHUNK", 2)
+    x = np.zeros((2, 20), dtype=np.float32)
+    x[:, [0, 1, 12]] = (5.0, 4.0, 4.0)
+    x[1, 12] = 3.0
+    row, col, value = search.top_entries(x, 2)
+    assert list(zip(row, col, value, strict=True)) == [
+        (0, 0, 5.0),
+        (0, 1, 4.0),
+        (0, 12, 4.0),
+        (1, 0, 5.0),
+        (1, 1, 4.0),
+    ]
