@@ -123,10 +123,11 @@ class Explainer:
         lo = np.maximum(ns.start[picks.need], os_.start[picks.offer])
         hi = np.minimum(ns.end[picks.need], os_.end[picks.offer])
         known = np.isfinite(lo) & np.isfinite(hi)
-        days = np.where(known, hi - lo + 1.0, np.nan).tolist()
+        weeks = np.where(known, (hi - lo + 1.0) / 7.0, np.nan).tolist()
         places = os_.count[picks.offer].tolist()
         enough = (os_.count[picks.offer] >= ns.count[picks.need]).tolist()
         shared = (picks.parts[:, 1] > 0).tolist()
+        value = self._value
         out: dict[str, list[Match]] = {}
         for e, (i, j, score, parts, km) in enumerate(
             zip(
@@ -145,27 +146,24 @@ class Explainer:
                 reasons.append(Reason("related_skills", values=related[e]))
             need_stems = stems_of_need[i]
             if need_stems:
-                offer_stems = _cached(self.offer_stems, j, os_.postings, _stem_words)
-                # A word already shown as a shared skill is not repeated.
-                said = {stem(w) for label in in_common[e] for w in words(label)}
-                terms = [
-                    w
-                    for stem_, w in offer_stems.items()
-                    if stem_ in need_stems and stem_ not in said
-                ]
+                terms = self._terms(j, need_stems, in_common[e])
                 if terms:
-                    reasons.append(Reason("shared_terms", values=tuple(terms[:5])))
+                    reasons.append(Reason("shared_terms", values=terms))
             if not math.isnan(km):
-                reasons.append(self._value("distance_km", round(km, 1)))
-            if math.isnan(days[e]):
+                reasons.append(value("distance_km", round(km, 1)))
+            if math.isnan(weeks[e]):
                 reasons.append(self.any_time)
             else:
-                reasons.append(self._value("overlap_weeks", round(days[e] / 7.0, 1)))
+                reasons.append(value("overlap_weeks", round(weeks[e], 1)))
             code = "all_places" if enough[e] else "free_places"
-            reasons.append(self._value(code, places[e]))
-            out.setdefault(ns.ids[i], []).append(
+            reasons.append(value(code, places[e]))
+            need_id = ns.ids[i]
+            found = out.get(need_id)
+            if found is None:
+                found = out[need_id] = []
+            found.append(
                 Match(
-                    need_id=ns.ids[i],
+                    need_id=need_id,
                     offer_id=os_.ids[j],
                     score=score,
                     parts=dict(zip(PART_NAMES, parts, strict=True)),
@@ -173,6 +171,20 @@ class Explainer:
                 )
             )
         return out
+
+    def _terms(
+        self, offer: int, need_stems: dict[str, str], in_common: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Up to five words of the offer whose stems the need shares, less
+        the words of the skills already shown as shared."""
+        offer_stems = _cached(self.offer_stems, offer, self.os.postings, _stem_words)
+        said = {stem(w) for label in in_common for w in words(label)}
+        terms = [
+            w
+            for stem_, w in offer_stems.items()
+            if stem_ in need_stems and stem_ not in said
+        ]
+        return tuple(terms[:5])
 
     def _value(self, code: str, value: float) -> Reason:
         reason = self.values.get((code, value))
@@ -220,22 +232,35 @@ class Explainer:
         vectors = self.labels.vectors
         if extra:
             vectors = np.vstack([vectors, self.label_vectors(list(extra))])
-        best = np.full(other.size, -np.inf, dtype=np.float32)
-        other_need = entry_need[other]
-        starts = np.flatnonzero(np.r_[True, other_need[1:] != other_need[:-1]])
-        ends = np.r_[starts[1:], other.size]
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            i = int(other_need[a])
-            rows = own.rows[own.starts[i] : own.starts[i + 1]]
-            if rows.size:
-                sims = vectors[entry_label[other[a:b]]] @ vectors[rows].T
-                best[a:b] = sims.max(axis=1)
+        best = nearest_cosines(
+            vectors, entry_label[other], entry_need[other], own.rows, own.starts
+        )
         near = best >= RELATED_SKILL_MIN
         close, close_pair = other[near], pair[other[near]]
         order = closest_first(close_pair, best[near])
         top = close[order[place_in_group(close_pair[order]) < 3]]
         related = _grouped(pair[top], entry_label[top], len(offer), names)
         return in_common, related
+
+
+def nearest_cosines(
+    vectors: FloatMatrix, labels: I64, owner: I64, rows: I64, starts: I64
+) -> npt.NDArray[np.float32]:
+    """For each entry (a row `labels[e]` of `vectors`, of need `owner[e]`,
+    each need's entries next to each other): its largest dot product with
+    the rows of its need, ``rows[starts[i]:starts[i + 1]]``; -inf where the
+    need has none. One small product per run of a need's entries: a batched
+    product of needs padded to one size costs more (`bench/README.md`)."""
+    best = np.full(labels.size, -np.inf, dtype=np.float32)
+    if labels.size == 0:
+        return best
+    bounds = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1], True]).tolist()
+    for a, b in itertools.pairwise(bounds):
+        i = int(owner[a])
+        own = rows[starts[i] : starts[i + 1]]
+        if own.size:
+            best[a:b] = (vectors[labels[a:b]] @ vectors[own].T).max(axis=1)
+    return best
 
 
 def _within(codes: I64, known: I64) -> npt.NDArray[np.bool_]:

@@ -338,6 +338,26 @@ def test_related_skills_are_the_closest_other_labels_of_the_offer(seed):
     assert seen > 0
 
 
+def test_nearest_cosines_equal_each_entry_on_its_own():
+    # Runs of entries per need in no order of need, one need with no rows,
+    # one need listed in two runs.
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(30, 5)).astype(np.float32)
+    starts = np.array([0, 3, 3, 7, 8, 12])
+    rows = rng.integers(0, 30, starts[-1])
+    owner = np.repeat([4, 0, 1, 3, 2, 0], [6, 2, 5, 1, 9, 3])
+    labels = rng.integers(0, 30, owner.size)
+    got = explain.nearest_cosines(vectors, labels, owner, rows, starts)
+    for e, (label, i) in enumerate(zip(labels, owner, strict=True)):
+        own = rows[starts[i] : starts[i + 1]]
+        want = (vectors[own] @ vectors[label]).max() if own.size else -np.inf
+        assert got[e] == pytest.approx(want, abs=1e-6)
+    assert np.isneginf(got[owner == 1]).all()
+    assert (
+        explain.nearest_cosines(vectors, labels[:0], owner[:0], rows, starts).size == 0
+    )
+
+
 def test_closest_first_orders_by_pair_then_nearness_then_given_order():
     rng = np.random.default_rng(0)
     pair = np.sort(rng.integers(0, 50, 2_000))
