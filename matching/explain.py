@@ -127,7 +127,6 @@ class Explainer:
         places = os_.count[picks.offer].tolist()
         enough = (os_.count[picks.offer] >= ns.count[picks.need]).tolist()
         shared = (picks.parts[:, 1] > 0).tolist()
-        value = self._value
         out: dict[str, list[Match]] = {}
         for e, (i, j, score, parts, km) in enumerate(
             zip(
@@ -150,20 +149,16 @@ class Explainer:
                 if terms:
                     reasons.append(Reason("shared_terms", values=terms))
             if not math.isnan(km):
-                reasons.append(value("distance_km", round(km, 1)))
+                reasons.append(self._value("distance_km", round(km, 1)))
             if math.isnan(weeks[e]):
                 reasons.append(self.any_time)
             else:
-                reasons.append(value("overlap_weeks", round(weeks[e], 1)))
+                reasons.append(self._value("overlap_weeks", round(weeks[e], 1)))
             code = "all_places" if enough[e] else "free_places"
-            reasons.append(value(code, places[e]))
-            need_id = ns.ids[i]
-            found = out.get(need_id)
-            if found is None:
-                found = out[need_id] = []
-            found.append(
+            reasons.append(self._value(code, places[e]))
+            out.setdefault(ns.ids[i], []).append(
                 Match(
-                    need_id=need_id,
+                    need_id=ns.ids[i],
                     offer_id=os_.ids[j],
                     score=score,
                     parts=dict(zip(PART_NAMES, parts, strict=True)),

@@ -335,7 +335,7 @@ def largest(x: FloatMatrix, k: int, axis: int) -> tuple[FloatMatrix, I64]:
     at most its chunk's maximum, so at most the k-th largest maximum, while
     the k chunks read hold k entries at least as large."""
     y = x if axis == 1 else x.T
-    if y.shape[1] // CHUNK < 4 * k:
+    if not _chunks_pay(y.shape[1], k):
         # Too few chunks to pay: the whole rows, contiguous (a selection
         # along strided columns reads a cache line per entry).
         y = np.ascontiguousarray(y)
@@ -344,6 +344,12 @@ def largest(x: FloatMatrix, k: int, axis: int) -> tuple[FloatMatrix, I64]:
     found, at, _ = _chunk_reads(x, k, axis)
     top = _top_positions(found, k)
     return np.take_along_axis(found, top, axis=1), np.take_along_axis(at, top, axis=1)
+
+
+def _chunks_pay(length: int, k: int) -> bool:
+    """Whether rows of `length` entries hold enough chunks (four per entry
+    selected) for reading by chunk maxima to beat a whole-row partition."""
+    return length // CHUNK >= 4 * k
 
 
 def _chunk_reads(
@@ -422,7 +428,7 @@ def top_entries(x: FloatMatrix, k: int) -> tuple[I64, I64, FloatMatrix]:
     n, m = x.shape
     if k >= m:
         row, col = np.divmod(np.arange(n * m), m)
-    elif m // CHUNK < 4 * k:
+    elif not _chunks_pay(m, k):
         kth = np.partition(x, m - k, axis=1)[:, m - k, None]
         row, col = np.nonzero(x >= kth)
     else:
