@@ -28,6 +28,7 @@ from matching.errors import (
 from matching.explain import Explainer, Listing, SkillLabels
 from matching.fit import Spaces, choose_mix, document, halves
 from matching.fit import units as split_units
+from matching.gcpause import collector_paused
 from matching.keys import KeyIndex
 from matching.postings import Posting, check_unique
 from matching.results import Match
@@ -174,6 +175,7 @@ class Ranker:
         self.title_chars = title_chars
         self.random_state = random_state
 
+    @collector_paused()
     def fit(
         self, postings: Sequence[Posting], *, vocabulary: Iterable[str] = ()
     ) -> Ranker:
@@ -355,6 +357,7 @@ class Ranker:
             self.chars_, self.latent_, self.paired_, self._project, self.n_components
         )
 
+    @collector_paused()
     def fit_rank(
         self, needs: Sequence[Posting], offers: Sequence[Posting], *, k: int = 10
     ) -> dict[str, list[Match]]:
@@ -378,6 +381,7 @@ class Ranker:
         ns = self._side(needs, keys, read, latent, slice(0, n), raw=raw)
         return self._rank(k, ns, index, keys, listed)
 
+    @collector_paused()
     def index(self, offers: Sequence[Posting]) -> OfferIndex:
         """The offers prepared once for this fitted model, to rank many needs
         (or one need at a time) against with `rank(needs, index)`."""
@@ -429,6 +433,7 @@ class Ranker:
             listing=listing,
         )
 
+    @collector_paused()
     def rank(
         self,
         needs: Sequence[Posting],
@@ -708,6 +713,7 @@ def _labels(vocabulary: Iterable[str]) -> list[str]:
     return sorted(set(labels))
 
 
+@collector_paused()
 def fit(
     postings: Sequence[Posting],
     *,
@@ -725,6 +731,7 @@ def load_model(path: str | PathLike[str]) -> Ranker:
     return Ranker.load(path)
 
 
+@collector_paused()
 def rank(
     needs: Sequence[Posting],
     offers: Sequence[Posting],
