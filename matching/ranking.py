@@ -367,14 +367,19 @@ class Ranker:
         check_unique(needs, "need")
         check_unique(offers, "offer")
         everything = [*needs, *offers]
-        read = self._fit([document(p) for p in everything], everything)
+        fitted = self._fit([document(p) for p in everything], everything)
         # Every posting projected once, for both sides.
-        latent = self._project(read)
+        latent = self._project(fitted)
         n = len(needs)
         keys = KeyIndex()
         # The offers' TF-IDF rows only when a need reads them.
         listed = [reads_as_skill_list(p) for p in needs]
         raw = not all(listed)
+        # The n-gram counts, the fit's largest arrays, are freed before the
+        # ranking's arrays are made when no side reads them again, so that
+        # these reuse the memory rather than touch fresh (`bench/README.md`).
+        read = fitted if self._reads_tfidf(raw) else None
+        del fitted
         os_ = self._side(offers, keys, read, latent, slice(n, len(everything)), raw=raw)
         index = self._index(os_, keys)
         # The offers' keys were numbered first: the needs' go on from there.
@@ -482,7 +487,7 @@ class Ranker:
         `raw` and the ranker has raw character shares (`char_shares`); a
         caller that knows no need reads them passes `raw=False`."""
         docs = [posting_units(p.title, p.text, p.skills) for p in postings]
-        if read is None or latent is None:
+        if latent is None:
             read = self.chars_.read(docs)
             latent = self._project(read)
             rows = slice(None)
@@ -498,16 +503,19 @@ class Ranker:
         search = self._search_vectors(latent[[first[d] for d in distinct]])[
             [slot[d] for d in docs]
         ]
-        reads_raw = raw and (self.text_chars > 0 or self.title_chars > 0)
-        return side_columns(
-            postings,
-            search,
-            (
-                self.chars_.weigh(read.rows(np.arange(len(read))[rows]))
-                if self.weights_.text_mix()[2] > 0 or reads_raw
-                else None
-            ),
-            keys.incidence(postings),
+        tfidf = None
+        if self._reads_tfidf(raw):
+            if read is None:
+                raise MatchingError("the TF-IDF rows are read but no n-grams given")
+            tfidf = self.chars_.weigh(read.rows(np.arange(len(read))[rows]))
+        return side_columns(postings, search, tfidf, keys.incidence(postings))
+
+    def _reads_tfidf(self, raw: bool) -> bool:
+        """Whether a side keeps its TF-IDF rows: when the text mix reads them,
+        or when `raw` and the ranker has raw character shares
+        (`char_shares`)."""
+        return self.weights_.text_mix()[2] > 0 or (
+            raw and (self.text_chars > 0 or self.title_chars > 0)
         )
 
     def _search_vectors(self, z: FloatMatrix) -> FloatMatrix:
