@@ -384,6 +384,7 @@ class Ranker:
         index = self._index(os_, keys)
         # The offers' keys were numbered first: the needs' go on from there.
         ns = self._side(needs, keys, read, latent, slice(0, n), raw=raw)
+        del read, latent
         return self._rank(k, ns, index, keys, listed)
 
     @collector_paused()

@@ -427,7 +427,8 @@ class LatentSpace:
             dtype=np.float32,
         )
         # Fix each component's sign so the result does not depend on LAPACK.
-        columns[:, columns.sum(axis=0) < 0] *= -1.0
+        # (In place: a selection of the columns would copy them.)
+        columns *= np.where(columns.sum(axis=0) < 0, -1.0, 1.0).astype(np.float32)
         self.columns_ = columns
         return self
 
