@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -136,25 +136,45 @@ class Ngrams:
     set by its content alone) and `unit_gram` each of those units' known
     n-grams. Their product is the documents' n-gram counts (`counts`); kept
     apart, a linear map of the counts can be taken per distinct unit instead
-    of per document (see `Projector`).
+    of per document (see `Projector`), and the counts are made block by
+    block where a pass over them is all that is needed: the counts of 22,000
+    long postings take 115 MB, and fresh memory is slow to come by on a
+    virtual machine (`bench/README.md`).
     """
 
     doc_unit: sp.csr_matrix
     unit_gram: sp.csr_matrix
-    counts: sp.csr_matrix
-    """(n_docs, n_grams) n-gram counts, float32, without duplicate entries."""
 
-    @classmethod
-    def of(cls, doc_unit: sp.csr_matrix, unit_gram: sp.csr_matrix) -> Ngrams:
-        return cls(doc_unit, unit_gram, sp.csr_matrix(doc_unit @ unit_gram))
+    @property
+    def counts(self) -> sp.csr_matrix:
+        """(n_docs, n_grams) n-gram counts, float32, without duplicate
+        entries; made anew on each use."""
+        return self.counts_of(range(len(self)))
+
+    def counts_of(self, rows: range) -> sp.csr_matrix:
+        """The counts of the documents `rows` (a row's entries are the same
+        as in `counts`, in the same order)."""
+        return sp.csr_matrix(_row_range(self.doc_unit, rows) @ self.unit_gram)
 
     def rows(self, index: npt.ArrayLike) -> Ngrams:
         """The documents at `index` (the same units)."""
-        return Ngrams(
-            sp.csr_matrix(self.doc_unit[index]),
-            self.unit_gram,
-            sp.csr_matrix(self.counts[index]),
-        )
+        return Ngrams(sp.csr_matrix(self.doc_unit[index]), self.unit_gram)
+
+    def in_blocks(self, work: Callable[[range], None]) -> None:
+        """`work(rows)` for consecutive blocks of `_PROJECT_ROWS` documents,
+        on two threads when there are two blocks or more (scipy's sparse
+        products and numpy's loops release the GIL); `work` must write only
+        what belongs to its rows."""
+        n = len(self)
+        blocks = [
+            range(a, min(n, a + _PROJECT_ROWS)) for a in range(0, n, _PROJECT_ROWS)
+        ]
+        if len(blocks) < 2:
+            for rows in blocks:
+                work(rows)
+        else:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(pool.map(work, blocks))
 
     def __len__(self) -> int:
         return int(self.doc_unit.shape[0])
@@ -240,19 +260,26 @@ class CharNgrams:
         word_gram.sum_duplicates()
         unit_gram = sp.csr_matrix(unit_word @ word_gram)
         unit_gram.sort_indices()
-        return Ngrams.of(doc_unit, unit_gram)
+        return Ngrams(doc_unit, unit_gram)
 
     def fit(self, docs: Sequence[Document], extra: Sequence[Document] = ()) -> Ngrams:
         """Learn n-grams and idf from `docs` and `extra`; return `docs` read."""
         read = self._read([*docs, *extra] if extra else docs, grow=True)
-        counts = read.counts
-        # In chunks: bincount copies its input to int64 first.
-        df = np.zeros(counts.shape[1], dtype=np.int64)
-        for start in range(0, counts.nnz, 1 << 20):
-            df += np.bincount(
-                counts.indices[start : start + (1 << 20)], minlength=counts.shape[1]
-            )
-        n = counts.shape[0]
+        width = read.unit_gram.shape[1]
+        found: list[npt.NDArray[np.int64]] = []
+
+        def count(rows: range) -> None:
+            # Each document counts once per n-gram (the counts hold no
+            # duplicate entries).
+            found.append(np.bincount(read.counts_of(rows).indices, minlength=width))
+
+        read.in_blocks(count)
+        df = (
+            np.sum(found, axis=0, dtype=np.int64)
+            if found
+            else np.zeros(width, np.int64)
+        )
+        n = len(read)
         self.idf_ = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
         return self.read(docs) if extra else read
 
@@ -274,7 +301,7 @@ class CharNgrams:
 
     def weigh(self, read: Ngrams) -> sp.csr_matrix:
         """(n_docs, n_grams) l2-normalised TF-IDF rows of documents read."""
-        x = sp.csr_matrix(read.counts, dtype=np.float32, copy=True)
+        x = sp.csr_matrix(read.counts, dtype=np.float32)
         if self.sublinear_tf:
             np.log(x.data, out=x.data)
             x.data += 1.0
@@ -311,22 +338,14 @@ class Projector:
         (fresh memory is slow to come by on a virtual machine) and both cores
         work; each row's result is the same either way."""
         units_in = read.unit_gram @ self.columns
-        n = len(read)
-        out = np.empty((n, self.columns.shape[1]), dtype=np.float32)
+        out = np.empty((len(read), self.columns.shape[1]), dtype=np.float32)
 
-        def block(start: int) -> None:
-            rows = range(start, min(n, start + _PROJECT_ROWS))
-            out[start : rows.stop] = self._rows(
-                _row_range(read.doc_unit, rows), _row_range(read.counts, rows), units_in
+        def block(rows: range) -> None:
+            out[rows.start : rows.stop] = self._rows(
+                _row_range(read.doc_unit, rows), read.counts_of(rows), units_in
             )
 
-        starts = range(0, n, _PROJECT_ROWS)
-        if len(starts) < 2:
-            for start in starts:
-                block(start)
-        else:
-            with ThreadPoolExecutor(max_workers=2) as pool:
-                list(pool.map(block, starts))
+        read.in_blocks(block)
         return out
 
     def _rows(

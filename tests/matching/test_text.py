@@ -68,6 +68,31 @@ def test_projection_in_blocks_equals_one_block(fitted, monkeypatch):
     np.testing.assert_array_equal(chars.projector(latent.columns_)(read), whole)
 
 
+def test_idf_counted_in_blocks_equals_one_count(monkeypatch):
+    import matching.text
+
+    whole = CharNgrams(3, 4, sublinear_tf=True)
+    read = whole.fit(DOCS)
+    counts = read.counts
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    np.testing.assert_array_equal(
+        whole.idf_, (np.log((1.0 + len(DOCS)) / (1.0 + df)) + 1.0).astype(np.float32)
+    )
+    # Blocks of 3 documents, on two threads.
+    monkeypatch.setattr(matching.text, "_PROJECT_ROWS", 3)
+    blocks = CharNgrams(3, 4, sublinear_tf=True)
+    blocks.fit(DOCS)
+    np.testing.assert_array_equal(blocks.idf_, whole.idf_)
+
+
+def test_counts_of_some_rows_are_those_rows_of_the_counts(fitted):
+    _, read, _ = fitted
+    counts = read.counts
+    part = read.counts_of(range(2, 5))
+    assert (part != counts[2:5]).nnz == 0
+    np.testing.assert_array_equal(part.indices, counts[2:5].indices)
+
+
 @pytest.mark.parametrize("share", [50, 4, 1])
 def test_dense_product_equals_the_sparse_one(fitted, monkeypatch, share):
     import matching.text
