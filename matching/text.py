@@ -29,7 +29,9 @@ _STEMMER = snowballstemmer.stemmer("swedish")
 FloatMatrix = npt.NDArray[np.float32]
 Document = Sequence[str]
 
-_PROJECT_ROWS = 2048
+_BLOCK_ROWS = 2048
+"""Documents per block where n-gram counts are made block by block (the idf,
+the projections; `Ngrams.in_blocks`)."""
 
 
 def normalise(text: str) -> str:
@@ -161,14 +163,12 @@ class Ngrams:
         return Ngrams(sp.csr_matrix(self.doc_unit[index]), self.unit_gram)
 
     def in_blocks(self, work: Callable[[range], None]) -> None:
-        """`work(rows)` for consecutive blocks of `_PROJECT_ROWS` documents,
+        """`work(rows)` for consecutive blocks of `_BLOCK_ROWS` documents,
         on two threads when there are two blocks or more (scipy's sparse
         products and numpy's loops release the GIL); `work` must write only
         what belongs to its rows."""
         n = len(self)
-        blocks = [
-            range(a, min(n, a + _PROJECT_ROWS)) for a in range(0, n, _PROJECT_ROWS)
-        ]
+        blocks = [range(a, min(n, a + _BLOCK_ROWS)) for a in range(0, n, _BLOCK_ROWS)]
         if len(blocks) < 2:
             for rows in blocks:
                 work(rows)

@@ -64,7 +64,7 @@ def test_projection_in_blocks_equals_one_block(fitted, monkeypatch):
 
     chars, read, latent = fitted
     whole = chars.projector(latent.columns_)(read)
-    monkeypatch.setattr(matching.text, "_PROJECT_ROWS", 3)
+    monkeypatch.setattr(matching.text, "_BLOCK_ROWS", 3)
     np.testing.assert_array_equal(chars.projector(latent.columns_)(read), whole)
 
 
@@ -79,7 +79,7 @@ def test_idf_counted_in_blocks_equals_one_count(monkeypatch):
         whole.idf_, (np.log((1.0 + len(DOCS)) / (1.0 + df)) + 1.0).astype(np.float32)
     )
     # Blocks of 3 documents, on two threads.
-    monkeypatch.setattr(matching.text, "_PROJECT_ROWS", 3)
+    monkeypatch.setattr(matching.text, "_BLOCK_ROWS", 3)
     blocks = CharNgrams(3, 4, sublinear_tf=True)
     blocks.fit(DOCS)
     np.testing.assert_array_equal(blocks.idf_, whole.idf_)
