@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +151,35 @@ def title_definition_postings(
         Posting(id=g.id, kind="apl", title=g.label, text=g.definition) for g in groups
     ]
     return needs, offers
+
+
+PHRASES = (
+    "{}",
+    "kunna {}",
+    "erfarenhet av {}",
+    "god kännedom om {}",
+    "arbeta med {}",
+    "vana vid {}",
+    "goda kunskaper inom {}",
+)
+"""How a posting written by someone else than the taxonomy's editors might
+phrase a skill: the label in lower case inside a phrase, or as it is."""
+
+
+def reworded(postings: list[Posting], seed: int) -> list[Posting]:
+    """The postings with every skill label rewritten as one of `PHRASES`,
+    drawn with one rng per seed (a stand-in for data worded otherwise than
+    JobTech's, such as skills as verb phrases; the labels' own words stay)."""
+    rng = np.random.default_rng(2000 + seed)
+    out = []
+    for p in postings:
+        picks = rng.integers(0, len(PHRASES), len(p.skills)).tolist()
+        skills = tuple(
+            PHRASES[i].format(s if i == 0 else s.lower())
+            for i, s in zip(picks, p.skills, strict=True)
+        )
+        out.append(replace(p, skills=skills))
+    return out
 
 
 @functools.cache

@@ -11,11 +11,16 @@ Protocols (each group is a need and an offer; relevance 3/2/1 for the same
 - "title -> occupation titles": an occupation name against all 2,412 names,
   graded by the curated substitutability (not by SSYK groups; no seeds).
 Seeds re-split the same groups at random; they are not held-out data.
+With --reworded every skill label of every posting is rewritten as a phrase
+("kunna svetsning", "erfarenhet av ..."; `jt.reworded`), a stand-in for data
+worded otherwise than JobTech's; the occupation-title protocol has no skills
+and is left out then.
 
 Prints a markdown table: protocol, method, seed, nDCG@10 with linear gain (the
 relevance itself, as sklearn's ndcg_score) and with exponential gain
 (2^rel - 1), and the mean over seeds; then the mean over protocols.
 Run: python bench/quality.py [--quick] [--all] [--held-out] [--vocabulary]
+    [--reworded] [--protocol NAME ...]
 """
 
 from __future__ import annotations
@@ -134,6 +139,11 @@ def main() -> None:
         action="store_true",
         help="fit with the skills.json labels as vocabulary",
     )
+    parser.add_argument(
+        "--reworded",
+        action="store_true",
+        help="skills rewritten as phrases (jt.reworded); no occupation titles",
+    )
     parser.add_argument("--protocol", action="append", help="only these protocols")
     args = parser.parse_args()
     if args.vocabulary:
@@ -146,7 +156,8 @@ def main() -> None:
     print(
         f"{len(groups)} SSYK-4 groups with >= 8 skills "
         f"({len(jt.short_titled(groups))} with a label of at most five words), "
-        f"seeds {seeds}\n"
+        f"seeds {seeds}"
+        f"{', skills reworded as phrases (jt.reworded)' if args.reworded else ''}\n"
     )
     print("| protocol | method | seed | nDCG@10 (lin) | nDCG@10 (exp) | s |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -158,12 +169,17 @@ def main() -> None:
     ]:
         if args.protocol and protocol not in args.protocol:
             continue
+        if args.reworded and protocol == OCCUPATIONS:
+            continue
         judged = jt.occupation_postings()[2] if protocol == OCCUPATIONS else None
         for name, method in methods.items():
             lin: list[float] = []
             exp: list[float] = []
             for seed in seeds if judged is None else seeds[:1]:
                 needs, offers = build(groups, seed)
+                if args.reworded:
+                    needs = jt.reworded(needs, seed)
+                    offers = jt.reworded(offers, seed + 100)
                 t0 = time.perf_counter()
                 ranked = method(needs, offers, 11 if exclude_self else 10)
                 took = time.perf_counter() - t0
