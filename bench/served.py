@@ -1,10 +1,12 @@
 """The served model: live matches of one need, and the council's match run.
 
-    python bench/served.py [--needs 20] [--runs 3]
+    python bench/served.py [--needs 20] [--runs 3] [--database-url URL]
 
-Two SQLite databases in a temporary folder: the Mora demo data, and the same
-scaled up to 500 needs and 2,000 placements (bench/load/scale_data.py). On
-each it times, in one process:
+Two databases: the Mora demo data, and the same scaled up to 500 needs and
+2,000 placements (bench/load/scale_data.py). SQLite files in a temporary
+folder by default; with --database-url (PostgreSQL, say) each is built in turn
+in that database, whose tables are dropped and made again first (never point
+it at a database whose data matters). On each it times, in one process:
 
 - fitting and storing the model (`refresh_model(force=True)`), its size,
   and loading it back from its row (a process that does not hold it yet);
@@ -63,10 +65,12 @@ def _fmt(times: list[float], unit: float = 1.0) -> str:
     return f"{statistics.median(scaled):.3g} ({min(scaled):.3g}-{max(scaled):.3g})"
 
 
-def _build(path: Path, scaled: bool) -> None:
-    app = create_app(_config(path))
+def _build(path: Path, scaled: bool, url: str | None = None) -> None:
+    app = create_app(_config(path, url))
     with app.app_context():
         session = get_session()
+        if url is not None:
+            SQLModel.metadata.drop_all(session.get_bind())
         SQLModel.metadata.create_all(session.get_bind())
         if scaled:
             from scale_data import scale
@@ -77,17 +81,19 @@ def _build(path: Path, scaled: bool) -> None:
         session.commit()
 
 
-def _config(path: Path) -> dict[str, Any]:
+def _config(path: Path, url: str | None = None) -> dict[str, Any]:
     return {
         "TESTING": True,  # a queue in memory: no refresh job runs meanwhile
         "SECRET_KEY": "bench-secret-key",
-        "DATABASE_URL": f"sqlite:///{path}",
+        "DATABASE_URL": url or f"sqlite:///{path}",
         "OUTBOX_DIR": str(path.parent / "outbox"),
     }
 
 
-def measure(path: Path, label: str, n_needs: int, n_runs: int) -> list[list[str]]:
-    app = create_app(_config(path))
+def measure(
+    path: Path, label: str, n_needs: int, n_runs: int, url: str | None = None
+) -> list[list[str]]:
+    app = create_app(_config(path, url))
     rows: list[list[str]] = []
     with app.app_context():
         session: Session = get_session()
@@ -222,6 +228,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--needs", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--database-url",
+        help="build and measure in this database (its tables are dropped first)",
+    )
     args = parser.parse_args()
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
@@ -240,8 +250,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="moraspar-served-") as folder:
         for label, scaled in (("demo", False), ("scaled 500 x 2,000", True)):
             path = Path(folder) / f"{'scaled' if scaled else 'demo'}.db"
-            _build(path, scaled)
-            rows += measure(path, label, args.needs, args.runs)
+            _build(path, scaled, args.database_url)
+            rows += measure(path, label, args.needs, args.runs, args.database_url)
     print("| data | what | wall s, median (min-max) | notes |")
     print("| --- | --- | --- | --- |")
     for row in rows:
