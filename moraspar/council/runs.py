@@ -34,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -304,8 +304,43 @@ def need_posting(need: Need, *, students: int) -> matching.Posting:
     )
 
 
+class Place(Protocol):
+    """Where something is: a `Placement`, an `Organisation`, or a row of
+    their columns (`moraspar.ranking.services` reads columns, not objects)."""
+
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def lon(self) -> float | None: ...
+    @property
+    def locality(self) -> str: ...
+
+
+class PlacementFields(Place, Protocol):
+    """What a placement's posting is made of."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def tasks(self) -> str: ...
+    @property
+    def requirements(self) -> str: ...
+    @property
+    def skills(self) -> list[str]: ...
+    @property
+    def start_date(self) -> date | None: ...
+    @property
+    def end_date(self) -> date | None: ...
+
+
 def placement_posting(
-    placement: Placement, company: Organisation, *, free: int
+    placement: PlacementFields, company: Place, *, free: int
 ) -> matching.Posting:
     lat, lon = _position(placement.lat, placement.lon, placement.locality)
     if lat is None:

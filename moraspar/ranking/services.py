@@ -17,15 +17,18 @@ They are ranked with the served model (`moraspar.ranking.served`), never
 refitted here, against the index of the open placements that the process
 keeps for that model: a call then vectorises only the need. The index is made
 again, for every open placement, when a candidate is not in it as it is now
-(a new or edited placement, a place taken or freed).
+(a new or edited placement, a place taken or freed). The candidates are read
+as the columns their postings need, with their free places counted in the
+same query; whole objects are read only for the few placements shown.
 
 Nothing here commits.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from math import cos, radians
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -53,23 +56,89 @@ class LiveMatch:
     free_places: int
 
 
+@dataclass(frozen=True)
+class _Where:
+    lat: float | None
+    lon: float | None
+    locality: str
+
+
+@dataclass(frozen=True)
+class _Offered:
+    """The columns of a placement that its posting reads (`placement_posting`)."""
+
+    id: int
+    kind: str
+    title: str
+    description: str
+    tasks: str
+    requirements: str
+    skills: list[str]
+    start_date: date | None
+    end_date: date | None
+    lat: float | None
+    lon: float | None
+    locality: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A placement the need could use now: its posting and its free places."""
+
+    placement_id: int
+    posting: matching.Posting
+    free: int
+
+
+_OFFERED = tuple(getattr(Placement, f.name) for f in fields(_Offered))
+
+
+def _approved() -> sa.Subquery:
+    """Students of approved proposals per placement (booked ones are already
+    counted in Placement.places_booked)."""
+    return (
+        select(
+            col(MatchProposal.placement_id).label("placement_id"),
+            sa.func.sum(MatchProposal.students).label("students"),
+        )
+        .where(MatchProposal.status == ProposalStatus.APPROVED)
+        .group_by(col(MatchProposal.placement_id))
+        .subquery()
+    )
+
+
 def _placements(
     session: Session, *, need: Need, at: matching.Posting, today: date
-) -> Sequence[tuple[Placement, Organisation]]:
-    """Open placements of approved companies that pass the rules SQL can check:
-    kind, period, places left, not paired with the need, and a box around the
-    need's reach (the exact distance is checked afterwards). Reading only
-    these, rather than every open placement, is what keeps a page fast."""
+) -> Sequence[sa.Row[Any]]:
+    """The columns of the open placements of approved companies that pass the
+    rules SQL can check (kind, period, a free place, not paired with the need,
+    a box around the need's reach; the exact distance is checked afterwards),
+    with their companies' positions and their free places. Reading only these,
+    and only the columns a posting needs rather than whole objects, is what
+    keeps a page fast."""
+    approved = _approved()
+    free = (
+        col(Placement.places)
+        - col(Placement.places_booked)
+        - sa.func.coalesce(approved.c.students, 0)
+    )
     query = (
-        select(Placement, Organisation)
+        select(  # type: ignore[call-overload]
+            *_OFFERED,
+            col(Organisation.lat).label("company_lat"),
+            col(Organisation.lon).label("company_lon"),
+            col(Organisation.locality).label("company_locality"),
+            free.label("free"),
+        )
         .join(Organisation, col(Organisation.id) == Placement.company_id)
+        .outerjoin(approved, approved.c.placement_id == Placement.id)
         .where(Placement.status == PostingStatus.OPEN)
         .where(col(Organisation.approved).is_(True))
         .where(Placement.kind == need.kind)
         .where(
             sa.or_(col(Placement.end_date).is_(None), col(Placement.end_date) >= today)
         )
-        .where(col(Placement.places) - col(Placement.places_booked) >= 1)
+        .where(free >= 1)
         .where(
             col(Placement.id).not_in(
                 select(MatchProposal.placement_id).where(
@@ -118,44 +187,26 @@ def _need_posting(need: Need) -> matching.Posting | None:
         return None
 
 
-def _approved_students(
-    session: Session, placement_ids: list[int] | None
-) -> dict[int, int]:
-    """Students of approved proposals per placement (booked ones are already
-    counted in Placement.places_booked); of every placement with None."""
-    if placement_ids is not None and not placement_ids:
-        return {}
-    query = (
-        select(MatchProposal.placement_id, sa.func.sum(MatchProposal.students))
-        .where(MatchProposal.status == ProposalStatus.APPROVED)
-        .group_by(col(MatchProposal.placement_id))
-    )
-    if placement_ids is not None:
-        query = query.where(col(MatchProposal.placement_id).in_(placement_ids))
-    rows = session.exec(query).all()
+def _approved_students(session: Session) -> dict[int, int]:
+    """Students of approved proposals, per placement that has any."""
+    approved = _approved()
+    rows = session.exec(select(approved.c.placement_id, approved.c.students)).all()
     return {int(pid): int(total or 0) for pid, total in rows}
 
 
-def candidates(
-    session: Session, *, need: Need, today: date
-) -> list[tuple[Placement, Organisation, matching.Posting, int]]:
+def candidates(session: Session, *, need: Need, today: date) -> list[Candidate]:
     """The placements the need could use now (every hard rule passed), with
     their postings and free places; none for a need the library refuses (an
     imported one ending before it starts), as a match run leaves it out."""
     need_at = _need_posting(need)
     if need_at is None:
         return []
-    found = _placements(session, need=need, at=need_at, today=today)
-    taken = _approved_students(session, [p.id for p, _ in found if p.id is not None])
     result = []
-    for placement, company in found:
-        free = (
-            placement.places - placement.places_booked - taken.get(placement.id or 0, 0)
-        )
-        if free < 1:
-            continue
+    for row in _placements(session, need=need, at=need_at, today=today):
+        offered = _Offered(*row[: len(_OFFERED)])
+        company = _Where(row.company_lat, row.company_lon, row.company_locality)
         try:
-            offer = placement_posting(placement, company, free=free)
+            offer = placement_posting(offered, company, free=int(row.free))
         except matching.InvalidPosting:
             continue  # a broken import row: never shown, the run logs it
         if (
@@ -168,7 +219,7 @@ def candidates(
             > need.max_km
         ):
             continue
-        result.append((placement, company, offer, free))
+        result.append(Candidate(offered.id, offer, int(row.free)))
     return result
 
 
@@ -179,8 +230,8 @@ def live_matches(
     docstring for the rules a placement must pass)."""
     if need.id is None or limit < 1:
         return []
-    found = candidates(session, need=need, today=today)
     need_at = _need_posting(need)
+    found = candidates(session, need=need, today=today)
     if not found or need_at is None:
         return []
     ranker = current_model(session, today=today)
@@ -189,14 +240,32 @@ def live_matches(
     ranked = (
         ranker.rank([need_at], indexed, k=k)
         if indexed is not None
-        else ranker.rank([need_at], [offer for _, _, offer, _ in found], k=k)
+        else ranker.rank([need_at], [c.posting for c in found], k=k)
     )
-    by_id = {offer.id: (p, c, free) for p, c, offer, free in found}
+    picked = ranked.get(need_at.id, [])
+    free = {c.posting.id: c.free for c in found}
+    # Whole objects for the few shown only (the page reads their fields).
+    shown = {
+        placement.id: (placement, company)
+        for placement, company in session.exec(
+            select(Placement, Organisation)
+            .join(Organisation, col(Organisation.id) == Placement.company_id)
+            .where(col(Placement.id).in_([int(m.offer_id) for m in picked]))
+        ).all()
+    }
     result = []
-    for m in ranked.get(need_at.id, []):
-        placement, company, free = by_id[m.offer_id]
+    for m in picked:
+        objects = shown.get(int(m.offer_id))
+        if objects is None:
+            continue  # deleted between the two reads
+        placement, company = objects
         result.append(
-            LiveMatch(placement=placement, company=company, match=m, free_places=free)
+            LiveMatch(
+                placement=placement,
+                company=company,
+                match=m,
+                free_places=free[m.offer_id],
+            )
         )
     return result
 
@@ -204,7 +273,7 @@ def live_matches(
 def _indexed(
     session: Session,
     ranker: matching.Ranker,
-    found: list[tuple[Placement, Organisation, matching.Posting, int]],
+    found: list[Candidate],
     *,
     today: date,
 ) -> matching.OfferIndex | None:
@@ -212,7 +281,7 @@ def _indexed(
     for `ranker`, made again when one of them is not in it as it is now; None
     when they still are not (a placement changed between the two reads), to
     rank against the postings themselves."""
-    wanted = [(p.id or 0, offer) for p, _, offer, _ in found]
+    wanted = [(c.placement_id, c.posting) for c in found]
     held = served.recall_index(ranker)
     rows = held.rows_for(wanted) if held is not None else None
     if held is None or rows is None:
@@ -229,7 +298,7 @@ def _index_open_placements(
     counted as `candidates` counts them (so that an unchanged candidate's
     posting is equal to its indexed one)."""
     found = open_placements(session, today=today)
-    taken = _approved_students(session, None)
+    taken = _approved_students(session)
     postings: list[matching.Posting] = []
     ids: list[int] = []
     for placement, company in found:

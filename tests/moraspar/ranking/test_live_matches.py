@@ -197,6 +197,37 @@ def test_placement_filled_by_approved_proposals_is_left_out(
     assert _ids(live_matches(db, need=need, today=TODAY)) == {good.id}
 
 
+def test_free_places_count_booked_and_approved_students_of_other_needs(
+    db: Session,
+    make_school: Factory,
+    make_company: Factory,
+    make_need: Factory,
+    make_placement: Factory,
+) -> None:
+    need, company = _setup(make_school, make_company, make_need)
+    placement = make_placement(company, places=5, places_booked=1)
+    for students, status in (
+        (2, ProposalStatus.APPROVED),
+        (1, ProposalStatus.APPROVED),
+        (3, ProposalStatus.PROPOSED),  # not yet decided: takes no place
+    ):
+        db.add(
+            MatchProposal(
+                need_id=make_need(make_school()).id,
+                placement_id=placement.id,
+                status=status,
+                students=students,
+            )
+        )
+    db.commit()
+
+    (found,) = live_matches(db, need=need, today=TODAY)
+
+    assert found.placement.id == placement.id
+    assert found.free_places == 1
+    assert found.match.offer_id == str(placement.id)
+
+
 def test_placement_already_paired_with_the_need_is_left_out(
     db: Session,
     make_school: Factory,
