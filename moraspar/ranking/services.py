@@ -243,6 +243,8 @@ def live_matches(
         else ranker.rank([need_at], [c.posting for c in found], k=k)
     )
     picked = ranked.get(need_at.id, [])
+    if not picked:
+        return []
     free = {c.posting.id: c.free for c in found}
     # Whole objects for the few shown only (the page reads their fields).
     shown = {
