@@ -13,6 +13,9 @@ it at a database whose data matters). On each it times, in one process:
 - `live_matches` for one need, the first `--needs` open needs: cold (each
   call after the process forgot the model, so it loads the stored row
   first) and warm (the model held, as on every request after the first);
+- in a fresh process, a full collection by Python's cyclic collector after
+  serving live matches, with the app's objects frozen once it was made (as
+  a web worker does: deploy/gunicorn.conf.py) and with nothing frozen;
 - the council's match run over every open need (`run_matching`, proposals
   written, `--runs` times): with the stored model held, and refitting on
   every run as before (the model fitted inside the run on the same open
@@ -23,6 +26,8 @@ markdown tables.
 """
 
 import argparse
+import gc
+import json
 import os
 import platform
 import random
@@ -203,6 +208,54 @@ def measure(
     return rows
 
 
+def _full_collections(path: Path, label: str, url: str | None) -> list[list[str]]:
+    """Full collections in a fresh process that froze its objects once the app
+    was made, as a web worker does (deploy/gunicorn.conf.py,
+    `post_worker_init`), then served live matches (so the model and the index
+    were made after the freeze); then the same with nothing frozen."""
+    database = ["--database-url", url] if url else []
+    child = subprocess.run(
+        [sys.executable, __file__, "--collections", str(path), *database],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = json.loads(child.stdout.strip().splitlines()[-1])
+    return [
+        [
+            label,
+            "a full collection, nothing frozen",
+            _fmt(got["plain"], 1000) + " ms",
+            f"{got['tracked']:,} objects",
+        ],
+        [
+            label,
+            "a full collection, the app's objects frozen at start",
+            _fmt(got["frozen"], 1000) + " ms",
+            f"{got['after']:,} objects made after the freeze",
+        ],
+    ]
+
+
+def collections(path: Path, url: str | None) -> None:
+    """The child of `_full_collections`: prints one JSON line."""
+    app = create_app(_config(path, url))
+    gc.collect()
+    gc.freeze()
+    with app.app_context():
+        session: Session = get_session()
+        today = date.today()
+        for need in session.exec(select(Need).order_by(Need.id).limit(20)).all():
+            ranking.live_matches(session, need=need, today=today)
+        after = len(gc.get_objects())
+        frozen = _times(gc.collect, 3)
+        gc.unfreeze()
+        tracked = len(gc.get_objects())
+        plain = _times(gc.collect, 3)
+    got = {"plain": plain, "frozen": frozen, "after": after, "tracked": tracked}
+    print(json.dumps(got))
+
+
 def _rank_phase(phases: list[tuple[str, float]]) -> list[float]:
     """Seconds from the start of each run to the end of its rank phase."""
     return [t for phase, t in phases if phase == "rank"]
@@ -232,7 +285,11 @@ def main() -> None:
         "--database-url",
         help="build and measure in this database (its tables are dropped first)",
     )
+    parser.add_argument("--collections", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.collections:
+        collections(args.collections, args.database_url)
+        return
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
         capture_output=True,
@@ -252,6 +309,7 @@ def main() -> None:
             path = Path(folder) / f"{'scaled' if scaled else 'demo'}.db"
             _build(path, scaled, args.database_url)
             rows += measure(path, label, args.needs, args.runs, args.database_url)
+            rows += _full_collections(path, label, args.database_url)
     print("| data | what | wall s, median (min-max) | notes |")
     print("| --- | --- | --- | --- |")
     for row in rows:
