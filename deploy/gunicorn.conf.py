@@ -42,9 +42,10 @@ def on_starting(server: Any) -> None:
 def post_worker_init(worker: Any) -> None:
     # The app is loaded: its modules, routes, forms and translations are about
     # 250,000 objects that live as long as the worker. Frozen, they are left
-    # out of Python's full collections, which otherwise walk them all (about
-    # 120 ms, in the middle of whichever request sets one off; bench/README.md,
-    # "The served model"). Collected first, so that no garbage is frozen.
+    # out of Python's full collections, which otherwise walk them all (100-160
+    # ms on a 2-core machine, in the middle of whichever request sets one off;
+    # bench/README.md, "The served model"). Collected first, so that no garbage
+    # is frozen.
     gc.collect()
     gc.freeze()
 
