@@ -34,13 +34,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import matching
-from moraspar.council.runs import need_posting, open_placements, placement_posting
+from moraspar.council.runs import (
+    need_posting,
+    open_placement_rules,
+    placement_posting,
+)
 from moraspar.models import (
     MatchProposal,
     Need,
     Organisation,
     Placement,
-    PostingStatus,
     ProposalStatus,
 )
 from moraspar.ranking import served
@@ -107,22 +110,18 @@ def _approved() -> sa.Subquery:
     )
 
 
-def _placements(
-    session: Session, *, need: Need, at: matching.Posting, today: date
-) -> Sequence[sa.Row[Any]]:
-    """The columns of the open placements of approved companies that pass the
-    rules SQL can check (kind, period, a free place, not paired with the need,
-    a box around the need's reach; the exact distance is checked afterwards),
-    with their companies' positions and their free places. Reading only these,
-    and only the columns a posting needs rather than whole objects, is what
-    keeps a page fast."""
+def _open_rows(today: date) -> Any:  # a select of more columns than typed
+    """The columns a posting needs of every open placement that has a free
+    place (`open_placement_rules`), with its company's position and its free
+    places (places less booked and approved students), by id. Columns rather
+    than whole objects: reading these is most of a live-matches call."""
     approved = _approved()
     free = (
         col(Placement.places)
         - col(Placement.places_booked)
         - sa.func.coalesce(approved.c.students, 0)
     )
-    query = (
+    return (
         select(  # type: ignore[call-overload]
             *_OFFERED,
             col(Organisation.lat).label("company_lat"),
@@ -132,13 +131,30 @@ def _placements(
         )
         .join(Organisation, col(Organisation.id) == Placement.company_id)
         .outerjoin(approved, approved.c.placement_id == Placement.id)
-        .where(Placement.status == PostingStatus.OPEN)
-        .where(col(Organisation.approved).is_(True))
-        .where(Placement.kind == need.kind)
-        .where(
-            sa.or_(col(Placement.end_date).is_(None), col(Placement.end_date) >= today)
-        )
+        .where(*open_placement_rules(today))
         .where(free >= 1)
+        .order_by(col(Placement.id))
+    )
+
+
+def _posting(row: sa.Row[Any]) -> Candidate:
+    """A row of `_open_rows` as a candidate (`matching.InvalidPosting` for a
+    broken import row)."""
+    offered = _Offered(*row[: len(_OFFERED)])
+    company = _Where(row.company_lat, row.company_lon, row.company_locality)
+    free = int(row.free)
+    return Candidate(offered.id, placement_posting(offered, company, free=free), free)
+
+
+def _placements(
+    session: Session, *, need: Need, at: matching.Posting, today: date
+) -> Sequence[sa.Row[Any]]:
+    """`_open_rows` that pass the rules SQL can check for `need`: kind,
+    period, not paired with the need, a box around its reach (the exact
+    distance is checked afterwards)."""
+    query = (
+        _open_rows(today)
+        .where(col(Placement.kind) == need.kind)
         .where(
             col(Placement.id).not_in(
                 select(MatchProposal.placement_id).where(
@@ -146,7 +162,6 @@ def _placements(
                 )
             )
         )
-        .order_by(col(Placement.id))
     )
     if need.start_date is not None:
         query = query.where(
@@ -187,39 +202,34 @@ def _need_posting(need: Need) -> matching.Posting | None:
         return None
 
 
-def _approved_students(session: Session) -> dict[int, int]:
-    """Students of approved proposals, per placement that has any."""
-    approved = _approved()
-    rows = session.exec(select(approved.c.placement_id, approved.c.students)).all()
-    return {int(pid): int(total or 0) for pid, total in rows}
-
-
 def candidates(session: Session, *, need: Need, today: date) -> list[Candidate]:
     """The placements the need could use now (every hard rule passed), with
     their postings and free places; none for a need the library refuses (an
     imported one ending before it starts), as a match run leaves it out."""
     need_at = _need_posting(need)
-    if need_at is None:
-        return []
+    return [] if need_at is None else _candidates(session, need, need_at, today)
+
+
+def _candidates(
+    session: Session, need: Need, at: matching.Posting, today: date
+) -> list[Candidate]:
     result = []
-    for row in _placements(session, need=need, at=need_at, today=today):
-        offered = _Offered(*row[: len(_OFFERED)])
-        company = _Where(row.company_lat, row.company_lon, row.company_locality)
+    for row in _placements(session, need=need, at=at, today=today):
         try:
-            offer = placement_posting(offered, company, free=int(row.free))
+            found = _posting(row)
         except matching.InvalidPosting:
             continue  # a broken import row: never shown, the run logs it
+        offer = found.posting
         if (
             need.max_km is not None
-            and need_at.lat is not None
-            and need_at.lon is not None
+            and at.lat is not None
+            and at.lon is not None
             and offer.lat is not None
             and offer.lon is not None
-            and km_between((need_at.lat, need_at.lon), (offer.lat, offer.lon))
-            > need.max_km
+            and km_between((at.lat, at.lon), (offer.lat, offer.lon)) > need.max_km
         ):
             continue
-        result.append(Candidate(offered.id, offer, int(row.free)))
+        result.append(found)
     return result
 
 
@@ -231,8 +241,10 @@ def live_matches(
     if need.id is None or limit < 1:
         return []
     need_at = _need_posting(need)
-    found = candidates(session, need=need, today=today)
-    if not found or need_at is None:
+    if need_at is None:
+        return []
+    found = _candidates(session, need, need_at, today)
+    if not found:
         return []
     ranker = current_model(session, today=today)
     k = min(limit, len(found))
@@ -296,28 +308,17 @@ def _indexed(
 def _index_open_placements(
     session: Session, ranker: matching.Ranker, *, today: date
 ) -> PlacementIndex:
-    """Every open placement that has a free place, posted with its free places
-    counted as `candidates` counts them (so that an unchanged candidate's
-    posting is equal to its indexed one)."""
-    found = open_placements(session, today=today)
-    taken = _approved_students(session)
-    postings: list[matching.Posting] = []
-    ids: list[int] = []
-    for placement, company in found:
-        if placement.id is None:
-            continue
-        free = placement.places - placement.places_booked - taken.get(placement.id, 0)
-        if free < 1:
-            continue  # never a candidate until a place is freed: made again then
+    """Every open placement that has a free place, posted from the rows
+    `candidates` reads (so that an unchanged candidate's posting is equal to
+    its indexed one); a placement with no free place is never a candidate
+    until one is freed, and the index is made again then."""
+    held: list[Candidate] = []
+    for row in session.exec(_open_rows(today)).all():
         try:
-            postings.append(placement_posting(placement, company, free=free))
+            held.append(_posting(row))
         except matching.InvalidPosting:
             continue
-        ids.append(placement.id)
     return PlacementIndex(
-        ranker.index(postings),
-        {
-            pid: (row, posting)
-            for row, (pid, posting) in enumerate(zip(ids, postings, strict=True))
-        },
+        ranker.index([c.posting for c in held]),
+        {c.placement_id: (row, c.posting) for row, c in enumerate(held)},
     )
